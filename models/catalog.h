@@ -1,0 +1,87 @@
+/* models/catalog.h — what the world is made of: GPU and LLM descriptions.
+ *
+ * Catalogs are JSON data files shipped with the program
+ * (models/catalog/gpus.json, models/catalog/llms.json); a user file with the
+ * same shape adds entries or overrides them by id. Ids are lowercase and
+ * hyphenated. This file owns parsing and lookup, not cost or scheduling.
+ */
+#ifndef MODEL_CATALOG_H
+#define MODEL_CATALOG_H
+
+#include <glib.h>
+
+#define MODEL_ERROR (model_error_quark ())
+GQuark model_error_quark (void);
+typedef enum {
+  MODEL_ERROR_PARSE,     /* malformed catalog file */
+  MODEL_ERROR_UNKNOWN,   /* unknown id (message lists the valid ones) */
+  MODEL_ERROR_INVALID,   /* a field out of range */
+  MODEL_ERROR_NO_FIT     /* model does not fit on the device at this TP */
+} ModelError;
+
+typedef struct {
+  char   *id;             /* "h100-sxm" */
+  char   *name;           /* "NVIDIA H100 SXM5 80GB" */
+  double  flops_bf16;     /* dense bf16/fp16 tensor FLOP/s */
+  double  flops_fp8;      /* dense fp8 FLOP/s; 0 when unsupported */
+  double  mem_bytes;      /* device memory capacity, bytes */
+  double  mem_bw;         /* device memory bandwidth, bytes/s */
+  double  nvlink_bw;      /* NVLink bandwidth per GPU per direction, bytes/s; 0 = none */
+  double  pcie_bw;        /* PCIe bandwidth per direction, bytes/s */
+  double  tdp_w;          /* board power, W; NAN when unknown */
+  double  price_per_hour; /* USD per GPU-hour on demand; NAN when unknown */
+  int     num_sms;        /* streaming multiprocessors (or CUs); 0 when unknown */
+  char   *vendor;         /* "nvidia", "amd" */
+  char   *source;         /* citation for the figures */
+} ModelGpu;
+
+typedef struct {
+  char   *id;             /* "llama-3.1-8b" */
+  char   *name;           /* "meta-llama/Llama-3.1-8B" */
+  int     num_layers;
+  int     hidden;         /* d_model */
+  int     num_heads;      /* query heads */
+  int     num_kv_heads;
+  int     head_dim;
+  int     ffn;            /* intermediate size (per expert for MoE) */
+  int     vocab;
+  gboolean gated_mlp;     /* SwiGLU-style up+gate */
+  int     num_experts;    /* 0 or 1 = dense */
+  int     top_k;          /* experts per token (MoE) */
+  char   *norm;           /* "rmsnorm" | "layernorm" */
+  char   *activation;     /* "silu" | "gelu" | "relu" */
+  char   *weight_dtype;   /* "bf16" | "fp16" | "fp8" */
+  int     bytes_per_param;
+  int     max_context;
+  gboolean tied_embeddings;
+  gboolean parallel_attn_mlp; /* attention and MLP read the same normed input (falcon, phi-2) */
+  char   *source;
+} ModelLlm;
+
+typedef struct ModelCatalog ModelCatalog;
+
+/* Empty catalog. Free with model_catalog_free(). */
+ModelCatalog   *model_catalog_new (void);
+void            model_catalog_free (ModelCatalog *cat);
+/* Load the bundled gpus.json and llms.json (found via sim_data_find()). */
+gboolean        model_catalog_load_default (ModelCatalog *cat, GError **error);
+/* Load a catalog file: an object with "gpus" and/or "models" arrays. Entries
+ * add to the catalog or replace the entry with the same id. On error the
+ * catalog is unchanged and the message names file and entry. */
+gboolean        model_catalog_load_file (ModelCatalog *cat, const char *path, GError **error);
+gboolean        model_catalog_load_data (ModelCatalog *cat, const char *json_text,
+                                         const char *origin, GError **error);
+
+/* Lookup by id. NULL with MODEL_ERROR_UNKNOWN listing valid ids when absent.
+ * The catalog owns the result. */
+const ModelGpu *model_catalog_gpu (const ModelCatalog *cat, const char *id, GError **error);
+const ModelLlm *model_catalog_llm (const ModelCatalog *cat, const char *id, GError **error);
+/* Sorted ids; returns a NULL-terminated array the caller frees with g_free
+ * (the strings belong to the catalog). */
+const char    **model_catalog_gpu_ids (const ModelCatalog *cat);
+const char    **model_catalog_llm_ids (const ModelCatalog *cat);
+
+/* Parameter count of the whole model (all experts). */
+double          model_llm_params (const ModelLlm *llm);
+
+#endif

@@ -1,0 +1,1 @@
+# models/local.mk: sources, tests and data of models/ (included by the top-level Makefile.am)

@@ -1,0 +1,1 @@
+# plots/local.mk: sources, tests and data of plots/ (included by the top-level Makefile.am)
