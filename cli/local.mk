@@ -1,1 +1,4 @@
-# cli/local.mk: sources, tests and data of cli/ (included by the top-level Makefile.am)
+# cli/local.mk: the servesim program, a thin CLI over the libraries.
+bin_PROGRAMS += servesim
+servesim_SOURCES = cli/main.c
+servesim_LDADD = $(SERVESIM_LIBS)

@@ -1,1 +1,8 @@
-# policies/local.mk: sources, tests and data of policies/ (included by the top-level Makefile.am)
+# policies/local.mk: scheduling and routing policies (included by Makefile.am).
+noinst_LIBRARIES += policies/libpolicies.a
+policies_libpolicies_a_SOURCES = \
+	policies/policy.h \
+	policies/registry.h policies/registry.c \
+	policies/sched_vllm.c \
+	policies/router_rr.c \
+	policies/template.c

@@ -1,0 +1,149 @@
+/* policies/sched_vllm.c — vLLM-style replica scheduler (vLLM v0 default path).
+ *
+ * Continuous batching over a paged KV cache (Kwon et al., "Efficient Memory
+ * Management for Large Language Model Serving with PagedAttention", SOSP'23):
+ *  - prefill-first: when requests wait and fit, the iteration is a batch of
+ *    whole prefills (FCFS), limited by max_batch_size sequences,
+ *    max_batched_tokens tokens and the free KV blocks minus a watermark;
+ *  - otherwise every running request decodes one token; when a decode needs a
+ *    new block and none is free, the most recently admitted running request
+ *    is preempted by recomputation (its blocks freed, put back at the head of
+ *    the queue to re-prefill prompt + generated tokens later).
+ * A prompt longer than max_batched_tokens runs alone rather than never (vLLM
+ * rejects it instead; we keep the request). A request whose KV can never fit
+ * on the replica is rejected. Owns the queues; not time (models/) nor KV
+ * bookkeeping (serve/).
+ */
+#include "config.h"
+
+#include <math.h>
+
+#include "policies/policy.h"
+
+typedef struct {
+  GQueue     waiting;   /* PolicyRequest*, FCFS; preempted ones go to the head */
+  GPtrArray *running;   /* in admission order */
+  guint      max_batch_size;
+  gint64     max_batched_tokens;
+  gint64     watermark_blocks;
+} VllmState;
+
+static const PolicyParam vllm_params[] = {
+  { "max_batch_size", 256, 1, 1e6, TRUE, "most sequences in one iteration (vLLM max_num_seqs)" },
+  { "max_batched_tokens", 8192, 1, 1e8, TRUE,
+    "most tokens in one prefill iteration (vLLM max_num_batched_tokens)" },
+  { "watermark", 0.01, 0, 0.5, FALSE,
+    "fraction of KV blocks kept free when admitting prefills, to limit preemption" },
+  { NULL, 0, 0, 0, FALSE, NULL },
+};
+
+static gboolean
+vllm_init (void *state, PolicyReplica *rep, const double *params, GError **error)
+{
+  VllmState *s = state;
+  g_queue_init (&s->waiting);
+  s->running = g_ptr_array_new ();
+  s->max_batch_size = (guint) policy_param (vllm_params, params, "max_batch_size");
+  s->max_batched_tokens = (gint64) policy_param (vllm_params, params, "max_batched_tokens");
+  s->watermark_blocks = (gint64) floor (policy_param (vllm_params, params, "watermark")
+                                        * (double) policy_replica_total_blocks (rep));
+  return TRUE;
+}
+
+static void
+vllm_clear (void *state)
+{
+  VllmState *s = state;
+  g_queue_clear (&s->waiting);
+  g_ptr_array_free (s->running, TRUE);
+}
+
+static void
+vllm_on_arrival (void *state, PolicyReplica *rep, PolicyRequest *r)
+{
+  g_queue_push_tail (&((VllmState *) state)->waiting, r);
+}
+
+/* Admit waiting requests as whole prefills. Returns TRUE if any was added. */
+static gboolean
+schedule_prefills (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
+{
+  gint64 total = policy_replica_total_blocks (rep);
+  while (!g_queue_is_empty (&s->waiting)) {
+    PolicyRequest *r = g_queue_peek_head (&s->waiting);
+    gint64 len = policy_req_pending (r);
+    gint64 need = policy_replica_blocks_for (rep, len);
+    if (need > total - s->watermark_blocks) {
+      g_queue_pop_head (&s->waiting);
+      policy_reject (rep, r, "prompt needs more KV blocks than the replica has");
+      continue;
+    }
+    if (policy_batch_size (batch) > 0 && policy_batch_tokens (batch) + len > s->max_batched_tokens)
+      break;
+    if (s->running->len + 1 > s->max_batch_size)
+      break;
+    if (policy_replica_free_blocks (rep) - (need - policy_req_blocks (r)) < s->watermark_blocks)
+      break;
+    if (!policy_kv_reserve (rep, r, len))
+      break;
+    g_queue_pop_head (&s->waiting);
+    g_ptr_array_add (s->running, r);
+    policy_batch_add (batch, r, len);
+  }
+  return policy_batch_size (batch) > 0;
+}
+
+static void
+vllm_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
+{
+  VllmState *s = state;
+  if (schedule_prefills (s, rep, batch))
+    return;
+  /* Decode step for every running request, preempting from the back when
+   * blocks run out. */
+  for (guint i = 0; i < s->running->len; i++) {
+    PolicyRequest *r = g_ptr_array_index (s->running, i);
+    gint64 want = policy_req_computed (r) + policy_req_pending (r);
+    while (!policy_kv_reserve (rep, r, want)) {
+      PolicyRequest *victim = g_ptr_array_steal_index (s->running, s->running->len - 1);
+      policy_preempt_recompute (rep, victim);
+      g_queue_push_head (&s->waiting, victim);
+      if (victim == r)
+        return; /* r itself was the last; everything before it is batched */
+    }
+    policy_batch_add (batch, r, policy_req_pending (r));
+  }
+}
+
+static void
+vllm_after_iteration (void *state, PolicyReplica *rep, PolicyBatch *batch)
+{
+  VllmState *s = state;
+  guint j = 0;
+  for (guint i = 0; i < s->running->len; i++) {
+    PolicyRequest *r = g_ptr_array_index (s->running, i);
+    if (!policy_req_finished (r))
+      s->running->pdata[j++] = r;
+  }
+  g_ptr_array_set_size (s->running, j);
+}
+
+static guint
+vllm_queued (void *state)
+{
+  return g_queue_get_length (&((VllmState *) state)->waiting);
+}
+
+const PolicySchedulerOps policy_sched_vllm = {
+  .name = "vllm",
+  .description = "vLLM continuous batching, paged KV, prefill-first, preemption by recomputation "
+                 "(Kwon et al., SOSP'23)",
+  .params = vllm_params,
+  .state_size = sizeof (VllmState),
+  .init = vllm_init,
+  .clear = vllm_clear,
+  .on_arrival = vllm_on_arrival,
+  .schedule = vllm_schedule,
+  .after_iteration = vllm_after_iteration,
+  .queued = vllm_queued,
+};

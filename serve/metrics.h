@@ -1,0 +1,51 @@
+/* serve/metrics.h — what a run measured.
+ *
+ * Per-request latencies (TTFT, TPOT, inter-token gaps, end-to-end, queueing)
+ * in SimQuantiles, so memory stays bounded however long the trace; per
+ * iteration batch sizes; SLO attainment; and a down-sampling timeline of
+ * queue length, running batch size and KV use. Owns the numbers, not where
+ * they are written (serve/output.c) or how requests progress (serve/world.c).
+ */
+#ifndef SERVE_METRICS_H
+#define SERVE_METRICS_H
+
+#include <jansson.h>
+#include "sim/stats.h"
+#include "serve/world.h"
+
+#define SERVE_TIMELINE_MAX_ROWS 4096
+
+typedef struct {
+  double t_s;
+  double queued;    /* requests waiting in schedulers */
+  double running;   /* requests in the iterations in flight */
+  double kv_used;   /* fraction of KV blocks in use, cluster-wide */
+} ServeTimelineRow;
+
+struct ServeMetrics {
+  SimQuantiles *ttft, *tpot, *itl, *e2e, *queue;
+  SimQuantiles *batch_size, *batch_tokens;
+  guint64 arrived, completed, rejected, preemptions;
+  guint64 input_tokens, output_tokens;
+  guint64 slo_met, slo_ttft_met, slo_tpot_met;
+  SimTime first_arrival, last_event;
+  double  slo_ttft_s, slo_tpot_s;
+  GArray *timeline;           /* ServeTimelineRow */
+  double  timeline_interval;  /* seconds; doubles when the timeline is folded */
+};
+
+ServeMetrics *serve_metrics_new (double slo_ttft_s, double slo_tpot_s, double timeline_interval);
+void          serve_metrics_free (ServeMetrics *m);
+
+/* A request finished (all tokens) at r->completion. */
+void serve_metrics_request_done (ServeMetrics *m, const struct ServeRequest *r);
+/* One gap between two successive tokens of a request. */
+void serve_metrics_token_gap (ServeMetrics *m, SimTime gap);
+void serve_metrics_iteration (ServeMetrics *m, guint batch_size, gint64 tokens);
+/* Append a timeline row; folds pairs of rows (halving resolution) when full. */
+void serve_metrics_sample (ServeMetrics *m, const ServeTimelineRow *row);
+
+/* {"count","mean","p50","p90","p95","p99","max"} in the quantity's unit (NaN -> null). */
+json_t *serve_metrics_dist_json (SimQuantiles *q);
+
+#endif

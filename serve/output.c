@@ -1,0 +1,408 @@
+/* serve/output.c — writing summary.json, requests.csv, scenario.json, plots
+ * and cluster.dot (see output.h). Also the text summary printed on stdout.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "plots/plot.h"
+#include "sim/util.h"
+#include "serve/metrics.h"
+#include "serve/output.h"
+
+struct ServeOutput {
+  const ServeScenario *sc;
+  char          *dir;
+  gboolean       created_dir;
+  SimAtomicFile  csv;
+  gboolean       csv_open;
+  GString       *notes;
+};
+
+ServeOutput *
+serve_output_new (const ServeScenario *sc, GError **error)
+{
+  ServeOutput *o = g_new0 (ServeOutput, 1);
+  o->sc = sc;
+  o->dir = g_strdup (sc->out_dir);
+  o->notes = g_string_new (NULL);
+  if (!g_file_test (o->dir, G_FILE_TEST_IS_DIR)) {
+    if (g_mkdir_with_parents (o->dir, 0755) != 0) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_RUN, "output.dir: cannot create '%s': %s",
+                   o->dir, g_strerror (errno));
+      serve_output_free (o);
+      return NULL;
+    }
+    o->created_dir = TRUE;
+  }
+  if (sc->write_requests) {
+    char *p = g_build_filename (o->dir, "requests.csv", NULL);
+    gboolean ok = sim_atomic_file_open (&o->csv, p, error);
+    g_free (p);
+    if (!ok) {
+      serve_output_abort (o);
+      serve_output_free (o);
+      return NULL;
+    }
+    o->csv_open = TRUE;
+    fputs ("id,replica,arrival_s,prompt_tokens,output_tokens,first_scheduled_s,first_token_s,"
+           "completion_s,ttft_s,tpot_s,e2e_s,queue_s,preemptions,status\n", o->csv.fp);
+  }
+  return o;
+}
+
+static void
+put_time (FILE *fp, SimTime t)
+{
+  /* exact: nanoseconds as seconds with 9 decimals */
+  if (t < 0)
+    fputs (",", fp);
+  else
+    fprintf (fp, ",%" G_GINT64_FORMAT ".%09" G_GINT64_FORMAT, t / SIM_S, t % SIM_S);
+}
+
+void
+serve_output_request (ServeOutput *out, const struct ServeRequest *r, const char *why)
+{
+  if (!out || !out->csv_open)
+    return;
+  FILE *fp = out->csv.fp;
+  fprintf (fp, "%" G_GUINT64_FORMAT ",%u", r->id, r->replica);
+  put_time (fp, r->arrival);
+  fprintf (fp, ",%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT, r->prompt, r->output);
+  put_time (fp, r->first_scheduled);
+  put_time (fp, r->first_token);
+  put_time (fp, r->completion);
+  if (why) {
+    fprintf (fp, ",,,,,%u,rejected\n", r->preemptions);
+    return;
+  }
+  put_time (fp, r->first_token - r->arrival);
+  if (r->output > 1)
+    fprintf (fp, ",%.9f", SIM_TIME_TO_S (r->completion - r->first_token) / (double) (r->output - 1));
+  else
+    fputs (",", fp);
+  put_time (fp, r->completion - r->arrival);
+  put_time (fp, r->first_scheduled - r->arrival);
+  fprintf (fp, ",%u,ok\n", r->preemptions);
+}
+
+void
+serve_output_abort (ServeOutput *out)
+{
+  if (!out)
+    return;
+  if (out->csv_open)
+    sim_atomic_file_abort (&out->csv);
+  out->csv_open = FALSE;
+  if (out->created_dir)
+    g_rmdir (out->dir); /* only succeeds when empty */
+}
+
+void
+serve_output_free (ServeOutput *out)
+{
+  if (!out)
+    return;
+  if (out->csv_open)
+    sim_atomic_file_abort (&out->csv);
+  g_free (out->dir);
+  g_string_free (out->notes, TRUE);
+  g_free (out);
+}
+
+const char *
+serve_output_notes (const ServeOutput *out)
+{
+  return out ? out->notes->str : "";
+}
+
+/* ---- summary ------------------------------------------------------------ */
+
+json_t *
+serve_world_summary_json (ServeWorld *w)
+{
+  const ServeScenario *sc = serve_world_scenario (w);
+  ServeMetrics *m = serve_world_metrics (w);
+  const ModelGpu *gpu = serve__world_gpu (w);
+  guint nrep = serve_world_n_replicas (w);
+  double dur = m->first_arrival >= 0 ? SIM_TIME_TO_S (m->last_event - m->first_arrival) : 0;
+  json_t *o = json_object ();
+  json_object_set_new (o, "servesim_version", json_string (PACKAGE_VERSION));
+  json_object_set_new (o, "scenario", json_string (sc->name));
+  json_object_set_new (o, "scenario_file", json_string (sc->origin));
+  json_object_set_new (o, "seed", json_integer ((json_int_t) sc->seed));
+  json_object_set_new (o, "model", json_string (sc->model));
+  json_object_set_new (o, "gpu", json_string (sc->gpu));
+  json_object_set_new (o, "replicas", json_integer (nrep));
+  json_object_set_new (o, "tp", json_integer (sc->tp));
+  json_object_set_new (o, "scheduler", json_string (sc->scheduler));
+  json_object_set_new (o, "router", json_string (sc->router));
+  json_object_set_new (o, "workload", json_string (serve__world_workload (w)));
+  json_t *req = json_object ();
+  json_object_set_new (req, "arrived", json_integer ((json_int_t) m->arrived));
+  json_object_set_new (req, "completed", json_integer ((json_int_t) m->completed));
+  json_object_set_new (req, "rejected", json_integer ((json_int_t) m->rejected));
+  json_object_set_new (o, "requests", req);
+  json_object_set_new (o, "duration_s", json_real (dur));
+  json_t *tp = json_object ();
+  json_object_set_new (tp, "requests_per_s", json_real (dur > 0 ? m->completed / dur : 0));
+  json_object_set_new (tp, "input_tokens_per_s", json_real (dur > 0 ? m->input_tokens / dur : 0));
+  json_object_set_new (tp, "output_tokens_per_s", json_real (dur > 0 ? m->output_tokens / dur : 0));
+  json_object_set_new (o, "throughput", tp);
+  json_object_set_new (o, "ttft_s", serve_metrics_dist_json (m->ttft));
+  json_object_set_new (o, "tpot_s", serve_metrics_dist_json (m->tpot));
+  json_object_set_new (o, "inter_token_s", serve_metrics_dist_json (m->itl));
+  json_object_set_new (o, "e2e_s", serve_metrics_dist_json (m->e2e));
+  json_object_set_new (o, "queue_s", serve_metrics_dist_json (m->queue));
+  if (sc->slo_ttft > 0 || sc->slo_tpot > 0) {
+    json_t *slo = json_object ();
+    double n = (double) (m->completed + m->rejected);
+    json_object_set_new (slo, "ttft_s", sc->slo_ttft > 0 ? json_real (sc->slo_ttft) : json_null ());
+    json_object_set_new (slo, "tpot_s", sc->slo_tpot > 0 ? json_real (sc->slo_tpot) : json_null ());
+    json_object_set_new (slo, "attainment", json_real (n > 0 ? m->slo_met / n : 0));
+    json_object_set_new (slo, "ttft_attainment", json_real (n > 0 ? m->slo_ttft_met / n : 0));
+    json_object_set_new (slo, "tpot_attainment", json_real (n > 0 ? m->slo_tpot_met / n : 0));
+    json_object_set_new (slo, "goodput_requests_per_s", json_real (dur > 0 ? m->slo_met / dur : 0));
+    json_object_set_new (o, "slo", slo);
+  } else
+    json_object_set_new (o, "slo", json_null ());
+  json_object_set_new (o, "preemptions", json_integer ((json_int_t) m->preemptions));
+
+  double busy = 0, kv_mean = 0, kv_peak = 0;
+  guint64 iters = 0;
+  SimTime end = m->last_event;
+  for (guint i = 0; i < nrep; i++) {
+    struct ServeReplica *rep = serve_world_replica (w, i);
+    busy += end > 0 ? (double) rep->busy_ns / (double) end : 0;
+    kv_mean += sim_time_avg_mean (&rep->kv_used, end);
+    kv_peak = MAX (kv_peak, rep->kv_used.max);
+    iters += rep->iterations;
+  }
+  struct ServeReplica *r0 = serve_world_replica (w, 0);
+  json_t *kv = json_object ();
+  json_object_set_new (kv, "block_size", json_integer (r0->mem.block_size));
+  json_object_set_new (kv, "blocks_per_replica", json_integer (r0->mem.num_blocks));
+  json_object_set_new (kv, "tokens_per_replica",
+                       json_integer (r0->mem.num_blocks * r0->mem.block_size));
+  json_object_set_new (kv, "mean_utilisation", json_real (kv_mean / nrep));
+  json_object_set_new (kv, "peak_utilisation", json_real (kv_peak));
+  json_object_set_new (o, "kv_cache", kv);
+  json_t *mem = json_object ();
+  json_object_set_new (mem, "gpu_memory_gib", json_real (gpu->mem_bytes / (1 << 30)));
+  json_object_set_new (mem, "weights_gib_per_gpu", json_real (r0->mem.weight_bytes / (1 << 30)));
+  json_object_set_new (mem, "activation_gib_per_gpu", json_real (r0->mem.activation_bytes / (1 << 30)));
+  json_object_set_new (mem, "kv_gib_per_gpu", json_real (r0->mem.kv_bytes / (1 << 30)));
+  json_object_set_new (o, "memory", mem);
+  json_object_set_new (o, "batch_size", serve_metrics_dist_json (m->batch_size));
+  json_object_set_new (o, "batch_tokens", serve_metrics_dist_json (m->batch_tokens));
+  json_object_set_new (o, "iterations", json_integer ((json_int_t) iters));
+  json_object_set_new (o, "gpu_busy_fraction", json_real (busy / nrep));
+  json_object_set_new (o, "events", json_integer ((json_int_t) serve__world_events (w)));
+  return o;
+}
+
+static void
+dist_line (GString *s, const char *label, SimQuantiles *q, double scale, const char *unit)
+{
+  if (sim_quantiles_count (q) == 0) {
+    g_string_append_printf (s, "  %-16s (no samples)\n", label);
+    return;
+  }
+  g_string_append_printf (s, "  %-16s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f  %s\n", label,
+                          sim_quantiles_mean (q) * scale, sim_quantiles_get (q, 0.5) * scale,
+                          sim_quantiles_get (q, 0.9) * scale, sim_quantiles_get (q, 0.95) * scale,
+                          sim_quantiles_get (q, 0.99) * scale, sim_quantiles_max (q) * scale, unit);
+}
+
+char *
+serve_world_summary_text (ServeWorld *w)
+{
+  const ServeScenario *sc = serve_world_scenario (w);
+  ServeMetrics *m = serve_world_metrics (w);
+  json_t *j = serve_world_summary_json (w);
+  GString *s = g_string_new (NULL);
+#define JN(path) json_number_value (json_object_get (json_object_get (j, path[0]), path[1]))
+  double dur = json_number_value (json_object_get (j, "duration_s"));
+  g_string_append_printf (s, "servesim %s  scenario '%s' (%s)  seed %" G_GUINT64_FORMAT "\n",
+                          PACKAGE_VERSION, sc->name, sc->origin, sc->seed);
+  g_string_append_printf (s, "  model %s on %d x %s (TP %d per replica, %d GPU%s), scheduler %s, router %s\n",
+                          sc->model, sc->replicas, sc->gpu, sc->tp, sc->replicas * sc->tp,
+                          sc->replicas * sc->tp > 1 ? "s" : "", sc->scheduler, sc->router);
+  g_string_append_printf (s, "  workload %s\n\n", serve__world_workload (w));
+  g_string_append_printf (s, "  requests  %" G_GUINT64_FORMAT " completed, %" G_GUINT64_FORMAT
+                          " rejected, over %.1f s simulated\n", m->completed, m->rejected, dur);
+  g_string_append_printf (s, "  throughput %.2f req/s, %.0f input tok/s, %.0f output tok/s\n\n",
+                          dur > 0 ? m->completed / dur : 0, dur > 0 ? m->input_tokens / dur : 0,
+                          dur > 0 ? m->output_tokens / dur : 0);
+  g_string_append_printf (s, "  %-16s %9s %9s %9s %9s %9s %9s\n", "latency", "mean", "p50", "p90",
+                          "p95", "p99", "max");
+  dist_line (s, "TTFT", m->ttft, 1e3, "ms");
+  dist_line (s, "TPOT", m->tpot, 1e3, "ms");
+  dist_line (s, "inter-token", m->itl, 1e3, "ms");
+  dist_line (s, "end-to-end", m->e2e, 1, "s");
+  dist_line (s, "queueing", m->queue, 1e3, "ms");
+  dist_line (s, "batch size", m->batch_size, 1, "seqs");
+  if (sc->slo_ttft > 0 || sc->slo_tpot > 0) {
+    json_t *slo = json_object_get (j, "slo");
+    g_string_append_printf (s, "\n  SLO (TTFT <= %g s, TPOT <= %g s): %.1f%% attained, goodput %.2f req/s\n",
+                            sc->slo_ttft, sc->slo_tpot,
+                            100 * json_number_value (json_object_get (slo, "attainment")),
+                            json_number_value (json_object_get (slo, "goodput_requests_per_s")));
+  }
+  g_string_append_printf (s, "\n  preemptions %" G_GUINT64_FORMAT ", KV cache %.1f%% mean / %.1f%% peak of %"
+                          G_GINT64_FORMAT " blocks per replica, GPU busy %.1f%%\n",
+                          m->preemptions, 100 * JN (((const char *[]) { "kv_cache", "mean_utilisation" })),
+                          100 * JN (((const char *[]) { "kv_cache", "peak_utilisation" })),
+                          (gint64) JN (((const char *[]) { "kv_cache", "blocks_per_replica" })),
+                          100 * json_number_value (json_object_get (j, "gpu_busy_fraction")));
+#undef JN
+  json_decref (j);
+  return g_string_free (s, FALSE);
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static gboolean
+write_text (const char *dir, const char *name, const char *text, GError **error)
+{
+  char *p = g_build_filename (dir, name, NULL);
+  gboolean ok = g_file_set_contents (p, text, -1, error); /* temp + rename */
+  g_free (p);
+  return ok;
+}
+
+static gboolean
+write_json (const char *dir, const char *name, json_t *j, GError **error)
+{
+  char *s = json_dumps (j, JSON_INDENT (2) | JSON_REAL_PRECISION (10));
+  char *t = g_strconcat (s, "\n", NULL);
+  gboolean ok = write_text (dir, name, t, error);
+  free (s);
+  g_free (t);
+  return ok;
+}
+
+/* A CDF from the quantile summary: 201 points, so memory stays bounded. */
+static void
+cdf_points (SimQuantiles *q, double scale, double *out, gsize *n)
+{
+  *n = 0;
+  if (sim_quantiles_count (q) == 0)
+    return;
+  for (int i = 0; i <= 200; i++)
+    out[(*n)++] = sim_quantiles_get (q, i / 200.0) * scale;
+}
+
+static gboolean
+write_plots (ServeOutput *o, ServeWorld *w, GError **error)
+{
+  ServeMetrics *m = serve_world_metrics (w);
+  const ServeScenario *sc = o->sc;
+  double a[201], b[201];
+  gsize na, nb;
+  char *title = g_strdup_printf ("%s: %s on %d x %s, %s, seed %" G_GUINT64_FORMAT, sc->name,
+                                 sc->model, sc->replicas, sc->gpu, sc->scheduler, sc->seed);
+  cdf_points (m->ttft, 1e3, a, &na);
+  PlotSeries ttft = { "TTFT", a, na };
+  gboolean ok = plot_write_cdf (o->dir, "ttft_cdf", title, "time to first token (ms)", &ttft, 1, error);
+  cdf_points (m->tpot, 1e3, a, &na);
+  cdf_points (m->itl, 1e3, b, &nb);
+  PlotSeries tpot[2] = { { "TPOT (per request)", a, na }, { "inter-token gap", b, nb } };
+  ok = ok && plot_write_cdf (o->dir, "tpot_cdf", title, "time per output token (ms)", tpot, 2, error);
+
+  GArray *tl = m->timeline;
+  double *t = g_new (double, tl->len + 1), *v = g_new (double, 3 * tl->len + 1);
+  for (guint i = 0; i < tl->len; i++) {
+    ServeTimelineRow *r = &g_array_index (tl, ServeTimelineRow, i);
+    t[i] = r->t_s;
+    v[3 * i] = r->queued;
+    v[3 * i + 1] = r->running;
+    v[3 * i + 2] = 100 * r->kv_used;
+  }
+  const char *cols[] = { "queued requests", "running batch size", "KV cache used (%)" };
+  ok = ok && plot_write_timeline (o->dir, "timeline", title, t, v, tl->len, cols, 3, error);
+  g_free (t);
+  g_free (v);
+  g_free (title);
+  if (!ok)
+    return FALSE;
+
+  /* cluster.dot: router -> replicas, each a cluster of its GPUs with links. */
+  const ModelGpu *gpu = serve__world_gpu (w);
+  PlotGraph *g = plot_graph_new ("cluster");
+  char *lbl = g_strdup_printf ("router\n%s", sc->router);
+  plot_graph_node (g, "router", lbl, "diamond");
+  g_free (lbl);
+  gboolean nvlink = gpu->nvlink_bw > 0;
+  for (int i = 0; i < sc->replicas; i++) {
+    char *cid = g_strdup_printf ("replica%d", i);
+    char *clabel = g_strdup_printf ("replica %d: %s, TP %d, scheduler %s", i, sc->model, sc->tp,
+                                    sc->scheduler);
+    plot_graph_begin_cluster (g, cid, clabel);
+    for (int k = 0; k < sc->tp; k++) {
+      char *nid = g_strdup_printf ("r%dg%d", i, k);
+      char *nl = g_strdup_printf ("GPU %d\n%s\n%.0f GiB", k, gpu->id, gpu->mem_bytes / (1 << 30));
+      plot_graph_node (g, nid, nl, "box");
+      g_free (nid);
+      g_free (nl);
+    }
+    plot_graph_end_cluster (g);
+    char *first = g_strdup_printf ("r%dg0", i);
+    plot_graph_edge (g, "router", first, NULL);
+    g_free (first);
+    for (int k = 0; k + 1 < sc->tp; k++) {
+      char *x = g_strdup_printf ("r%dg%d", i, k), *y = g_strdup_printf ("r%dg%d", i, k + 1);
+      char *el = g_strdup_printf ("%s %.0f GB/s", nvlink ? "NVLink" : "PCIe",
+                                  (nvlink ? gpu->nvlink_bw : gpu->pcie_bw) / 1e9);
+      plot_graph_edge (g, x, y, el);
+      g_free (x);
+      g_free (y);
+      g_free (el);
+    }
+    g_free (cid);
+    g_free (clabel);
+  }
+  ok = plot_graph_write (g, o->dir, "cluster", error);
+  plot_graph_free (g);
+  if (!ok || !sc->render)
+    return ok;
+
+  /* Rendering is optional: a missing tool is a note, not a failure. */
+  const char *scripts[] = { "ttft_cdf.gp", "tpot_cdf.gp", "timeline.gp" };
+  for (guint i = 0; i < G_N_ELEMENTS (scripts); i++) {
+    GError *e = NULL;
+    if (!plot_render_gnuplot (o->dir, scripts[i], &e)) {
+      g_string_append_printf (o->notes, "  note: %s\n", e->message);
+      gboolean missing = e->code == PLOT_ERROR_TOOL_MISSING;
+      g_error_free (e);
+      if (missing)
+        break;
+    }
+  }
+  GError *e = NULL;
+  if (!plot_render_dot (o->dir, "cluster", &e)) {
+    g_string_append_printf (o->notes, "  note: %s\n", e->message);
+    g_error_free (e);
+  }
+  return TRUE;
+}
+
+gboolean
+serve_output_commit (ServeOutput *o, ServeWorld *w, GError **error)
+{
+  json_t *summary = serve_world_summary_json (w);
+  gboolean ok = write_json (o->dir, "summary.json", summary, error);
+  json_decref (summary);
+  char *scen = ok ? serve_scenario_dump (o->sc) : NULL;
+  ok = ok && write_text (o->dir, "scenario.json", scen, error);
+  g_free (scen);
+  ok = ok && (!o->sc->write_plots || write_plots (o, w, error));
+  if (ok && o->csv_open) {
+    o->csv_open = FALSE;
+    ok = sim_atomic_file_commit (&o->csv, error);
+  }
+  return ok;
+}

@@ -1,0 +1,80 @@
+/* serve/policy_api.c — the serving world's side of policies/policy.h.
+ *
+ * Implements the accessors and actions policies are allowed, checking their
+ * arguments, so a policy can never corrupt request progress or KV accounting.
+ * Owns no decisions.
+ */
+#include "config.h"
+
+#include "serve/world.h"
+
+guint64 policy_req_id (const PolicyRequest *r) { return r->id; }
+SimTime policy_req_arrival (const PolicyRequest *r) { return r->arrival; }
+gint64  policy_req_prompt (const PolicyRequest *r) { return r->prompt; }
+gint64  policy_req_output (const PolicyRequest *r) { return r->output; }
+gint64  policy_req_generated (const PolicyRequest *r) { return r->generated; }
+gint64  policy_req_computed (const PolicyRequest *r) { return r->computed; }
+gboolean policy_req_finished (const PolicyRequest *r) { return r->finished || r->rejected; }
+guint   policy_req_preemptions (const PolicyRequest *r) { return r->preemptions; }
+gint64  policy_req_blocks (const PolicyRequest *r) { return r->blocks; }
+
+gint64
+policy_req_pending (const PolicyRequest *r)
+{
+  if (r->finished || r->rejected)
+    return 0;
+  return r->prompt + r->generated - r->computed;
+}
+
+guint   policy_replica_index (const PolicyReplica *rep) { return rep->index; }
+int     policy_replica_block_size (const PolicyReplica *rep) { return rep->mem.block_size; }
+gint64  policy_replica_total_blocks (const PolicyReplica *rep) { return rep->mem.num_blocks; }
+gint64  policy_replica_free_blocks (const PolicyReplica *rep) { return rep->free_blocks; }
+guint   policy_replica_load (const PolicyReplica *rep) { return rep->load; }
+SimTime policy_replica_now (const PolicyReplica *rep) { return serve_world_now (rep->world); }
+
+gint64
+policy_replica_blocks_for (const PolicyReplica *rep, gint64 tokens)
+{
+  return (tokens + rep->mem.block_size - 1) / rep->mem.block_size;
+}
+
+gboolean
+policy_kv_reserve (PolicyReplica *rep, PolicyRequest *r, gint64 tokens)
+{
+  g_return_val_if_fail (r->replica == rep->index && !r->finished && !r->rejected, FALSE);
+  g_return_val_if_fail (tokens >= 0, FALSE);
+  return serve__kv_reserve (rep, r, tokens);
+}
+
+void
+policy_preempt_recompute (PolicyReplica *rep, PolicyRequest *r)
+{
+  g_return_if_fail (r->replica == rep->index && !r->in_batch);
+  serve__preempt (rep, r);
+}
+
+void
+policy_reject (PolicyReplica *rep, PolicyRequest *r, const char *why)
+{
+  g_return_if_fail (r->replica == rep->index && !r->in_batch);
+  serve__reject (rep, r, why);
+}
+
+void
+policy_batch_add (PolicyBatch *b, PolicyRequest *r, gint64 q)
+{
+  g_return_if_fail (!r->in_batch && !r->finished && !r->rejected);
+  g_return_if_fail (q >= 1 && q <= policy_req_pending (r));
+  /* The KV for the new tokens must already be reserved. */
+  g_return_if_fail (r->blocks >= policy_replica_blocks_for (b->owner, r->computed + q));
+  ServeBatchEntry e = { r, q };
+  ModelSeqWork wk = { q, r->computed };
+  r->in_batch = TRUE;
+  g_array_append_val (b->entries, e);
+  g_array_append_val (b->work, wk);
+  b->tokens += q;
+}
+
+guint  policy_batch_size (const PolicyBatch *b) { return b->entries->len; }
+gint64 policy_batch_tokens (const PolicyBatch *b) { return b->tokens; }

@@ -1,0 +1,65 @@
+/* serve/scenario.h — one JSON document describes a run.
+ *
+ * Owns the scenario schema: the embedded defaults, merging a user file over
+ * them, `--set path=value` overrides, and validation of every field's type and
+ * range (catalog names and policy parameters are checked where they are
+ * looked up). The resolved document is what gets written next to the results,
+ * so a run can be repeated exactly. Does not own running anything.
+ */
+#ifndef SERVE_SCENARIO_H
+#define SERVE_SCENARIO_H
+
+#include <glib.h>
+#include <jansson.h>
+
+#define SERVE_ERROR (serve_error_quark ())
+GQuark serve_error_quark (void);
+typedef enum {
+  SERVE_ERROR_SCENARIO, /* bad scenario file, key or value */
+  SERVE_ERROR_RUN,      /* failure during a run (trace error, output error) */
+} ServeError;
+
+typedef struct {
+  json_t *root;        /* the resolved scenario (owned) */
+  char   *origin;      /* scenario file path, or "<default>" */
+  /* Typed views into root (valid while root lives). */
+  guint64     seed;
+  const char *name;
+  const char *model;
+  const char *catalog;      /* extra catalog file, or NULL */
+  const char *gpu;
+  int         replicas;
+  int         tp;
+  int         block_size;
+  double      mem_util;
+  const char *scheduler;    /* scheduler.name */
+  const char *router;       /* router.name */
+  const char *trace;        /* workload.trace, or NULL = generator */
+  const char *format;
+  gint64      limit;
+  double      time_scale;
+  double      start_s, end_s;
+  double      slo_ttft, slo_tpot; /* seconds; 0 = no SLO */
+  const char *out_dir;
+  gboolean    write_requests, write_plots, render;
+  double      timeline_interval;
+} ServeScenario;
+
+/* The embedded default scenario as JSON text. */
+const char    *serve_scenario_default_json (void);
+
+/* Default scenario, with `path` (may be NULL) merged over it, then each
+ * "a.b.c=value" in `sets` (NULL-terminated, may be NULL) applied; value is
+ * parsed as JSON, else taken as a string. Validated. NULL with
+ * SERVE_ERROR_SCENARIO ("file:line: ..." or "key: ...") on error.
+ * Free with serve_scenario_free(). */
+ServeScenario *serve_scenario_load (const char *path, char **sets, GError **error);
+void           serve_scenario_free (ServeScenario *sc);
+
+/* Sub-object of the resolved scenario (e.g. "scheduler"); borrowed. */
+json_t        *serve_scenario_get (const ServeScenario *sc, const char *dotted);
+
+/* Pretty JSON of the resolved scenario (g_free). Deterministic key order. */
+char          *serve_scenario_dump (const ServeScenario *sc);
+
+#endif

@@ -1,0 +1,124 @@
+/* serve/world.h — the serving world: requests, replicas, iterations, cluster.
+ *
+ * Ties the layers together: requests come from a TraceSource (traces/), a
+ * router and per-replica schedulers (policies/) decide where and when they
+ * run, the cost model (models/) says how long each iteration takes, and the
+ * event engine (sim/) advances time. Owns request progress, KV-block
+ * accounting and the run loop. Policies see these structs only through
+ * policies/policy.h; metrics and outputs live in serve/metrics.h.
+ */
+#ifndef SERVE_WORLD_H
+#define SERVE_WORLD_H
+
+#include <glib.h>
+
+#include "sim/engine.h"
+#include "sim/stats.h"
+#include "models/catalog.h"
+#include "models/cost.h"
+#include "policies/policy.h"
+#include "policies/registry.h"
+#include "traces/trace.h"
+#include "serve/scenario.h"
+
+typedef struct ServeWorld ServeWorld;
+typedef struct ServeMetrics ServeMetrics;
+
+struct ServeRequest {
+  guint64  id;
+  SimTime  arrival;
+  gint64   prompt;
+  gint64   output;
+  gint64   generated;       /* tokens emitted */
+  gint64   computed;        /* tokens whose KV is cached */
+  gint64   blocks;          /* KV blocks held */
+  SimTime  first_scheduled; /* -1 until first put in a batch */
+  SimTime  first_token;     /* -1 until the first token */
+  SimTime  last_token;
+  SimTime  completion;
+  guint    preemptions;
+  guint    replica;
+  gboolean finished;
+  gboolean rejected;
+  gboolean in_batch;        /* guards against adding twice to one batch */
+  GList    live_link;       /* in its replica's live list (data = the request) */
+};
+
+typedef struct {
+  struct ServeRequest *req;
+  gint64 q;
+} ServeBatchEntry;
+
+struct ServeBatch {
+  struct ServeReplica *owner;
+  GArray *entries;          /* ServeBatchEntry */
+  GArray *work;             /* ModelSeqWork, parallel to entries */
+  gint64  tokens;
+};
+
+struct ServeReplica {
+  guint                     index;
+  ServeWorld               *world;
+  ModelCost                 cost;
+  ModelMemoryPlan           mem;
+  gint64                    free_blocks;
+  const PolicySchedulerOps *ops;
+  void                     *state;
+  struct ServeBatch         batch;
+  gboolean                  busy;         /* an iteration is in flight or scheduled */
+  guint                     load;         /* assigned, unfinished requests */
+  GPtrArray                *retire;       /* finished/rejected, freed after the hook */
+  GQueue                    live;         /* requests assigned here, not yet retired */
+  /* statistics */
+  SimTime                   busy_ns;
+  guint64                   iterations;
+  SimTimeAvg                kv_used;      /* fraction of blocks in use */
+};
+
+/* Build a world for a resolved scenario: loads catalogs, checks the model
+ * fits, opens the workload, creates replicas and policies, opens outputs.
+ * NULL with an error naming the field at fault. Free with serve_world_free(). */
+ServeWorld *serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error);
+void        serve_world_free (ServeWorld *w);
+
+/* Progress callback, called from the run loop about every 0.2 s of wall time. */
+typedef void (*ServeProgressFn) (const ServeWorld *w, gpointer user);
+void        serve_world_set_progress (ServeWorld *w, ServeProgressFn fn, gpointer user);
+
+/* Run to completion. On error (malformed trace row, output failure) returns
+ * FALSE and removes every output file it had started. */
+gboolean    serve_world_run (ServeWorld *w, GError **error);
+
+/* After a successful run: write the outputs (summary.json, requests.csv,
+ * scenario.json, plots, cluster.dot) into the scenario's output directory. */
+gboolean    serve_world_write_outputs (ServeWorld *w, GError **error);
+
+/* Human-readable summary (g_free). */
+char       *serve_world_summary_text (ServeWorld *w);
+/* summary.json content (caller json_decref). */
+json_t     *serve_world_summary_json (ServeWorld *w);
+
+/* Accessors for progress lines and tests. */
+guint64     serve_world_arrived (const ServeWorld *w);
+guint64     serve_world_completed (const ServeWorld *w);
+guint64     serve_world_expected (const ServeWorld *w); /* 0 when unknown */
+SimTime     serve_world_now (const ServeWorld *w);
+const ServeScenario *serve_world_scenario (const ServeWorld *w);
+guint       serve_world_n_replicas (const ServeWorld *w);
+struct ServeReplica *serve_world_replica (const ServeWorld *w, guint i);
+ServeMetrics *serve_world_metrics (const ServeWorld *w);
+/* Sum over replicas of free blocks + blocks held by live requests must equal
+ * total blocks: TRUE when conserved (checked by tests). */
+gboolean    serve_world_kv_conserved (const ServeWorld *w);
+
+/* Internal to serve/ (double underscore): used by serve/policy_api.c and serve/output.c. */
+gboolean        serve__kv_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens);
+void            serve__preempt (struct ServeReplica *rep, struct ServeRequest *r);
+void            serve__reject (struct ServeReplica *rep, struct ServeRequest *r, const char *why);
+const ModelLlm *serve__world_llm (const ServeWorld *w);
+const ModelGpu *serve__world_gpu (const ServeWorld *w);
+const char     *serve__world_workload (const ServeWorld *w);
+const char     *serve__world_trace_path (const ServeWorld *w);
+guint64         serve__world_events (const ServeWorld *w);
+
+#endif
