@@ -32,6 +32,9 @@ typedef enum {
 gboolean    trace_format_from_string (const char *s, TraceFormat *out);
 const char *trace_format_to_string (TraceFormat f);
 
+/* Token counts above this are rejected as absurd (a corrupt row, not a request). */
+#define TRACE_MAX_TOKENS 10000000
+
 typedef struct {
   guint64  id;             /* 0,1,2,... in arrival order (after windowing) */
   SimTime  arrival;        /* ns from the start of the (windowed, scaled) trace */
