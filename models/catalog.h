@@ -63,11 +63,14 @@ typedef struct ModelCatalog ModelCatalog;
 /* Empty catalog. Free with model_catalog_free(). */
 ModelCatalog   *model_catalog_new (void);
 void            model_catalog_free (ModelCatalog *cat);
-/* Load the bundled gpus.json and llms.json (found via sim_data_find()). */
+/* Load the bundled gpus.json and llms.json (found via sim_data_find()).
+ * FALSE with SIM_ERROR_IO when a file is not found, MODEL_ERROR otherwise. */
 gboolean        model_catalog_load_default (ModelCatalog *cat, GError **error);
 /* Load a catalog file: an object with "gpus" and/or "models" arrays. Entries
  * add to the catalog or replace the entry with the same id. On error the
- * catalog is unchanged and the message names file and entry. */
+ * catalog is unchanged and the message names file and entry. Replacing an
+ * entry frees the old one: pointers from earlier lookups of that id (and
+ * ModelCost structs holding them) become invalid, so load before looking up. */
 gboolean        model_catalog_load_file (ModelCatalog *cat, const char *path, GError **error);
 gboolean        model_catalog_load_data (ModelCatalog *cat, const char *json_text,
                                          const char *origin, GError **error);

@@ -59,6 +59,7 @@ typedef struct {
   double allreduce_latency_s; /* per all-reduce fixed latency */
   double cpu_base_s;      /* per-iteration CPU overhead */
   double cpu_per_seq_s;   /* + per sequence in the batch */
+  int    kv_dtype_bytes;  /* bytes per K/V element in the cache (2 = bf16/fp16, 1 = fp8) */
 } ModelCostParams;
 
 /* Defaults documented in docs/cost-model.md. */

@@ -1,0 +1,890 @@
+/* models/catalog.c — loading, validating and looking up the GPU and LLM catalogs.
+ *
+ * Reads catalog JSON (the bundled models/catalog/gpus.json and llms.json, or a
+ * user file of the same shape) with Jansson, converts the readable units of the
+ * files (TFLOP/s, GiB, GB/s) into the SI units of ModelGpu, checks every field
+ * and keeps the entries in two hash tables keyed by id. Errors name the file,
+ * the line, the entry and the field. It does not own costs (models/cost.c) or
+ * any notion of which GPU or model a run uses.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "models/catalog.h"
+#include "sim/util.h"
+
+G_DEFINE_QUARK (model-error-quark, model_error)
+
+struct ModelCatalog {
+  GHashTable *gpus;   /* id -> ModelGpu* (owned) */
+  GHashTable *llms;   /* id -> ModelLlm* (owned) */
+};
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+/* ------------------------------------------------------------------ */
+/* entries                                                            */
+
+static void
+gpu_free (gpointer p)
+{
+  ModelGpu *g = p;
+  if (!g)
+    return;
+  g_free (g->id);
+  g_free (g->name);
+  g_free (g->vendor);
+  g_free (g->source);
+  g_free (g);
+}
+
+static void
+llm_free (gpointer p)
+{
+  ModelLlm *m = p;
+  if (!m)
+    return;
+  g_free (m->id);
+  g_free (m->name);
+  g_free (m->norm);
+  g_free (m->activation);
+  g_free (m->weight_dtype);
+  g_free (m->source);
+  g_free (m);
+}
+
+ModelCatalog *
+model_catalog_new (void)
+{
+  ModelCatalog *cat = g_new0 (ModelCatalog, 1);
+  cat->gpus = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, gpu_free);
+  cat->llms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, llm_free);
+  return cat;
+}
+
+void
+model_catalog_free (ModelCatalog *cat)
+{
+  if (!cat)
+    return;
+  g_hash_table_destroy (cat->gpus);
+  g_hash_table_destroy (cat->llms);
+  g_free (cat);
+}
+
+/* ------------------------------------------------------------------ */
+/* locating entries and fields in the source text, for line numbers.   */
+/* Jansson keeps no positions after parsing, so the (already valid)     */
+/* text is walked again structurally.                                   */
+
+static gsize
+skip_ws (const char *t, gsize len, gsize p)
+{
+  while (p < len && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r'))
+    p++;
+  return p;
+}
+
+/* p at the opening quote; returns the offset just past the closing quote. */
+static gsize
+skip_string (const char *t, gsize len, gsize p)
+{
+  for (p++; p < len; p++) {
+    if (t[p] == '\\')
+      p++;
+    else if (t[p] == '"')
+      return p + 1;
+  }
+  return len;
+}
+
+static gsize
+skip_value (const char *t, gsize len, gsize p)
+{
+  p = skip_ws (t, len, p);
+  if (p >= len)
+    return len;
+  if (t[p] == '"')
+    return skip_string (t, len, p);
+  if (t[p] == '{' || t[p] == '[') {
+    int depth = 0;
+    while (p < len) {
+      char ch = t[p];
+      if (ch == '"') {
+        p = skip_string (t, len, p);
+        continue;
+      }
+      if (ch == '{' || ch == '[')
+        depth++;
+      else if (ch == '}' || ch == ']') {
+        depth--;
+        if (depth == 0)
+          return p + 1;
+      }
+      p++;
+    }
+    return len;
+  }
+  while (p < len && t[p] != ',' && t[p] != '}' && t[p] != ']' && t[p] != ' '
+         && t[p] != '\n' && t[p] != '\r' && t[p] != '\t')
+    p++;
+  return p;
+}
+
+/* Calls fn for each key of the object starting at obj (its '{'): key_pos is the
+ * key's opening quote, val_pos its value. Stops when fn returns TRUE; returns
+ * that key's position, or G_MAXSIZE. */
+typedef gboolean (*KeyFn) (const char *t, gsize len, gsize key_pos, gsize val_pos, gpointer data);
+
+static gsize
+walk_object (const char *t, gsize len, gsize obj, KeyFn fn, gpointer data)
+{
+  gsize p = skip_ws (t, len, obj);
+  if (p >= len || t[p] != '{')
+    return G_MAXSIZE;
+  p++;
+  for (;;) {
+    p = skip_ws (t, len, p);
+    if (p >= len || t[p] != '"')
+      return G_MAXSIZE;
+    gsize key = p;
+    p = skip_string (t, len, p);
+    p = skip_ws (t, len, p);
+    if (p >= len || t[p] != ':')
+      return G_MAXSIZE;
+    gsize val = skip_ws (t, len, p + 1);
+    if (fn (t, len, key, val, data))
+      return key;
+    p = skip_value (t, len, val);
+    p = skip_ws (t, len, p);
+    if (p >= len || t[p] != ',')
+      return G_MAXSIZE;
+    p++;
+  }
+}
+
+static gboolean
+key_is (const char *t, gsize len, gsize key_pos, gpointer name)
+{
+  gsize n = strlen (name);
+  return key_pos + n + 2 <= len && t[key_pos + n + 1] == '"'
+         && memcmp (t + key_pos + 1, name, n) == 0;
+}
+
+typedef struct {
+  const char *name;
+  gsize       val;
+} KeyFind;
+
+static gboolean
+key_find_cb (const char *t, gsize len, gsize key_pos, gsize val_pos, gpointer data)
+{
+  KeyFind *kf = data;
+  if (key_is (t, len, key_pos, (gpointer) kf->name)) {
+    kf->val = val_pos;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* Offsets of the elements of the top-level array named `key`; NULL if absent. */
+static GArray *
+entry_offsets (const char *t, gsize len, const char *key)
+{
+  if (!t)
+    return NULL;
+  KeyFind kf = { key, 0 };
+  if (walk_object (t, len, 0, key_find_cb, &kf) == G_MAXSIZE)
+    return NULL;
+  gsize p = kf.val;
+  if (p >= len || t[p] != '[')
+    return NULL;
+  GArray *a = g_array_new (FALSE, FALSE, sizeof (gsize));
+  p++;
+  for (;;) {
+    p = skip_ws (t, len, p);
+    if (p >= len || t[p] == ']')
+      break;
+    g_array_append_val (a, p);
+    p = skip_value (t, len, p);
+    p = skip_ws (t, len, p);
+    if (p >= len || t[p] != ',')
+      break;
+    p++;
+  }
+  return a;
+}
+
+static int
+line_of (const char *t, gsize pos)
+{
+  int line = 1;
+  for (gsize i = 0; i < pos; i++)
+    if (t[i] == '\n')
+      line++;
+  return line;
+}
+
+/* ------------------------------------------------------------------ */
+/* error context                                                       */
+
+typedef struct {
+  const char *origin;
+  const char *text;     /* NULL when not available */
+  gsize       len;
+  const char *kind;     /* "gpu" | "model" */
+  guint       index;
+  const char *id;       /* NULL until known */
+  gsize       obj_pos;  /* offset of the entry's '{', G_MAXSIZE if unknown */
+} Ctx;
+
+static int
+ctx_line (const Ctx *c, const char *field)
+{
+  if (!c->text || c->obj_pos == G_MAXSIZE)
+    return 0;
+  gsize pos = c->obj_pos;
+  if (field) {
+    KeyFind kf = { field, 0 };
+    gsize k = walk_object (c->text, c->len, c->obj_pos, key_find_cb, &kf);
+    if (k != G_MAXSIZE)
+      pos = k;
+  }
+  return line_of (c->text, pos);
+}
+
+G_GNUC_PRINTF (4, 5) static void
+ctx_error (const Ctx *c, const char *field, GError **error, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  GString *s = g_string_new (c->origin);
+  int line = ctx_line (c, field);
+  if (line > 0)
+    g_string_append_printf (s, ":%d", line);
+  if (c->id)
+    g_string_append_printf (s, ": %s '%s'", c->kind, c->id);
+  else
+    g_string_append_printf (s, ": %s entry #%u", c->kind, c->index + 1);
+  if (field)
+    g_string_append_printf (s, ": field '%s'", field);
+  g_string_append_printf (s, ": %s", msg);
+  g_set_error_literal (error, MODEL_ERROR, MODEL_ERROR_INVALID, s->str);
+  g_string_free (s, TRUE);
+  g_free (msg);
+}
+
+/* Short rendering of a JSON value for messages (g_free). */
+static char *
+json_brief (const json_t *v)
+{
+  if (!v)
+    return g_strdup ("nothing");
+  char *d = json_dumps (v, JSON_ENCODE_ANY | JSON_COMPACT);
+  if (!d)
+    return g_strdup ("?");
+  char *r;
+  if (strlen (d) > 40)
+    r = g_strdup_printf ("%.37s...", d);
+  else
+    r = g_strdup (d);
+  free (d);
+  return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* typed field getters                                                 */
+
+typedef enum { NUM_POSITIVE, NUM_NONNEG } NumRange;
+
+/* A number field. Absent (or null when nullable) gives `dflt` when !required. */
+static gboolean
+get_num (const Ctx *c, json_t *o, const char *field, gboolean required, NumRange range,
+         double dflt, double *out, GError **error)
+{
+  json_t *v = json_object_get (o, field);
+  if (!v || json_is_null (v)) {
+    if (required) {
+      ctx_error (c, field, error, v ? "must not be null; expected a %s number"
+                                    : "missing; expected a %s number",
+                 range == NUM_POSITIVE ? "positive" : "non-negative");
+      return FALSE;
+    }
+    *out = dflt;
+    return TRUE;
+  }
+  double x;
+  if (!json_is_number (v) || !isfinite (x = json_number_value (v))
+      || (range == NUM_POSITIVE ? !(x > 0) : !(x >= 0))) {
+    char *b = json_brief (v);
+    ctx_error (c, field, error, "expected a %s finite number, got %s",
+               range == NUM_POSITIVE ? "positive" : "non-negative", b);
+    g_free (b);
+    return FALSE;
+  }
+  *out = x;
+  return TRUE;
+}
+
+static gboolean
+get_int (const Ctx *c, json_t *o, const char *field, gboolean required, NumRange range,
+         int dflt, int *out, GError **error)
+{
+  json_t *v = json_object_get (o, field);
+  if (!v || json_is_null (v)) {
+    if (required) {
+      ctx_error (c, field, error, v ? "must not be null; expected a %s integer"
+                                    : "missing; expected a %s integer",
+                 range == NUM_POSITIVE ? "positive" : "non-negative");
+      return FALSE;
+    }
+    *out = dflt;
+    return TRUE;
+  }
+  json_int_t x = 0;
+  if (!json_is_integer (v) || (x = json_integer_value (v)) > INT_MAX
+      || (range == NUM_POSITIVE ? x <= 0 : x < 0)) {
+    char *b = json_brief (v);
+    ctx_error (c, field, error, "expected a %s integer, got %s",
+               range == NUM_POSITIVE ? "positive" : "non-negative", b);
+    g_free (b);
+    return FALSE;
+  }
+  *out = (int) x;
+  return TRUE;
+}
+
+static gboolean
+get_bool (const Ctx *c, json_t *o, const char *field, gboolean required, gboolean dflt,
+          gboolean *out, GError **error)
+{
+  json_t *v = json_object_get (o, field);
+  if (!v) {
+    if (required) {
+      ctx_error (c, field, error, "missing; expected true or false");
+      return FALSE;
+    }
+    *out = dflt;
+    return TRUE;
+  }
+  if (!json_is_boolean (v)) {
+    char *b = json_brief (v);
+    ctx_error (c, field, error, "expected true or false, got %s", b);
+    g_free (b);
+    return FALSE;
+  }
+  *out = json_is_true (v);
+  return TRUE;
+}
+
+/* A string field (copied into *out). `allowed` (NULL-terminated) restricts the values. */
+static gboolean
+get_str (const Ctx *c, json_t *o, const char *field, gboolean required, const char *dflt,
+         const char *const *allowed, char **out, GError **error)
+{
+  json_t *v = json_object_get (o, field);
+  if (!v) {
+    if (required) {
+      ctx_error (c, field, error, "missing; expected a string");
+      return FALSE;
+    }
+    *out = g_strdup (dflt);
+    return TRUE;
+  }
+  if (!json_is_string (v) || (required && json_string_length (v) == 0)) {
+    char *b = json_brief (v);
+    ctx_error (c, field, error, "expected a non-empty string, got %s", b);
+    g_free (b);
+    return FALSE;
+  }
+  const char *s = json_string_value (v);
+  if (allowed) {
+    gboolean ok = FALSE;
+    for (const char *const *a = allowed; *a; a++)
+      ok = ok || strcmp (*a, s) == 0;
+    if (!ok) {
+      char *list = g_strjoinv (", ", (char **) allowed);
+      ctx_error (c, field, error, "'%s' is not one of: %s", s, list);
+      g_free (list);
+      return FALSE;
+    }
+  }
+  *out = g_strdup (s);
+  return TRUE;
+}
+
+static gboolean
+id_valid (const char *s)
+{
+  if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+    return FALSE;
+  gsize n = 0;
+  for (const char *p = s; *p; p++, n++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+      return FALSE;
+  return n <= 64;
+}
+
+/* Reads and checks the "id" field first so later messages can name the entry. */
+static gboolean
+get_id (Ctx *c, json_t *o, char **out, GError **error)
+{
+  json_t *v = json_object_get (o, "id");
+  if (!v) {
+    ctx_error (c, "id", error, "missing; every entry needs an id");
+    return FALSE;
+  }
+  if (!json_is_string (v) || !id_valid (json_string_value (v))) {
+    char *b = json_brief (v);
+    ctx_error (c, "id", error, "%s is not a valid id (lowercase letters, digits, '.' and '-', "
+               "starting with a letter or digit, at most 64 characters)", b);
+    g_free (b);
+    return FALSE;
+  }
+  *out = g_strdup (json_string_value (v));
+  c->id = *out;
+  return TRUE;
+}
+
+static gboolean
+check_fields (const Ctx *c, json_t *o, const char *const *known, GError **error)
+{
+  const char *key;
+  json_t *v;
+  json_object_foreach (o, key, v) {
+    gboolean ok = FALSE;
+    for (const char *const *k = known; *k; k++)
+      ok = ok || strcmp (*k, key) == 0;
+    if (!ok) {
+      char *list = g_strjoinv (", ", (char **) known);
+      ctx_error (c, key, error, "unknown field (expected: %s)", list);
+      g_free (list);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* GPU and LLM entries                                                 */
+
+static const char *const gpu_fields[] = {
+  "id", "name", "vendor", "bf16_tflops", "fp8_tflops", "mem_gib", "mem_bw_gbps",
+  "nvlink_gbps", "pcie_gbps", "tdp_w", "price_per_hour", "num_sms", "source", "notes", NULL
+};
+
+static ModelGpu *
+parse_gpu (Ctx *c, json_t *o, GError **error)
+{
+  ModelGpu *g = g_new0 (ModelGpu, 1);
+  double tflops, fp8, gib, bw, nvl, pcie;
+  if (!get_id (c, o, &g->id, error)
+      || !check_fields (c, o, gpu_fields, error)
+      || !get_str (c, o, "name", TRUE, NULL, NULL, &g->name, error)
+      || !get_str (c, o, "vendor", TRUE, NULL, NULL, &g->vendor, error)
+      || !get_num (c, o, "bf16_tflops", TRUE, NUM_POSITIVE, 0, &tflops, error)
+      || !get_num (c, o, "fp8_tflops", FALSE, NUM_NONNEG, 0, &fp8, error)
+      || !get_num (c, o, "mem_gib", TRUE, NUM_POSITIVE, 0, &gib, error)
+      || !get_num (c, o, "mem_bw_gbps", TRUE, NUM_POSITIVE, 0, &bw, error)
+      || !get_num (c, o, "nvlink_gbps", FALSE, NUM_NONNEG, 0, &nvl, error)
+      || !get_num (c, o, "pcie_gbps", TRUE, NUM_POSITIVE, 0, &pcie, error)
+      || !get_num (c, o, "tdp_w", FALSE, NUM_POSITIVE, NAN, &g->tdp_w, error)
+      || !get_num (c, o, "price_per_hour", FALSE, NUM_NONNEG, NAN, &g->price_per_hour, error)
+      || !get_int (c, o, "num_sms", FALSE, NUM_NONNEG, 0, &g->num_sms, error)
+      || !get_str (c, o, "source", FALSE, "", NULL, &g->source, error)) {
+    gpu_free (g);
+    return NULL;
+  }
+  json_t *notes = json_object_get (o, "notes");
+  if (notes && !json_is_string (notes)) {
+    ctx_error (c, "notes", error, "expected a string");
+    gpu_free (g);
+    return NULL;
+  }
+  g->flops_bf16 = tflops * 1e12;
+  g->flops_fp8 = fp8 * 1e12;
+  g->mem_bytes = gib * GIB;
+  g->mem_bw = bw * 1e9;
+  g->nvlink_bw = nvl * 1e9;
+  g->pcie_bw = pcie * 1e9;
+  /* finite in the file's units but not after conversion (e.g. 1e308 TFLOP/s) */
+  const struct { const char *field; double v; } conv[] = {
+    { "bf16_tflops", g->flops_bf16 }, { "fp8_tflops", g->flops_fp8 }, { "mem_gib", g->mem_bytes },
+    { "mem_bw_gbps", g->mem_bw }, { "nvlink_gbps", g->nvlink_bw }, { "pcie_gbps", g->pcie_bw },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (conv); i++)
+    if (!isfinite (conv[i].v)) {
+      ctx_error (c, conv[i].field, error, "value too large");
+      gpu_free (g);
+      return NULL;
+    }
+  return g;
+}
+
+static const char *const llm_fields[] = {
+  "id", "name", "num_layers", "hidden", "num_heads", "num_kv_heads", "head_dim", "ffn",
+  "vocab", "gated_mlp", "num_experts", "top_k", "norm", "activation", "weight_dtype",
+  "bytes_per_param", "max_context", "tied_embeddings", "parallel_attn_mlp", "source",
+  "notes", NULL
+};
+static const char *const norms[] = { "rmsnorm", "layernorm", NULL };
+static const char *const activations[] = { "silu", "gelu", "relu", NULL };
+static const char *const dtypes[] = { "bf16", "fp16", "fp8", "fp32", NULL };
+
+static int
+dtype_bytes (const char *dt)
+{
+  if (strcmp (dt, "fp8") == 0)
+    return 1;
+  if (strcmp (dt, "fp32") == 0)
+    return 4;
+  return 2;
+}
+
+static ModelLlm *
+parse_llm (Ctx *c, json_t *o, GError **error)
+{
+  ModelLlm *m = g_new0 (ModelLlm, 1);
+  if (!get_id (c, o, &m->id, error)
+      || !check_fields (c, o, llm_fields, error)
+      || !get_str (c, o, "name", TRUE, NULL, NULL, &m->name, error)
+      || !get_int (c, o, "num_layers", TRUE, NUM_POSITIVE, 0, &m->num_layers, error)
+      || !get_int (c, o, "hidden", TRUE, NUM_POSITIVE, 0, &m->hidden, error)
+      || !get_int (c, o, "num_heads", TRUE, NUM_POSITIVE, 0, &m->num_heads, error)
+      || !get_int (c, o, "num_kv_heads", FALSE, NUM_POSITIVE, m->num_heads, &m->num_kv_heads, error)
+      || !get_int (c, o, "head_dim", FALSE, NUM_NONNEG, 0, &m->head_dim, error)
+      || !get_int (c, o, "ffn", TRUE, NUM_POSITIVE, 0, &m->ffn, error)
+      || !get_int (c, o, "vocab", TRUE, NUM_POSITIVE, 0, &m->vocab, error)
+      || !get_bool (c, o, "gated_mlp", TRUE, FALSE, &m->gated_mlp, error)
+      || !get_int (c, o, "num_experts", FALSE, NUM_NONNEG, 0, &m->num_experts, error)
+      || !get_int (c, o, "top_k", FALSE, NUM_NONNEG, 0, &m->top_k, error)
+      || !get_str (c, o, "norm", TRUE, NULL, norms, &m->norm, error)
+      || !get_str (c, o, "activation", TRUE, NULL, activations, &m->activation, error)
+      || !get_str (c, o, "weight_dtype", TRUE, NULL, dtypes, &m->weight_dtype, error)
+      || !get_int (c, o, "bytes_per_param", FALSE, NUM_POSITIVE, dtype_bytes (m->weight_dtype),
+                   &m->bytes_per_param, error)
+      || !get_int (c, o, "max_context", TRUE, NUM_POSITIVE, 0, &m->max_context, error)
+      || !get_bool (c, o, "tied_embeddings", FALSE, FALSE, &m->tied_embeddings, error)
+      || !get_bool (c, o, "parallel_attn_mlp", FALSE, FALSE, &m->parallel_attn_mlp, error)
+      || !get_str (c, o, "source", FALSE, "", NULL, &m->source, error))
+    goto fail;
+  json_t *notes = json_object_get (o, "notes");
+  if (notes && !json_is_string (notes)) {
+    ctx_error (c, "notes", error, "expected a string");
+    goto fail;
+  }
+  if (m->num_kv_heads > m->num_heads || m->num_heads % m->num_kv_heads != 0) {
+    ctx_error (c, "num_kv_heads", error, "%d must divide num_heads (%d)",
+               m->num_kv_heads, m->num_heads);
+    goto fail;
+  }
+  if (m->head_dim == 0) {
+    if (m->hidden % m->num_heads != 0) {
+      ctx_error (c, "head_dim", error, "missing, and hidden (%d) is not a multiple of "
+                 "num_heads (%d); give head_dim explicitly", m->hidden, m->num_heads);
+      goto fail;
+    }
+    m->head_dim = m->hidden / m->num_heads;
+  }
+  if (m->bytes_per_param != dtype_bytes (m->weight_dtype)) {
+    ctx_error (c, "bytes_per_param", error, "%d disagrees with weight_dtype '%s' (%d bytes)",
+               m->bytes_per_param, m->weight_dtype, dtype_bytes (m->weight_dtype));
+    goto fail;
+  }
+  if (m->num_experts > 1) {
+    if (m->top_k < 1 || m->top_k > m->num_experts) {
+      ctx_error (c, "top_k", error, "%d out of range: a mixture of %d experts needs "
+                 "1 <= top_k <= %d", m->top_k, m->num_experts, m->num_experts);
+      goto fail;
+    }
+  } else if (m->top_k > 1) {
+    ctx_error (c, "top_k", error, "%d given for a dense model (num_experts %d); "
+               "set num_experts or drop top_k", m->top_k, m->num_experts);
+    goto fail;
+  }
+  return m;
+fail:
+  llm_free (m);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* loading                                                             */
+
+static const char *const top_fields[] = { "source", "units", "notes", "gpus", "models", NULL };
+
+/* Parses the array `key` into `out` (entries freed by the caller on failure). */
+static gboolean
+parse_array (json_t *root, const char *key, const char *kind, const char *origin,
+             const char *text, gsize len, gpointer (*parse) (Ctx *, json_t *, GError **),
+             const char *(*id_of) (gpointer), GPtrArray *out, GError **error)
+{
+  json_t *arr = json_object_get (root, key);
+  if (!arr)
+    return TRUE;
+  GArray *offs = entry_offsets (text, len, key);
+  gboolean ok = FALSE;
+  if (!json_is_array (arr)) {
+    int line = 0;
+    if (text) {
+      KeyFind kf = { key, 0 };
+      gsize k = walk_object (text, len, 0, key_find_cb, &kf);
+      if (k != G_MAXSIZE)
+        line = line_of (text, k);
+    }
+    char *where = line ? g_strdup_printf ("%s:%d", origin, line) : g_strdup (origin);
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_INVALID,
+                 "%s: \"%s\" must be an array of %s entries", where, key, kind);
+    g_free (where);
+    goto out;
+  }
+  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (gsize i = 0; i < json_array_size (arr); i++) {
+    Ctx c = { origin, text, len, kind, (guint) i, NULL,
+              offs && i < offs->len ? g_array_index (offs, gsize, i) : G_MAXSIZE };
+    json_t *o = json_array_get (arr, i);
+    if (!json_is_object (o)) {
+      char *b = json_brief (o);
+      ctx_error (&c, NULL, error, "expected an object, got %s", b);
+      g_free (b);
+      g_hash_table_destroy (seen);
+      goto out;
+    }
+    gpointer e = parse (&c, o, error);
+    if (!e) {
+      g_hash_table_destroy (seen);
+      goto out;
+    }
+    g_ptr_array_add (out, e);
+    if (!g_hash_table_add (seen, (gpointer) id_of (e))) {
+      ctx_error (&c, "id", error, "duplicate id in this file");
+      g_hash_table_destroy (seen);
+      goto out;
+    }
+  }
+  g_hash_table_destroy (seen);
+  ok = TRUE;
+out:
+  if (offs)
+    g_array_free (offs, TRUE);
+  return ok;
+}
+
+static const char *gpu_id_of (gpointer e) { return ((ModelGpu *) e)->id; }
+static const char *llm_id_of (gpointer e) { return ((ModelLlm *) e)->id; }
+static gpointer parse_gpu_cb (Ctx *c, json_t *o, GError **e) { return parse_gpu (c, o, e); }
+static gpointer parse_llm_cb (Ctx *c, json_t *o, GError **e) { return parse_llm (c, o, e); }
+
+/* Validates the parsed document and, only when everything is valid, merges it. */
+static gboolean
+load_root (ModelCatalog *cat, json_t *root, const char *origin, const char *text, gsize len,
+           GError **error)
+{
+  if (!json_is_object (root)) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE,
+                 "%s:1: a catalog must be a JSON object with \"gpus\" and/or \"models\" arrays",
+                 origin);
+    return FALSE;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach (root, key, v) {
+    gboolean known = FALSE;
+    for (const char *const *k = top_fields; *k; k++)
+      known = known || strcmp (*k, key) == 0;
+    if (!known) {
+      int line = 0;
+      if (text) {
+        KeyFind kf = { key, 0 };
+        gsize k = walk_object (text, len, 0, key_find_cb, &kf);
+        if (k != G_MAXSIZE)
+          line = line_of (text, k);
+      }
+      g_set_error (error, MODEL_ERROR, MODEL_ERROR_INVALID,
+                   "%s:%d: unknown top-level field '%s' (expected: source, units, notes, "
+                   "gpus, models)", origin, line ? line : 1, key);
+      return FALSE;
+    }
+  }
+  if (!json_object_get (root, "gpus") && !json_object_get (root, "models")) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_INVALID,
+                 "%s:1: the catalog has neither a \"gpus\" nor a \"models\" array", origin);
+    return FALSE;
+  }
+  GPtrArray *gpus = g_ptr_array_new_with_free_func (gpu_free);
+  GPtrArray *llms = g_ptr_array_new_with_free_func (llm_free);
+  gboolean ok = parse_array (root, "gpus", "gpu", origin, text, len, parse_gpu_cb, gpu_id_of,
+                             gpus, error)
+                && parse_array (root, "models", "model", origin, text, len, parse_llm_cb,
+                                llm_id_of, llms, error);
+  if (ok) {
+    /* Ownership moves to the tables: steal the pointers out of the arrays. */
+    for (guint i = 0; i < gpus->len; i++) {
+      ModelGpu *g = g_ptr_array_index (gpus, i);
+      g_hash_table_replace (cat->gpus, g->id, g);
+    }
+    for (guint i = 0; i < llms->len; i++) {
+      ModelLlm *m = g_ptr_array_index (llms, i);
+      g_hash_table_replace (cat->llms, m->id, m);
+    }
+    g_ptr_array_set_free_func (gpus, NULL);
+    g_ptr_array_set_free_func (llms, NULL);
+  }
+  g_ptr_array_free (gpus, TRUE);
+  g_ptr_array_free (llms, TRUE);
+  return ok;
+}
+
+static gboolean
+load_text (ModelCatalog *cat, const char *text, gsize len, const char *origin, GError **error)
+{
+  json_error_t jerr;
+  json_t *root = json_loadb (text, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE, "%s:%d:%d: %s", origin,
+                 jerr.line, jerr.column, jerr.text);
+    return FALSE;
+  }
+  gboolean ok = load_root (cat, root, origin, text, len, error);
+  json_decref (root);
+  return ok;
+}
+
+gboolean
+model_catalog_load_file (ModelCatalog *cat, const char *path, GError **error)
+{
+  g_return_val_if_fail (cat != NULL, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  char *text = NULL;
+  gsize len = 0;
+  GError *io = NULL;
+  if (!g_file_get_contents (path, &text, &len, &io)) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE, "%s: cannot read catalog: %s",
+                 path, io->message);
+    g_error_free (io);
+    return FALSE;
+  }
+  gboolean ok = load_text (cat, text, len, path, error);
+  g_free (text);
+  return ok;
+}
+
+gboolean
+model_catalog_load_data (ModelCatalog *cat, const char *json_text, const char *origin,
+                         GError **error)
+{
+  g_return_val_if_fail (cat != NULL, FALSE);
+  g_return_val_if_fail (json_text != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return load_text (cat, json_text, strlen (json_text), origin ? origin : "<data>", error);
+}
+
+gboolean
+model_catalog_load_default (ModelCatalog *cat, GError **error)
+{
+  g_return_val_if_fail (cat != NULL, FALSE);
+  static const char *const files[] = { "models/catalog/gpus.json", "models/catalog/llms.json" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    char *p = sim_data_find (files[i], error);
+    if (!p)
+      return FALSE;
+    gboolean ok = model_catalog_load_file (cat, p, error);
+    g_free (p);
+    if (!ok)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* lookup                                                              */
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+static const char **
+sorted_ids (GHashTable *t)
+{
+  guint n = 0;
+  const char **ids = (const char **) g_hash_table_get_keys_as_array (t, &n);
+  qsort (ids, n, sizeof *ids, cmp_str);
+  return ids;
+}
+
+const char **
+model_catalog_gpu_ids (const ModelCatalog *cat)
+{
+  g_return_val_if_fail (cat != NULL, NULL);
+  return sorted_ids (cat->gpus);
+}
+
+const char **
+model_catalog_llm_ids (const ModelCatalog *cat)
+{
+  g_return_val_if_fail (cat != NULL, NULL);
+  return sorted_ids (cat->llms);
+}
+
+static void
+set_unknown (GHashTable *t, const char *what, const char *id, GError **error)
+{
+  const char **ids = sorted_ids (t);
+  char *list = g_strjoinv (", ", (char **) ids);
+  g_set_error (error, MODEL_ERROR, MODEL_ERROR_UNKNOWN, "unknown %s '%s' (valid ids: %s)",
+               what, id, *list ? list : "none loaded");
+  g_free (list);
+  g_free (ids);
+}
+
+const ModelGpu *
+model_catalog_gpu (const ModelCatalog *cat, const char *id, GError **error)
+{
+  g_return_val_if_fail (cat != NULL, NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  const ModelGpu *g = g_hash_table_lookup (cat->gpus, id);
+  if (!g)
+    set_unknown (cat->gpus, "GPU", id, error);
+  return g;
+}
+
+const ModelLlm *
+model_catalog_llm (const ModelCatalog *cat, const char *id, GError **error)
+{
+  g_return_val_if_fail (cat != NULL, NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  const ModelLlm *m = g_hash_table_lookup (cat->llms, id);
+  if (!m)
+    set_unknown (cat->llms, "model", id, error);
+  return m;
+}
+
+/* ------------------------------------------------------------------ */
+
+double
+model_llm_params (const ModelLlm *llm)
+{
+  g_return_val_if_fail (llm != NULL, 0);
+  double h = llm->hidden, d = llm->head_dim, f = llm->ffn;
+  double nh = llm->num_heads, nkv = llm->num_kv_heads;
+  double norm_p = strcmp (llm->norm, "layernorm") == 0 ? 2 * h : h;   /* weight (+ bias) */
+  double attn = h * (nh + 2 * nkv) * d + nh * d * h;
+  double mlp_one = (llm->gated_mlp ? 3 : 2) * h * f;
+  double mlp = llm->num_experts > 1 ? llm->num_experts * mlp_one + h * llm->num_experts
+                                    : mlp_one;
+  double norms_per_layer = llm->parallel_attn_mlp ? 1 : 2;
+  double layer = attn + mlp + norms_per_layer * norm_p;
+  double embed = (double) llm->vocab * h;
+  return llm->num_layers * layer + embed + (llm->tied_embeddings ? 0 : embed) + norm_p;
+}

@@ -1,0 +1,657 @@
+/* tests/models/test_cost.c — cost model v1: hand-computed FLOPs and bytes of a
+ * tiny model, roofline times, tensor parallelism, the memory plan, and a loose
+ * comparison with measured Vidur operator times when the shared data exists.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tests/testutil.h"
+#include "models/catalog.h"
+#include "models/cost.h"
+
+/* h=64, 4 heads of 16, 2 KV heads, gated ffn 128, vocab 100, 2 layers, bf16 */
+static ModelLlm tiny = {
+  .id = "tiny", .name = "test/tiny", .num_layers = 2, .hidden = 64, .num_heads = 4,
+  .num_kv_heads = 2, .head_dim = 16, .ffn = 128, .vocab = 100, .gated_mlp = TRUE,
+  .num_experts = 0, .top_k = 0, .norm = "rmsnorm", .activation = "silu",
+  .weight_dtype = "bf16", .bytes_per_param = 2, .max_context = 512,
+  .tied_embeddings = FALSE, .parallel_attn_mlp = FALSE, .source = "test",
+};
+
+/* round numbers: 1 TFLOP/s, 1 GB/s memory, 10 GB/s NVLink */
+static ModelGpu toy = {
+  .id = "toy", .name = "toy", .flops_bf16 = 1e12, .flops_fp8 = 0, .mem_bytes = 1e9,
+  .mem_bw = 1e9, .nvlink_bw = 10e9, .pcie_bw = 1e9, .tdp_w = 100, .price_per_hour = 1,
+  .num_sms = 1, .vendor = "nvidia", .source = "test",
+};
+
+#define EQ(a, b) CU_ASSERT_DOUBLE_EQUAL ((a), (b), 1e-9 * fabs ((double) (b)) + 1e-12)
+
+static ModelCatalog *
+catalog (void)
+{
+  ModelCatalog *cat = model_catalog_new ();
+  GError *e = NULL;
+  gboolean ok = model_catalog_load_default (cat, &e);
+  if (!ok)
+    fprintf (stderr, "%s\n", e->message);
+  CU_ASSERT_TRUE_FATAL (ok);
+  return cat;
+}
+
+static void
+test_gemm_formulas (void)
+{
+  EQ (model_gemm_flops (8, 128, 64), 131072);
+  EQ (model_gemm_bytes (8, 128, 64, 2), (8 * 64 + 64 * 128 + 8 * 128) * 2);
+  for (int i = 0; i < MODEL_OP_COUNT; i++)
+    CU_ASSERT_PTR_NOT_NULL (model_op_name (i));
+  CU_ASSERT_STRING_EQUAL (model_op_name (MODEL_OP_ATTN_DECODE), "attn_decode");
+}
+
+static void
+test_tiny_prefill (void)
+{
+  ModelCost c;
+  model_cost_init (&c, &tiny, &toy, 1);
+  ModelSeqWork w = { .q = 8, .ctx = 0 };
+  ModelIterCost it;
+  model_cost_iteration (&c, &w, 1, &it);
+  const ModelOpCost *op = it.op;
+  CU_ASSERT_EQUAL (it.tokens, 8);
+  /* embed: read 8 rows of 64 bf16 weights, write 8x64 activations */
+  EQ (op[MODEL_OP_EMBED].bytes, 8 * 64 * (2 + 2));
+  EQ (op[MODEL_OP_EMBED].count, 1);
+  /* 2 RMSNorms per layer: 4 FLOPs/element; read+write [8,64], read 64 weights */
+  EQ (op[MODEL_OP_NORM].count, 4);
+  EQ (op[MODEL_OP_NORM].flops, 4 * (4.0 * 8 * 64));
+  EQ (op[MODEL_OP_NORM].bytes, 4 * (2.0 * 8 * 64 * 2 + 64 * 2));
+  /* QKV [8,64]x[64,(4+2*2)*16=128] */
+  EQ (op[MODEL_OP_QKV].flops, 2 * (2.0 * 8 * 128 * 64));
+  EQ (op[MODEL_OP_QKV].bytes, 2 * ((8.0 * 64 + 64 * 128 + 8 * 128) * 2));
+  /* RoPE on Q and K: 8 x (4+2) x 16 = 768 elements, 3 FLOPs each, read+write */
+  EQ (op[MODEL_OP_ROPE].flops, 2 * (3.0 * 768));
+  EQ (op[MODEL_OP_ROPE].bytes, 2 * (2.0 * 768 * 2));
+  /* KV write: 8 tokens x K,V x 2 heads x 16, read bf16 + write bf16 */
+  EQ (op[MODEL_OP_KV_WRITE].bytes, 2 * (8.0 * 2 * 2 * 16 * (2 + 2)));
+  /* causal attention: 4 q (ctx + (q+1)/2) d nh = 4*8*4.5*16*4 = 9216 per layer;
+   * bytes: Q and O (2 x 8 x 64 x 2) + K,V of 8 tokens (8 x 2 x 2 x 16 x 2) */
+  EQ (op[MODEL_OP_ATTN_PREFILL].flops, 2 * 9216.0);
+  EQ (op[MODEL_OP_ATTN_PREFILL].bytes, 2 * (2048.0 + 1024.0));
+  EQ (op[MODEL_OP_ATTN_PREFILL].count, 2);
+  EQ (op[MODEL_OP_ATTN_DECODE].count, 0);
+  /* out projection [8,64]x[64,64] */
+  EQ (op[MODEL_OP_ATTN_OUT].flops, 2 * 65536.0);
+  EQ (op[MODEL_OP_ATTN_OUT].bytes, 2 * 10240.0);
+  /* up+gate [8,64]x[64,256]; SiLU-and-mul over [8,128]: 5 FLOPs, 3 accesses; down [8,128]x[128,64] */
+  EQ (op[MODEL_OP_MLP_UP].flops, 2 * 262144.0);
+  EQ (op[MODEL_OP_MLP_UP].bytes, 2 * ((512.0 + 16384 + 2048) * 2));
+  EQ (op[MODEL_OP_ACT].flops, 2 * 5.0 * 1024);
+  EQ (op[MODEL_OP_ACT].bytes, 2 * 3.0 * 1024 * 2);
+  EQ (op[MODEL_OP_MLP_DOWN].flops, 2 * 131072.0);
+  EQ (op[MODEL_OP_MLP_DOWN].bytes, 2 * 19456.0);
+  /* 2 residual adds per layer: 1 FLOP, 3 accesses per element */
+  EQ (op[MODEL_OP_ADD].count, 4);
+  EQ (op[MODEL_OP_ADD].flops, 4 * 512.0);
+  EQ (op[MODEL_OP_ADD].bytes, 4 * 3072.0);
+  /* one sequence emits logits: final norm of 1 row, LM head [1,64]x[64,100] */
+  EQ (op[MODEL_OP_FINAL_NORM].flops, 256.0);
+  EQ (op[MODEL_OP_FINAL_NORM].bytes, 384.0);
+  EQ (op[MODEL_OP_LM_HEAD].flops, 12800.0);
+  EQ (op[MODEL_OP_LM_HEAD].bytes, (64.0 + 6400 + 100) * 2);
+  EQ (op[MODEL_OP_ALLREDUCE].count, 0);
+
+  /* times: with default parameters the QKV GEMM is bandwidth-bound on the toy
+   * GPU: 19456 B / (1e9 x 0.8) per layer */
+  EQ (op[MODEL_OP_QKV].time_s, 2 * fmax (19456.0 / 0.8e9, 131072.0 / 0.75e12));
+  double sum = 0;
+  for (int i = 0; i < MODEL_OP_COUNT; i++)
+    sum += op[i].time_s;
+  EQ (it.gpu_s, sum);
+  EQ (it.cpu_s, c.params.cpu_base_s + c.params.cpu_per_seq_s);
+  EQ (it.total_s, it.gpu_s + it.cpu_s);
+  CU_ASSERT_EQUAL (model_iter_ns (&it), llround (it.total_s * 1e9));
+
+  /* pure compute bound at efficiency 1 and no floor: time = FLOPs / peak */
+  ModelGpu fast_mem = toy;
+  fast_mem.mem_bw = 1e18;
+  model_cost_init (&c, &tiny, &fast_mem, 1);
+  c.params.gemm_eff = 1;
+  c.params.kernel_floor_s = 0;
+  model_cost_iteration (&c, &w, 1, &it);
+  EQ (it.op[MODEL_OP_QKV].time_s, 2 * 131072.0 / 1e12);
+  EQ (it.op[MODEL_OP_ATTN_PREFILL].time_s, 2 * 9216.0 / (1e12 * c.params.attn_eff));
+}
+
+static void
+test_tiny_decode (void)
+{
+  ModelCost c;
+  model_cost_init (&c, &tiny, &toy, 1);
+  ModelSeqWork w[3] = { { 1, 10 }, { 1, 20 }, { 1, 30 } };
+  ModelIterCost it;
+  model_cost_iteration (&c, w, 3, &it);
+  CU_ASSERT_EQUAL (it.tokens, 3);
+  EQ (it.op[MODEL_OP_ATTN_PREFILL].count, 0);
+  EQ (it.op[MODEL_OP_ATTN_DECODE].count, 2);
+  /* per sequence 4 (ctx+1) d nh = 256 (ctx+1); sum over ctx+1 = 11+21+31 = 63 */
+  EQ (it.op[MODEL_OP_ATTN_DECODE].flops, 2 * 256.0 * 63);
+  /* per sequence Q and O (2 x 64 x 2 B) + K,V of ctx+1 tokens (64 elements x 2 B each) */
+  EQ (it.op[MODEL_OP_ATTN_DECODE].bytes, 2 * (3 * 256.0 + 128.0 * 63));
+  EQ (it.op[MODEL_OP_QKV].flops, 2 * (2.0 * 3 * 128 * 64));
+  EQ (it.op[MODEL_OP_QKV].bytes, 2 * ((3.0 * 64 + 64 * 128 + 3 * 128) * 2));
+  EQ (it.op[MODEL_OP_LM_HEAD].flops, 2.0 * 3 * 100 * 64);
+  EQ (it.op[MODEL_OP_LM_HEAD].bytes, (3.0 * 64 + 64 * 100 + 3 * 100) * 2);
+  EQ (it.cpu_s, c.params.cpu_base_s + 3 * c.params.cpu_per_seq_s);
+  /* decode attention is memory bound here: bytes / (bw x mem_eff) per layer */
+  EQ (it.op[MODEL_OP_ATTN_DECODE].time_s, 2 * (768.0 + 8064) / 0.8e9);
+
+  /* a mixed batch: one prefill chunk with cached context and two decodes */
+  ModelSeqWork mix[3] = { { 4, 6 }, { 1, 10 }, { 1, 1 } };
+  model_cost_iteration (&c, mix, 3, &it);
+  CU_ASSERT_EQUAL (it.tokens, 6);
+  /* chunk of 4 over 6 cached: 4*4*(6+2.5)*16*4 */
+  EQ (it.op[MODEL_OP_ATTN_PREFILL].flops, 2 * 4.0 * 4 * 8.5 * 64);
+  EQ (it.op[MODEL_OP_ATTN_PREFILL].bytes, 2 * (2.0 * 4 * 64 * 2 + 10.0 * 64 * 2));
+  EQ (it.op[MODEL_OP_ATTN_DECODE].flops, 2 * 256.0 * (11 + 2));
+  EQ (it.op[MODEL_OP_LM_HEAD].flops, 2.0 * 3 * 100 * 64);
+
+  /* nothing to do: all zeros */
+  model_cost_iteration (&c, NULL, 0, &it);
+  CU_ASSERT_EQUAL (it.total_s, 0);
+  CU_ASSERT_EQUAL (it.tokens, 0);
+  CU_ASSERT_EQUAL (model_iter_ns (&it), 0);
+}
+
+static void
+test_tp (void)
+{
+  ModelCost c1, c2, c4;
+  model_cost_init (&c1, &tiny, &toy, 1);
+  model_cost_init (&c2, &tiny, &toy, 2);
+  model_cost_init (&c4, &tiny, &toy, 4);
+  ModelSeqWork w = { 8, 0 };
+  ModelIterCost a, b, d;
+  model_cost_iteration (&c1, &w, 1, &a);
+  model_cost_iteration (&c2, &w, 1, &b);
+  model_cost_iteration (&c4, &w, 1, &d);
+  /* tp 2: 2 query heads and 1 KV head per rank: every GEMM's FLOPs halve */
+  EQ (b.op[MODEL_OP_QKV].flops, a.op[MODEL_OP_QKV].flops / 2);
+  EQ (b.op[MODEL_OP_ATTN_OUT].flops, a.op[MODEL_OP_ATTN_OUT].flops / 2);
+  EQ (b.op[MODEL_OP_MLP_UP].flops, a.op[MODEL_OP_MLP_UP].flops / 2);
+  EQ (b.op[MODEL_OP_MLP_DOWN].flops, a.op[MODEL_OP_MLP_DOWN].flops / 2);
+  EQ (b.op[MODEL_OP_LM_HEAD].flops, a.op[MODEL_OP_LM_HEAD].flops / 2);
+  EQ (b.op[MODEL_OP_ATTN_PREFILL].flops, a.op[MODEL_OP_ATTN_PREFILL].flops / 2);
+  /* two all-reduces per layer of 8x64 bf16; ring sends 2 (tp-1)/tp of it */
+  EQ (a.op[MODEL_OP_ALLREDUCE].count, 0);
+  EQ (b.op[MODEL_OP_ALLREDUCE].count, 4);
+  double bytes = 2.0 * 1 / 2 * 8 * 64 * 2;
+  EQ (b.op[MODEL_OP_ALLREDUCE].bytes, 4 * bytes);
+  EQ (b.op[MODEL_OP_ALLREDUCE].time_s,
+      4 * (c2.params.allreduce_latency_s + bytes / (toy.nvlink_bw * c2.params.link_eff)));
+  /* tp 4 > 2 KV heads: KV replicated, one per rank: QKV width (1 + 2) x 16 */
+  EQ (d.op[MODEL_OP_QKV].flops, 2 * (2.0 * 8 * 48 * 64));
+  EQ (d.op[MODEL_OP_KV_WRITE].bytes, a.op[MODEL_OP_KV_WRITE].bytes / 2);
+  /* without NVLink the all-reduce goes over PCIe */
+  ModelGpu pcie = toy;
+  pcie.nvlink_bw = 0;
+  model_cost_init (&c2, &tiny, &pcie, 2);
+  model_cost_iteration (&c2, &w, 1, &b);
+  EQ (b.op[MODEL_OP_ALLREDUCE].time_s,
+      4 * (c2.params.allreduce_latency_s + bytes / (pcie.pcie_bw * c2.params.link_eff)));
+}
+
+static void
+test_moe (void)
+{
+  ModelLlm moe = tiny;
+  moe.id = "tiny-moe";
+  moe.num_experts = 8;
+  moe.top_k = 2;
+  ModelCost c;
+  model_cost_init (&c, &moe, &toy, 1);
+  ModelSeqWork w = { 1, 5 };
+  ModelIterCost one, many;
+  model_cost_iteration (&c, &w, 1, &one);
+  /* one token: router [1,64]x[64,8] plus 2 experts' up [1,64]x[64,256] */
+  double router_f = 2.0 * 1 * 8 * 64;
+  EQ (one.op[MODEL_OP_MLP_UP].flops, 2 * (router_f + 2 * 2.0 * 64 * 256));
+  EQ (one.op[MODEL_OP_MLP_UP].count, 4);
+  /* expert weights read: 8 (1 - (1 - 2/8)^1) = 2 experts */
+  double router_b = (64.0 + 64 * 8 + 8) * 2;
+  EQ (one.op[MODEL_OP_MLP_UP].bytes, 2 * (router_b + (64.0 + 2 * 64 * 256 + 2 * 256) * 2));
+  EQ (one.op[MODEL_OP_MLP_DOWN].bytes, 2 * ((2.0 * 128 + 2 * 128 * 64 + 2 * 64) * 2));
+  /* many tokens touch all 8 experts: the weight term saturates */
+  ModelSeqWork big = { 512, 0 };
+  model_cost_iteration (&c, &big, 1, &many);
+  double touched_b = (512.0 * 128 * 2 + 8 * 128 * 64 + 512.0 * 2 * 64) * 2;
+  CU_ASSERT_DOUBLE_EQUAL (many.op[MODEL_OP_MLP_DOWN].bytes, 2 * touched_b, 1);
+  EQ (many.op[MODEL_OP_MLP_DOWN].flops, 2 * 2.0 * 512 * 2 * 128 * 64);
+}
+
+static void
+test_prefill_monotone (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelLlm *m = model_catalog_llm (cat, "llama-3.1-8b", NULL);
+  const ModelGpu *g = model_catalog_gpu (cat, "h100-sxm", NULL);
+  ModelCost c;
+  model_cost_init (&c, m, g, 1);
+  double prev = 0;
+  for (gint64 q = 1; q <= 8192; q += (q < 64 ? 1 : 37)) {
+    ModelSeqWork w = { q, 0 };
+    ModelIterCost it;
+    model_cost_iteration (&c, &w, 1, &it);
+    CU_ASSERT_TRUE (it.total_s >= prev);
+    prev = it.total_s;
+  }
+  /* and in context length for decode, and in batch size */
+  prev = 0;
+  for (gint64 ctx = 1; ctx <= 100000; ctx *= 3) {
+    ModelSeqWork w = { 1, ctx };
+    ModelIterCost it;
+    model_cost_iteration (&c, &w, 1, &it);
+    CU_ASSERT_TRUE (it.total_s >= prev);
+    prev = it.total_s;
+  }
+  model_catalog_free (cat);
+}
+
+static double
+iter_ms (const ModelCost *c, gint64 q, gint64 ctx, int n)
+{
+  ModelSeqWork *w = g_new (ModelSeqWork, n);
+  for (int i = 0; i < n; i++)
+    w[i] = (ModelSeqWork) { q, ctx };
+  ModelIterCost it;
+  model_cost_iteration (c, w, n, &it);
+  g_free (w);
+  return it.total_s * 1e3;
+}
+
+static void
+test_sane_magnitudes (void)
+{
+  ModelCatalog *cat = catalog ();
+  ModelCost c;
+  model_cost_init (&c, model_catalog_llm (cat, "llama-3.1-8b", NULL),
+                   model_catalog_gpu (cat, "h100-sxm", NULL), 1);
+  double d1 = iter_ms (&c, 1, 1000, 1), d32 = iter_ms (&c, 1, 1000, 32);
+  double d256 = iter_ms (&c, 1, 1000, 256);
+  double p512 = iter_ms (&c, 512, 0, 1), p1000 = iter_ms (&c, 1000, 0, 1);
+  double p2048 = iter_ms (&c, 2048, 0, 1);
+  printf ("\n  llama-3.1-8b on h100-sxm tp1: decode ctx 1000 batch 1/32/256: %.2f / %.2f / %.2f ms;"
+          " prefill 512/1000/2048: %.2f / %.2f / %.2f ms\n", d1, d32, d256, p512, p1000, p2048);
+  /* 16 GB of weights at ~2.7 TB/s, plus kernel floors and CPU */
+  CU_ASSERT_TRUE (d1 > 6 && d1 < 9);
+  CU_ASSERT_TRUE (d32 > d1 && d256 > d32);
+  /* measured Vidur H100 per-layer times of a 7B at 1024 tokens sum to ~21 ms */
+  CU_ASSERT_TRUE (p1000 > 15 && p1000 < 40);
+  CU_ASSERT_TRUE (p2048 > 1.8 * p1000 && p2048 < 2.4 * p1000);
+
+  /* a 70B at tp 4 decodes slower than the 8B at tp 1 but not absurdly */
+  ModelCost c70;
+  model_cost_init (&c70, model_catalog_llm (cat, "llama-3.1-70b", NULL),
+                   model_catalog_gpu (cat, "h100-sxm", NULL), 4);
+  double d70 = iter_ms (&c70, 1, 1000, 1);
+  CU_ASSERT_TRUE (d70 > d1 && d70 < 40);
+  model_catalog_free (cat);
+}
+
+static void
+test_memory_plan (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  const ModelLlm *m70 = model_catalog_llm (cat, "llama-3.1-70b", NULL);
+  const ModelLlm *m8 = model_catalog_llm (cat, "llama-3.1-8b", NULL);
+  ModelCost c;
+  ModelMemoryPlan p;
+  GError *e = NULL;
+
+  model_cost_init (&c, m70, h100, 1);
+  CU_ASSERT_FALSE (model_memory_plan (&c, 16, 0.9, 8192, &p, &e));
+  CU_ASSERT_TRUE_FATAL (g_error_matches (e, MODEL_ERROR, MODEL_ERROR_NO_FIT));
+  CU_ASSERT_PTR_NOT_NULL (strstr (e->message, "weights"));
+  CU_ASSERT_PTR_NOT_NULL (strstr (e->message, "GiB"));
+  CU_ASSERT_PTR_NOT_NULL (strstr (e->message, "tp 1"));
+  CU_ASSERT_PTR_NOT_NULL (strstr (e->message, "larger tp: 2"));
+  g_clear_error (&e);
+  c.tp = 4;
+  CU_ASSERT_TRUE (model_memory_plan (&c, 16, 0.9, 8192, &p, &e));
+  CU_ASSERT_PTR_NULL (e);
+  CU_ASSERT_TRUE (p.num_blocks > 1000);
+  CU_ASSERT_TRUE (p.weight_bytes > 30e9 && p.weight_bytes < 40e9);   /* ~141 GB / 4 */
+
+  /* llama-3.1-8b on one H100 by hand:
+   * weights 8.030e9 params x 2 B; activations at 8192 tokens:
+   * 8192 x (2x4096 + (32+16)x128 + 28672 + 14336) x 2 B + 256 x 128256 x 4 B;
+   * KV 2 x 32 layers x 8 heads x 128 x 2 B = 128 KiB per token, 2 MiB per block */
+  model_cost_init (&c, m8, h100, 1);
+  CU_ASSERT_TRUE (model_memory_plan (&c, 16, 0.9, 8192, &p, &e));
+  double weights = model_llm_params (m8) * 2;
+  double act = 8192.0 * (2 * 4096 + 48 * 128 + 28672 + 14336) * 2 + 256.0 * 128256 * 4;
+  EQ (p.weight_bytes, weights);
+  EQ (p.activation_bytes, act);
+  EQ (p.kv_bytes_per_token, 131072);
+  EQ (p.kv_bytes_per_block, 2097152);
+  double usable = 80.0 * 1024 * 1024 * 1024 * 0.9;
+  CU_ASSERT_EQUAL (p.num_blocks, (gint64) floor ((usable - weights - act) / 2097152));
+  CU_ASSERT_TRUE (p.num_blocks > 27000 && p.num_blocks < 30000);   /* ~57 GiB of KV */
+  EQ (p.reserved_bytes, 80.0 * 1024 * 1024 * 1024 * 0.1 + weights + act);
+  EQ (p.kv_bytes, usable - weights - act);
+  CU_ASSERT_EQUAL (p.block_size, 16);
+  printf ("\n  llama-3.1-8b on h100-sxm tp1, block 16, mem_util 0.9: %" G_GINT64_FORMAT
+          " blocks (weights %.2f GiB, activations %.2f GiB)\n", p.num_blocks,
+          p.weight_bytes / (1 << 30), p.activation_bytes / (1 << 30));
+
+  /* fp8 KV halves the per-token bytes */
+  c.params.kv_dtype_bytes = 1;
+  ModelMemoryPlan p8;
+  CU_ASSERT_TRUE (model_memory_plan (&c, 16, 0.9, 8192, &p8, &e));
+  EQ (p8.kv_bytes_per_token, 65536);
+  CU_ASSERT_TRUE (p8.num_blocks >= 2 * p.num_blocks - 1);
+
+  /* tp must divide the heads; the message lists the valid ones */
+  model_cost_init (&c, m8, h100, 3);
+  CU_ASSERT_FALSE (model_memory_plan (&c, 16, 0.9, 8192, &p, &e));
+  CU_ASSERT_TRUE_FATAL (g_error_matches (e, MODEL_ERROR, MODEL_ERROR_INVALID));
+  CU_ASSERT_PTR_NOT_NULL (strstr (e->message, "valid tp: 1, 2, 4, 8, 16, 32"));
+  g_clear_error (&e);
+  /* bad plan parameters */
+  model_cost_init (&c, m8, h100, 1);
+  CU_ASSERT_FALSE (model_memory_plan (&c, 16, 1.5, 8192, &p, &e));
+  CU_ASSERT_TRUE (g_error_matches (e, MODEL_ERROR, MODEL_ERROR_INVALID));
+  g_clear_error (&e);
+  CU_ASSERT_FALSE (model_memory_plan (&c, 0, 0.9, 8192, &p, &e));
+  g_clear_error (&e);
+
+  /* 405B on 24 GiB L4s: ~756 GiB of weights need tp 64 (tp 32 leaves 23.6 GiB
+   * per GPU, more than 0.9 x 24) */
+  model_cost_init (&c, model_catalog_llm (cat, "llama-3.1-405b", NULL),
+                   model_catalog_gpu (cat, "l4", NULL), 8);
+  CU_ASSERT_FALSE (model_memory_plan (&c, 16, 0.9, 8192, &p, &e));
+  if (e)
+    printf ("\n  %s\n", e->message);
+  CU_ASSERT_TRUE (e && strstr (e->message, "larger tp: 64") != NULL);
+  g_clear_error (&e);
+  /* phi-2 (32 heads) on a 24 GiB GPU at tp 1 fits */
+  model_cost_init (&c, model_catalog_llm (cat, "phi-2", NULL), model_catalog_gpu (cat, "l4", NULL), 1);
+  CU_ASSERT_TRUE (model_memory_plan (&c, 16, 0.9, 8192, &p, &e));
+  /* falcon-180b has 232 heads and 8 KV groups: valid tp is 1, 2, 4, 8, 232 */
+  model_cost_init (&c, model_catalog_llm (cat, "falcon-180b", NULL), h100, 16);
+  CU_ASSERT_FALSE (model_memory_plan (&c, 16, 0.9, 8192, &p, &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "valid tp: 1, 2, 4, 8, 232") != NULL);
+  g_clear_error (&e);
+  model_catalog_free (cat);
+}
+
+/* ------------------------------------------------------------------ */
+/* measured data (Vidur operator profiles) — loose check                */
+
+typedef struct {
+  const char *vidur;  /* column stem */
+  ModelOp     op;
+  double      per_layer;  /* kernels of this op per layer in our model */
+  gboolean    gemm;
+} VidurOp;
+
+static const VidurOp vidur_ops[] = {
+  { "input_layernorm", MODEL_OP_NORM, 2, FALSE },
+  { "attn_pre_proj", MODEL_OP_QKV, 1, TRUE },
+  { "attn_rope", MODEL_OP_ROPE, 1, FALSE },
+  { "attn_post_proj", MODEL_OP_ATTN_OUT, 1, TRUE },
+  { "post_attention_layernorm", MODEL_OP_NORM, 2, FALSE },
+  { "mlp_up_proj", MODEL_OP_MLP_UP, 1, TRUE },
+  { "mlp_act", MODEL_OP_ACT, 1, FALSE },
+  { "mlp_down_proj", MODEL_OP_MLP_DOWN, 1, TRUE },
+  { "add", MODEL_OP_ADD, 2, FALSE },
+};
+
+static int
+col_index (char **cols, const char *name)
+{
+  for (int i = 0; cols[i]; i++)
+    if (strcmp (cols[i], name) == 0)
+      return i;
+  return -1;
+}
+
+/* Compares every row of a Vidur mlp.csv whose num_tokens is a power of two.
+ * GEMM rows measured at >= 20 us must be within 2x; the per-layer sum of all
+ * ops within 2x on every row. Prints the geometric mean ratios. */
+static void
+check_vidur (const char *rel, const char *gpu_id)
+{
+  const char *root = g_getenv ("SERVESIM_SHARED_DATA");
+  char *path = root ? g_build_filename (root, rel, NULL) : NULL;
+  char *text = NULL;
+  if (!path || !g_file_get_contents (path, &text, NULL, NULL)) {
+    printf ("\n  skipped: %s not found (set SERVESIM_SHARED_DATA)\n", rel);
+    g_free (path);
+    return;
+  }
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *gpu = model_catalog_gpu (cat, gpu_id, NULL);
+  char **lines = g_strsplit (text, "\n", -1);
+  char **cols = g_strsplit (lines[0], ",", -1);
+  int c_med[G_N_ELEMENTS (vidur_ops)];
+  for (guint k = 0; k < G_N_ELEMENTS (vidur_ops); k++) {
+    char *nm = g_strdup_printf ("time_stats.%s.median", vidur_ops[k].vidur);
+    c_med[k] = col_index (cols, nm);
+    CU_ASSERT_TRUE_FATAL (c_med[k] >= 0);
+    g_free (nm);
+  }
+  int c_nh = col_index (cols, "n_head"), c_kv = col_index (cols, "n_kv_head");
+  int c_h = col_index (cols, "n_embd"), c_f = col_index (cols, "n_expanded_embd");
+  int c_v = col_index (cols, "vocab_size"), c_g = col_index (cols, "use_gated_mlp");
+  int c_T = col_index (cols, "num_tokens"), c_tp = col_index (cols, "num_tensor_parallel_workers");
+  CU_ASSERT_TRUE_FATAL (c_nh >= 0 && c_kv >= 0 && c_h >= 0 && c_f >= 0 && c_v >= 0 && c_g >= 0
+                        && c_T >= 0 && c_tp >= 0);
+  double lr_sum[G_N_ELEMENTS (vidur_ops)] = { 0 }, layer_lr = 0;
+  int n_rows = 0, n_gemm = 0, gemm_bad = 0, gemm_bad3 = 0, layer_bad = 0;
+  for (int li = 1; lines[li]; li++) {
+    if (!*lines[li])
+      continue;
+    char **v = g_strsplit (lines[li], ",", -1);
+    int T = atoi (v[c_T]), tp = atoi (v[c_tp]);
+    if (T <= 0 || (T & (T - 1)) != 0) {
+      g_strfreev (v);
+      continue;
+    }
+    gboolean gated = strcmp (v[c_g], "True") == 0;
+    ModelLlm m = {
+      .id = "vidur", .name = "vidur", .num_layers = 1, .hidden = atoi (v[c_h]),
+      .num_heads = atoi (v[c_nh]), .num_kv_heads = atoi (v[c_kv]), .ffn = atoi (v[c_f]),
+      .vocab = atoi (v[c_v]), .gated_mlp = gated, .norm = gated ? "rmsnorm" : "layernorm",
+      .activation = gated ? "silu" : "gelu", .weight_dtype = "fp16", .bytes_per_param = 2,
+      .max_context = 4096, .source = "vidur",
+    };
+    m.head_dim = m.hidden / m.num_heads;
+    ModelCost c;
+    model_cost_init (&c, &m, gpu, tp);
+    ModelSeqWork w = { T, 0 };
+    ModelIterCost it;
+    model_cost_iteration (&c, &w, 1, &it);
+    double meas_layer = 0, pred_layer = 0;
+    for (guint k = 0; k < G_N_ELEMENTS (vidur_ops); k++) {
+      const VidurOp *o = &vidur_ops[k];
+      double meas = g_ascii_strtod (v[c_med[k]], NULL) * 1e-3;
+      double pred = it.op[o->op].time_s / it.op[o->op].count;  /* one kernel */
+      double mult = (o->op == MODEL_OP_NORM) ? 1 : o->per_layer;
+      meas_layer += meas * mult;
+      pred_layer += pred * mult;
+      lr_sum[k] += log (pred / meas);
+      if (o->gemm && meas >= 20e-6) {
+        n_gemm++;
+        if (pred / meas < 1.0 / 3 || pred / meas > 3)
+          gemm_bad3++;
+        if (pred / meas < 0.5 || pred / meas > 2) {
+          gemm_bad++;
+          printf ("\n  %s T=%d tp=%d %s: measured %.4f ms, predicted %.4f ms", rel, T, tp,
+                  o->vidur, meas * 1e3, pred * 1e3);
+        }
+      }
+    }
+    double r = pred_layer / meas_layer;
+    layer_lr += log (r);
+    if (r < 0.5 || r > 2) {
+      layer_bad++;
+      printf ("\n  %s T=%d tp=%d layer: measured %.4f ms, predicted %.4f ms", rel, T, tp,
+              meas_layer * 1e3, pred_layer * 1e3);
+    }
+    n_rows++;
+    g_strfreev (v);
+  }
+  printf ("\n  %s on %s: %d rows; predicted/measured geometric means:", rel, gpu_id, n_rows);
+  for (guint k = 0; k < G_N_ELEMENTS (vidur_ops); k++)
+    printf (" %s %.2f", vidur_ops[k].vidur, exp (lr_sum[k] / n_rows));
+  printf ("; layer %.2f; GEMM rows >= 20us outside 2x: %d of %d\n", exp (layer_lr / n_rows),
+          gemm_bad, n_gemm);
+  /* The roofline max() is sharpest near the ridge point: small GEMMs at high
+   * tp (10-30 us measured) come out up to ~2.5x fast. Allow 2% of such rows
+   * outside 2x, none outside 3x; docs/cost-model.md lists them. */
+  CU_ASSERT_TRUE (n_rows >= 40);
+  CU_ASSERT_TRUE (gemm_bad <= n_gemm / 50 + 1);
+  CU_ASSERT_EQUAL (gemm_bad3, 0);
+  CU_ASSERT_EQUAL (layer_bad, 0);
+  g_strfreev (cols);
+  g_strfreev (lines);
+  g_free (text);
+  g_free (path);
+  model_catalog_free (cat);
+}
+
+static void
+test_vidur_h100 (void)
+{
+  check_vidur ("profiles/vidur/compute/h100/meta-llama/Llama-2-7b-hf/mlp.csv", "h100-sxm");
+  check_vidur ("profiles/vidur/compute/h100/codellama/CodeLlama-34b-Instruct-hf/mlp.csv", "h100-sxm");
+}
+
+static void
+test_vidur_a100 (void)
+{
+  check_vidur ("profiles/vidur/compute/a100/meta-llama/Meta-Llama-3-8B/mlp.csv", "a100-80gb");
+  check_vidur ("profiles/vidur/compute/a100/meta-llama/Llama-2-70b-hf/mlp.csv", "a100-80gb");
+}
+
+/* Vidur's FlashAttention timings for Llama-2-70B at tp 2 on an A100. Large
+ * problems (decode batches with >= 32k cached tokens in all, prefill chunks of
+ * >= 1024 tokens over at least as much context) must be within 2x; smaller
+ * ones run well below the assumed efficiency and are only reported. */
+static void
+test_vidur_attention (void)
+{
+  const char *root = g_getenv ("SERVESIM_SHARED_DATA");
+  char *path = root ? g_build_filename (root, "profiles/vidur/compute/"
+                                        "a100-attention-llama2-70b-tp2/attention.csv", NULL) : NULL;
+  char *text = NULL;
+  if (!path || !g_file_get_contents (path, &text, NULL, NULL)) {
+    printf ("\n  skipped: Vidur attention.csv not found (set SERVESIM_SHARED_DATA)\n");
+    g_free (path);
+    return;
+  }
+  ModelCatalog *cat = catalog ();
+  ModelCost c;
+  model_cost_init (&c, model_catalog_llm (cat, "llama-2-70b", NULL),
+                   model_catalog_gpu (cat, "a100-80gb", NULL), 2);
+  char **lines = g_strsplit (text, "\n", -1);
+  char **cols = g_strsplit (lines[0], ",", -1);
+  int c_dec = col_index (cols, "time_stats.attn_decode.median");
+  int c_pre = col_index (cols, "time_stats.attn_prefill.median");
+  int c_b = col_index (cols, "batch_size"), c_q = col_index (cols, "prefill_chunk_size");
+  int c_k = col_index (cols, "kv_cache_size"), c_is = col_index (cols, "is_prefill");
+  CU_ASSERT_TRUE_FATAL (c_dec >= 0 && c_pre >= 0 && c_b >= 0 && c_q >= 0 && c_k >= 0 && c_is >= 0);
+  double lr[2] = { 0 }, lr_big[2] = { 0 };
+  int n[2] = { 0 }, n_big[2] = { 0 }, bad = 0;
+  ModelSeqWork *w = g_new (ModelSeqWork, 512);
+  for (int li = 1; lines[li]; li++) {
+    if (!*lines[li])
+      continue;
+    char **v = g_strsplit (lines[li], ",", -1);
+    gboolean pre = strcmp (v[c_is], "True") == 0;
+    int B = atoi (v[c_b]), q = atoi (v[c_q]), k = atoi (v[c_k]);
+    double meas = g_ascii_strtod (v[pre ? c_pre : c_dec], NULL) * 1e-3;
+    int nseq = pre ? 1 : MIN (B, 512);
+    for (int i = 0; i < nseq; i++)
+      w[i] = (ModelSeqWork) { pre ? q : 1, k };
+    ModelIterCost it;
+    model_cost_iteration (&c, w, nseq, &it);
+    const ModelOpCost *o = &it.op[pre ? MODEL_OP_ATTN_PREFILL : MODEL_OP_ATTN_DECODE];
+    double r = (o->time_s / o->count) / meas;
+    gboolean big = pre ? (q >= 1024 && k >= q) : ((double) B * k >= 32768);
+    lr[pre] += log (r);
+    n[pre]++;
+    if (big) {
+      lr_big[pre] += log (r);
+      n_big[pre]++;
+      if (r < 0.5 || r > 2) {
+        bad++;
+        printf ("\n  attention %s B=%d q=%d ctx=%d: measured %.4f ms, predicted %.4f ms",
+                pre ? "prefill" : "decode", B, q, k, meas * 1e3, meas * r * 1e3);
+      }
+    }
+    g_strfreev (v);
+  }
+  printf ("\n  Vidur A100 attention (llama-2-70b tp2), predicted/measured geometric means: "
+          "prefill %.2f (%d rows; large %.2f, %d rows), decode %.2f (%d rows; large %.2f, %d rows)\n",
+          exp (lr[1] / n[1]), n[1], exp (lr_big[1] / n_big[1]), n_big[1],
+          exp (lr[0] / n[0]), n[0], exp (lr_big[0] / n_big[0]), n_big[0]);
+  CU_ASSERT_TRUE (n_big[0] > 1000 && n_big[1] > 100);
+  CU_ASSERT_EQUAL (bad, 0);
+  g_free (w);
+  g_strfreev (cols);
+  g_strfreev (lines);
+  g_free (text);
+  g_free (path);
+  model_catalog_free (cat);
+}
+
+/* Not a benchmark: a guard that the per-iteration path stays cheap (no
+ * allocation, one pass) — a million decode sequences cost well under a second. */
+static void
+test_speed (void)
+{
+  ModelCost c;
+  model_cost_init (&c, &tiny, &toy, 2);
+  enum { N = 256 };
+  ModelSeqWork w[N];
+  for (int i = 0; i < N; i++)
+    w[i] = (ModelSeqWork) { 1, 100 + i };
+  gint64 t0 = g_get_monotonic_time ();
+  double acc = 0;
+  for (int r = 0; r < 4000; r++) {
+    ModelIterCost it;
+    w[r % N].ctx++;
+    model_cost_iteration (&c, w, N, &it);
+    acc += it.total_s;
+  }
+  gint64 us = g_get_monotonic_time () - t0;
+  CU_ASSERT_TRUE (acc > 0);
+  CU_ASSERT_TRUE (us < 5 * G_USEC_PER_SEC);   /* generous: valgrind runs this too */
+}
+
+int
+main (void)
+{
+  static const TestCase cases[] = {
+    { "GEMM formulas and op names", test_gemm_formulas },
+    { "tiny model prefill by hand", test_tiny_prefill },
+    { "tiny model decode by hand", test_tiny_decode },
+    { "tensor parallelism", test_tp },
+    { "mixture of experts", test_moe },
+    { "prefill time monotone", test_prefill_monotone },
+    { "llama-3.1-8b magnitudes", test_sane_magnitudes },
+    { "memory plan", test_memory_plan },
+    { "Vidur H100 operator times (loose)", test_vidur_h100 },
+    { "Vidur A100 operator times (loose)", test_vidur_a100 },
+    { "Vidur A100 attention times (loose)", test_vidur_attention },
+    { "per-iteration cost is cheap", test_speed },
+    { NULL, NULL }
+  };
+  return test_run_suite ("models/cost", cases);
+}
