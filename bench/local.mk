@@ -1,1 +1,11 @@
 # bench/local.mk: sources, tests and data of bench/ (included by the top-level Makefile.am)
+
+# Hold-model benchmark of the event core: make bench/bench_engine && ./bench/bench_engine
+noinst_PROGRAMS += bench/bench_engine
+bench_bench_engine_SOURCES = bench/bench_engine.c
+bench_bench_engine_LDADD = $(SIM_LIBS)
+
+# End-to-end replay benchmark (bench/run.sh runs both with the README's settings).
+noinst_PROGRAMS += bench/bench_replay
+bench_bench_replay_SOURCES = bench/bench_replay.c
+bench_bench_replay_LDADD = $(SERVESIM_LIBS)

@@ -8,6 +8,7 @@
 #ifndef SIM_ENGINE_H
 #define SIM_ENGINE_H
 
+#include <math.h>
 #include <glib.h>
 
 typedef gint64 SimTime; /* nanoseconds of simulated time */

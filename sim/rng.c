@@ -75,7 +75,7 @@ gint64
 sim_rng_int_range (SimRng *rng, gint64 lo, gint64 hi)
 {
   g_return_val_if_fail (lo <= hi, lo);
-  guint64 span = (guint64) (hi - lo) + 1;
+  guint64 span = (guint64) hi - (guint64) lo + 1;
   if (span == 0) /* full 64-bit range */
     return (gint64) (((guint64) g_rand_int (rng->rand) << 32) | g_rand_int (rng->rand));
   if (span <= G_MAXINT32)
@@ -86,7 +86,7 @@ sim_rng_int_range (SimRng *rng, gint64 lo, gint64 hi)
   do
     v = ((guint64) g_rand_int (rng->rand) << 32) | g_rand_int (rng->rand);
   while (v >= limit);
-  return lo + (gint64) (v % span);
+  return (gint64) ((guint64) lo + v % span);
 }
 
 double
