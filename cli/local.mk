@@ -1,4 +1,4 @@
 # cli/local.mk: the servesim program, a thin CLI over the libraries.
 bin_PROGRAMS += servesim
-servesim_SOURCES = cli/main.c
+servesim_SOURCES = cli/cli.h cli/main.c cli/common.c cli/cmd_replay.c cli/cmd_describe.c
 servesim_LDADD = $(SERVESIM_LIBS)

@@ -1,0 +1,30 @@
+/* cli/cli.h — what the servesim subcommands share: the command table entry
+ * type, common options (--set, --catalog) and scenario loading. Each command
+ * lives in cli/cmd_<name>.c and only parses arguments and calls the libraries.
+ */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+
+#include <glib.h>
+#include "serve/scenario.h"
+
+typedef struct {
+  char   **sets;
+  char    *out;
+  char    *catalog;
+  gboolean quiet;
+  gboolean no_render;
+} CommonOpts;
+
+/* Adds --set and --catalog to a command's options. */
+void           cli_add_common (GOptionContext *ctx, CommonOpts *o);
+/* The scenario from an optional positional argument (argv[1]) plus the
+ * common options; NULL with an error. */
+ServeScenario *cli_load_scenario (int argc, char **argv, CommonOpts *o, GError **error);
+void           cli_common_clear (CommonOpts *o);
+
+/* Subcommands: argv[0] is "servesim NAME". Return the exit status. */
+int cli_cmd_replay (int argc, char **argv);
+int cli_cmd_describe (int argc, char **argv);
+
+#endif

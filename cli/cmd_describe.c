@@ -1,0 +1,150 @@
+/* cli/cmd_describe.c — `servesim describe`: list the catalogs and policies,
+ * or print a fully resolved scenario.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "models/catalog.h"
+#include "policies/registry.h"
+#include "serve/world.h"
+
+static void
+print_gpus (const ModelCatalog *cat)
+{
+  const char **ids = model_catalog_gpu_ids (cat);
+  printf ("%-14s %-34s %9s %9s %8s %9s %9s %7s %8s\n", "id", "name", "bf16 TF", "fp8 TF", "mem GiB",
+          "mem GB/s", "NVLink", "TDP W", "$/h");
+  for (const char **p = ids; *p; p++) {
+    const ModelGpu *g = model_catalog_gpu (cat, *p, NULL);
+    printf ("%-14s %-34.34s %9.1f %9.1f %8.0f %9.0f %9.0f ", g->id, g->name, g->flops_bf16 / 1e12,
+            g->flops_fp8 / 1e12, g->mem_bytes / (1 << 30), g->mem_bw / 1e9, g->nvlink_bw / 1e9);
+    /* unknown figures are NaN in the catalog: print a dash */
+    if (isnan (g->tdp_w))
+      printf ("%7s ", "-");
+    else
+      printf ("%7.0f ", g->tdp_w);
+    if (isnan (g->price_per_hour))
+      printf ("%8s\n", "-");
+    else
+      printf ("%8.2f\n", g->price_per_hour);
+  }
+  g_free (ids);
+}
+
+static void
+print_models (const ModelCatalog *cat)
+{
+  const char **ids = model_catalog_llm_ids (cat);
+  printf ("%-16s %8s %6s %6s %6s %4s %6s %7s %7s %5s %8s\n", "id", "params", "layers", "hidden",
+          "heads", "kv", "hdim", "ffn", "vocab", "moe", "context");
+  for (const char **p = ids; *p; p++) {
+    const ModelLlm *m = model_catalog_llm (cat, *p, NULL);
+    char moe[32] = "-";
+    if (m->num_experts > 1)
+      g_snprintf (moe, sizeof moe, "%dx%d", m->num_experts, m->top_k);
+    printf ("%-16s %7.1fB %6d %6d %6d %4d %6d %7d %7d %5s %8d\n", m->id, model_llm_params (m) / 1e9,
+            m->num_layers, m->hidden, m->num_heads, m->num_kv_heads, m->head_dim, m->ffn, m->vocab,
+            moe, m->max_context);
+  }
+  g_free (ids);
+}
+
+static void
+print_policies (const PolicyRegistry *reg, gboolean schedulers)
+{
+  const char **names = schedulers ? policy_registry_scheduler_names (reg)
+                                  : policy_registry_router_names (reg);
+  for (const char **p = names; *p; p++) {
+    const char *desc;
+    const PolicyParam *params;
+    if (schedulers) {
+      const PolicySchedulerOps *ops = policy_registry_scheduler (reg, *p, NULL);
+      desc = ops->description;
+      params = ops->params;
+    } else {
+      const PolicyRouterOps *ops = policy_registry_router (reg, *p, NULL);
+      desc = ops->description;
+      params = ops->params;
+    }
+    printf ("%s\n    %s\n", *p, desc);
+    for (const PolicyParam *q = params; q && q->name; q++)
+      printf ("    %-20s default %-8g range [%g, %g]  %s\n", q->name, q->def, q->min, q->max, q->help);
+  }
+  g_free (names);
+}
+
+int
+cli_cmd_describe (int argc, char **argv)
+{
+  CommonOpts o = { 0 };
+  GOptionContext *ctx = g_option_context_new ("gpus|models|schedulers|routers|scenario [SCENARIO.json]");
+  g_option_context_set_summary (ctx,
+    "gpus, models: the catalogs (bundled, plus --catalog FILE).\n"
+    "schedulers, routers: the policies by name, with their parameters.\n"
+    "scenario: the fully resolved scenario (defaults + file + --set), as replay would run it.");
+  cli_add_common (ctx, &o);
+  GError *error = NULL;
+  int rc = 1;
+  PolicyRegistry *reg = policy_registry_new ();
+  ModelCatalog *cat = NULL;
+  ServeScenario *sc = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    goto out;
+  if (argc < 2) {
+    g_set_error (&error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                 "what to describe? one of gpus, models, schedulers, routers, scenario");
+    goto out;
+  }
+  const char *what = argv[1];
+  if (strcmp (what, "scenario") == 0) {
+    if (!(sc = cli_load_scenario (argc - 1, argv + 1, &o, &error)))
+      goto out;
+    /* Resolve policy parameters too, so the output shows every value used. */
+    ServeWorld *w = serve_world_new (sc, reg, &error);
+    if (!w)
+      goto out;
+    serve_world_free (w);
+    char *txt = serve_scenario_dump (sc);
+    fputs (txt, stdout);
+    g_free (txt);
+    rc = 0;
+    goto out;
+  }
+  if (argc > 2) {
+    g_set_error (&error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "'describe %s' takes no further argument", what);
+    goto out;
+  }
+  if (strcmp (what, "schedulers") == 0 || strcmp (what, "routers") == 0) {
+    print_policies (reg, what[0] == 's');
+    rc = 0;
+    goto out;
+  }
+  cat = model_catalog_new ();
+  if (!model_catalog_load_default (cat, &error) || (o.catalog && !model_catalog_load_file (cat, o.catalog, &error)))
+    goto out;
+  if (strcmp (what, "gpus") == 0)
+    print_gpus (cat);
+  else if (strcmp (what, "models") == 0)
+    print_models (cat);
+  else {
+    g_set_error (&error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                 "unknown '%s' (valid: gpus, models, schedulers, routers, scenario)", what);
+    goto out;
+  }
+  rc = 0;
+out:
+  if (error) {
+    fprintf (stderr, "servesim describe: %s\n", error->message);
+    g_error_free (error);
+  }
+  model_catalog_free (cat);
+  serve_scenario_free (sc);
+  policy_registry_free (reg);
+  cli_common_clear (&o);
+  g_option_context_free (ctx);
+  return rc;
+}
