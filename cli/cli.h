@@ -26,5 +26,6 @@ void           cli_common_clear (CommonOpts *o);
 /* Subcommands: argv[0] is "servesim NAME". Return the exit status. */
 int cli_cmd_replay (int argc, char **argv);
 int cli_cmd_describe (int argc, char **argv);
+int cli_cmd_validate (int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "policies/registry.h"
+#include "serve/output.h"
 #include "serve/world.h"
 
 typedef struct {
@@ -78,8 +79,10 @@ cli_cmd_replay (int argc, char **argv)
     char *text = serve_world_summary_text (w);
     fputs (text, stdout);
     g_free (text);
-    printf ("\n  outputs in %s/ (summary.json, requests.csv, scenario.json, plots, cluster.dot)\n",
-            sc->out_dir);
+    if (sc->out_dir)
+      printf ("\n  outputs in %s/ (summary.json, requests.csv, scenario.json, plots, cluster.dot)\n",
+              sc->out_dir);
+    fputs (serve_output_notes (serve_world_output (w)), stdout);
   }
   rc = 0;
 out:

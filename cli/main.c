@@ -21,6 +21,7 @@ static const Command commands[] = {
   { "replay", cli_cmd_replay, "[SCENARIO.json]   run a scenario (the bundled default when none is given)" },
   { "describe", cli_cmd_describe, "WHAT            gpus | models | schedulers | routers, or the fully\n"
     "                           resolved scenario (describe scenario [SCENARIO.json])" },
+  { "validate", cli_cmd_validate, "WHAT            check the cost model against data or computation" },
 };
 
 static void

@@ -28,6 +28,8 @@ serve_output_new (const ServeScenario *sc, GError **error)
   o->sc = sc;
   o->dir = g_strdup (sc->out_dir);
   o->notes = g_string_new (NULL);
+  if (!o->dir)
+    return o; /* in-memory run: no files */
   if (!g_file_test (o->dir, G_FILE_TEST_IS_DIR)) {
     if (g_mkdir_with_parents (o->dir, 0755) != 0) {
       g_set_error (error, SERVE_ERROR, SERVE_ERROR_RUN, "output.dir: cannot create '%s': %s",
@@ -97,7 +99,7 @@ serve_output_abort (ServeOutput *out)
   if (out->csv_open)
     sim_atomic_file_abort (&out->csv);
   out->csv_open = FALSE;
-  if (out->created_dir)
+  if (out->created_dir && out->dir)
     g_rmdir (out->dir); /* only succeeds when empty */
 }
 
@@ -393,6 +395,8 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
 gboolean
 serve_output_commit (ServeOutput *o, ServeWorld *w, GError **error)
 {
+  if (!o->dir)
+    return TRUE;
   json_t *summary = serve_world_summary_json (w);
   gboolean ok = write_json (o->dir, "summary.json", summary, error);
   json_decref (summary);

@@ -100,7 +100,7 @@ static const Field schema[] = {
   { "slo.ttft", T_NUM, 0, 1e6, NULL },
   { "slo.tpot", T_NUM, 0, 1e6, NULL },
   { "output", T_OBJ, 0, 0, NULL },
-  { "output.dir", T_STR, 0, 0, NULL },
+  { "output.dir", T_STR_NULL, 0, 0, NULL },
   { "output.requests_csv", T_BOOL, 0, 0, NULL },
   { "output.plots", T_BOOL, 0, 0, NULL },
   { "output.render", T_BOOL, 0, 0, NULL },

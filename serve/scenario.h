@@ -40,7 +40,7 @@ typedef struct {
   double      time_scale;
   double      start_s, end_s;
   double      slo_ttft, slo_tpot; /* seconds; 0 = no SLO */
-  const char *out_dir;
+  const char *out_dir;      /* NULL: write no files (in-memory runs, e.g. sweeps) */
   gboolean    write_requests, write_plots, render;
   double      timeline_interval;
 } ServeScenario;

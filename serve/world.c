@@ -555,6 +555,7 @@ SimTime serve_world_now (const ServeWorld *w) { return sim_engine_now (w->engine
 const ServeScenario *serve_world_scenario (const ServeWorld *w) { return w->sc; }
 guint serve_world_n_replicas (const ServeWorld *w) { return w->replicas->len; }
 ServeMetrics *serve_world_metrics (const ServeWorld *w) { return w->metrics; }
+struct ServeOutput *serve_world_output (const ServeWorld *w) { return w->out; }
 
 struct ServeReplica *
 serve_world_replica (const ServeWorld *w, guint i)

@@ -107,6 +107,8 @@ const ServeScenario *serve_world_scenario (const ServeWorld *w);
 guint       serve_world_n_replicas (const ServeWorld *w);
 struct ServeReplica *serve_world_replica (const ServeWorld *w, guint i);
 ServeMetrics *serve_world_metrics (const ServeWorld *w);
+/* The run's output files (NULL before serve_world_run). */
+struct ServeOutput *serve_world_output (const ServeWorld *w);
 /* Sum over replicas of free blocks + blocks held by live requests must equal
  * total blocks: TRUE when conserved (checked by tests). */
 gboolean    serve_world_kv_conserved (const ServeWorld *w);

@@ -1,0 +1,1 @@
+# experiments/local.mk: reproductions of published results (scenario sets + scripts).
