@@ -21,6 +21,18 @@ cli_add_common (GOptionContext *ctx, CommonOpts *o)
   g_option_context_add_main_entries (ctx, entries, NULL);
 }
 
+/* "key=<value as a JSON string>", so any path (quotes, backslashes) survives. */
+static char *
+set_string (const char *key, const char *value)
+{
+  json_t *s = json_string (value);
+  char *txt = json_dumps (s, JSON_ENCODE_ANY);
+  char *r = g_strdup_printf ("%s=%s", key, txt);
+  free (txt);
+  json_decref (s);
+  return r;
+}
+
 /* Scenario from the optional positional argument plus overrides. */
 ServeScenario *
 cli_load_scenario (int argc, char **argv, CommonOpts *o, GError **error)
@@ -32,14 +44,9 @@ cli_load_scenario (int argc, char **argv, CommonOpts *o, GError **error)
   }
   GPtrArray *sets = g_ptr_array_new_with_free_func (g_free);
   if (o->catalog)
-    g_ptr_array_add (sets, g_strdup_printf ("catalog=\"%s\"", o->catalog));
-  if (o->out) {
-    json_t *s = json_string (o->out);
-    char *txt = json_dumps (s, JSON_ENCODE_ANY);
-    g_ptr_array_add (sets, g_strdup_printf ("output.dir=%s", txt));
-    free (txt);
-    json_decref (s);
-  }
+    g_ptr_array_add (sets, set_string ("catalog", o->catalog));
+  if (o->out)
+    g_ptr_array_add (sets, set_string ("output.dir", o->out));
   if (o->no_render)
     g_ptr_array_add (sets, g_strdup ("output.render=false"));
   for (char **s = o->sets; s && *s; s++)

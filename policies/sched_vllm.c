@@ -93,14 +93,11 @@ schedule_prefills (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
   return policy_batch_size (batch) > 0;
 }
 
+/* Decode step for every running request, preempting from the back when
+ * blocks run out. */
 static void
-vllm_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
+schedule_decodes (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
 {
-  VllmState *s = state;
-  if (schedule_prefills (s, rep, batch))
-    return;
-  /* Decode step for every running request, preempting from the back when
-   * blocks run out. */
   for (guint i = 0; i < s->running->len; i++) {
     PolicyRequest *r = g_ptr_array_index (s->running, i);
     gint64 want = policy_req_computed (r) + policy_req_pending (r);
@@ -113,6 +110,20 @@ vllm_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
     }
     policy_batch_add (batch, r, policy_req_pending (r));
   }
+}
+
+static void
+vllm_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
+{
+  VllmState *s = state;
+  if (schedule_prefills (s, rep, batch))
+    return;
+  schedule_decodes (s, rep, batch);
+  /* Everything running was preempted (a lone request outgrew the cache):
+   * try the queue again, which re-admits or rejects it, so the replica
+   * never idles with work waiting. */
+  if (policy_batch_size (batch) == 0)
+    schedule_prefills (s, rep, batch);
 }
 
 static void

@@ -408,5 +408,19 @@ serve_output_commit (ServeOutput *o, ServeWorld *w, GError **error)
     o->csv_open = FALSE;
     ok = sim_atomic_file_commit (&o->csv, error);
   }
+  if (!ok) {
+    /* All or nothing: remove what this commit had already put in place. */
+    static const char *const names[] = {
+      "summary.json", "scenario.json", "requests.csv", "ttft_cdf.dat", "ttft_cdf.gp",
+      "ttft_cdf.png", "tpot_cdf.dat", "tpot_cdf.gp", "tpot_cdf.png", "timeline.dat",
+      "timeline.gp", "timeline.png", "cluster.dot", "cluster.svg",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+      char *p = g_build_filename (o->dir, names[i], NULL);
+      g_unlink (p);
+      g_free (p);
+    }
+    serve_output_abort (o);
+  }
   return ok;
 }

@@ -217,8 +217,10 @@ check_value (const Field *f, const json_t *v, GError **error)
   return TRUE;
 }
 
+/* `partial`: a user file, which may leave out what the defaults provide
+ * (such as a policy's name). */
 static gboolean
-validate_object (const json_t *obj, const char *prefix, GError **error)
+validate_object (const json_t *obj, const char *prefix, gboolean partial, GError **error)
 {
   const char *key;
   json_t *v;
@@ -235,11 +237,13 @@ validate_object (const json_t *obj, const char *prefix, GError **error)
     }
     gboolean ok = check_value (f, v, error);
     if (ok && f->type == T_OBJ)
-      ok = validate_object (v, path, error);
+      ok = validate_object (v, path, partial, error);
     if (ok && f->type == T_OPEN_OBJ) {
       char *name_path = g_strdup_printf ("%s.name", path);
       json_t *name = json_object_get (v, "name");
-      if (!name) {
+      if (!name && partial)
+        ;
+      else if (!name) {
         g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "%s: missing", name_path);
         ok = FALSE;
       } else
@@ -294,13 +298,21 @@ apply_set (json_t *root, const char *assignment, GError **error)
   char **parts = g_strsplit (path, ".", -1);
   json_t *obj = root;
   gboolean ok = TRUE;
+  gboolean name_changed = FALSE;
   for (char **p = parts; *p && ok; p++) {
     if (!**p) {
       g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "--set '%s': empty path component",
                    assignment);
       ok = FALSE;
     } else if (!p[1]) {
-      json_object_set (obj, *p, value);
+      json_t *old = json_object_get (obj, *p);
+      if (strcmp (*p, "name") == 0 && obj != root)
+        name_changed = !old || !json_equal (old, value);
+      /* an object value merges into the object it replaces, as a file does */
+      if (old && json_is_object (old) && json_is_object (value))
+        merge_into (old, value);
+      else
+        json_object_set (obj, *p, value);
     } else {
       json_t *next = json_object_get (obj, *p);
       if (!next) {
@@ -316,7 +328,8 @@ apply_set (json_t *root, const char *assignment, GError **error)
   }
   /* Changing a policy's name drops the old policy's parameters (so set the
    * name before the parameters of the new policy). */
-  if (ok && (strcmp (path, "scheduler.name") == 0 || strcmp (path, "router.name") == 0)) {
+  if (ok && name_changed
+      && (strcmp (path, "scheduler.name") == 0 || strcmp (path, "router.name") == 0)) {
     json_t *pol = json_object_get (root, parts[0]);
     const char *k;
     json_t *v;
@@ -384,6 +397,14 @@ fill_views (ServeScenario *sc, GError **error)
   sc->write_plots = json_is_true (serve_scenario_get (sc, "output.plots"));
   sc->render = json_is_true (serve_scenario_get (sc, "output.render"));
   sc->timeline_interval = get_num (sc, "output.timeline_interval");
+  const char *required[][2] = { { "model", sc->model }, { "cluster.gpu", sc->gpu },
+                                { "scheduler.name", sc->scheduler }, { "router.name", sc->router },
+                                { "output.dir", sc->out_dir ? sc->out_dir : "" } };
+  for (guint i = 0; i < G_N_ELEMENTS (required); i++)
+    if (!required[i][1]) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "%s: missing", required[i][0]);
+      return FALSE;
+    }
   if (sc->end_s > 0 && sc->end_s <= sc->start_s) {
     g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
                  "workload.end: must be greater than workload.start (%g), or 0 for no end (got %g)",
@@ -434,7 +455,7 @@ serve_scenario_load (const char *path, char **sets, GError **error)
       goto fail;
     }
     GError *e = NULL;
-    if (!validate_object (user, "", &e)) {
+    if (!validate_object (user, "", TRUE, &e)) {
       g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "%s: %s", path, e->message);
       g_error_free (e);
       json_decref (user);
@@ -446,7 +467,7 @@ serve_scenario_load (const char *path, char **sets, GError **error)
   for (char **s = sets; s && *s; s++)
     if (!apply_set (root, *s, error))
       goto fail;
-  if (!validate_object (root, "", error))
+  if (!validate_object (root, "", FALSE, error))
     goto fail;
   if (!fill_views (sc, error))
     goto fail;
@@ -470,7 +491,7 @@ serve_scenario_free (ServeScenario *sc)
 char *
 serve_scenario_dump (const ServeScenario *sc)
 {
-  char *s = json_dumps (sc->root, JSON_INDENT (2) | JSON_REAL_PRECISION (12));
+  char *s = json_dumps (sc->root, JSON_INDENT (2) | JSON_REAL_PRECISION (17));
   char *r = g_strconcat (s, "\n", NULL);
   free (s);
   return r;

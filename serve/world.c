@@ -96,6 +96,8 @@ serve__reject (struct ServeReplica *rep, struct ServeRequest *r, const char *why
   r->rejected = TRUE;
   r->completion = sim_engine_now (rep->world->engine);
   rep->world->metrics->rejected++;
+  if (r->completion > rep->world->metrics->last_event)
+    rep->world->metrics->last_event = r->completion;
   serve_output_request (rep->world->out, r, why);
   retire (rep, r);
 }
@@ -276,6 +278,14 @@ on_sample (SimEngine *engine, gpointer user, gpointer target, gpointer data)
   }
   row.kv_used = blocks > 0 ? 1.0 - free_blocks / blocks : 0;
   serve_metrics_sample (w->metrics, &row);
+  gboolean any_busy = FALSE;
+  for (guint i = 0; i < w->replicas->len; i++)
+    any_busy |= ((struct ServeReplica *) g_ptr_array_index (w->replicas, i))->busy;
+  /* Nothing running and nothing left to arrive: requests still in flight
+   * can never progress (a scheduler left them waiting). Stop; the run
+   * reports them. */
+  if (!any_busy && !w->have_next)
+    return;
   if (w->have_next || w->in_flight > 0)
     sim_engine_schedule_in (engine, SIM_TIME_FROM_S (w->metrics->timeline_interval), w->ev_sample,
                             NULL, NULL);
@@ -395,13 +405,13 @@ serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error)
     goto fail;
   GError *e = NULL;
   if (!(w->llm = model_catalog_llm (w->catalog, sc->model, &e))) {
-    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "model: %s", e->message);
-    g_error_free (e);
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "model: %s", e ? e->message : "missing");
+    g_clear_error (&e);
     goto fail;
   }
   if (!(w->gpu = model_catalog_gpu (w->catalog, sc->gpu, &e))) {
-    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster.gpu: %s", e->message);
-    g_error_free (e);
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster.gpu: %s", e ? e->message : "missing");
+    g_clear_error (&e);
     goto fail;
   }
 

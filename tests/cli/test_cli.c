@@ -1,0 +1,330 @@
+/* tests/cli/test_cli.c — cli/main.c: runs the built servesim program (./servesim
+ * in the build directory, where make check runs; $SERVESIM_BIN overrides) and
+ * checks exit codes, help text, the describe listings, the resolved scenario,
+ * error messages on stderr and the files a replay writes. Does not test the
+ * library behind it (tests/serve/, tests/policies/).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <jansson.h>
+
+#include "tests/testutil.h"
+
+static char *tmp;
+static const char *bin;
+
+typedef struct {
+  int   status; /* exit code, or -1 when it did not exit normally */
+  char *out, *err;
+} Result;
+
+static void
+result_clear (Result *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+  memset (r, 0, sizeof *r);
+}
+
+/* Runs servesim with the NULL-terminated arguments. */
+static Result
+run (const char *first, ...)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) bin);
+  va_list ap;
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  Result r = { -1, NULL, NULL };
+  int wait = 0;
+  GError *e = NULL;
+  if (!g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
+                     &wait, &e)) {
+    fprintf (stderr, "\n    cannot run %s: %s\n", bin, e->message);
+    g_error_free (e);
+    r.out = g_strdup ("");
+    r.err = g_strdup ("");
+  } else if (WIFEXITED (wait))
+    r.status = WEXITSTATUS (wait);
+  g_ptr_array_free (argv, TRUE);
+  return r;
+}
+
+static gboolean
+contains (const char *hay, const char *needle)
+{
+  gboolean ok = hay && strstr (hay, needle) != NULL;
+  if (!ok)
+    fprintf (stderr, "\n    output lacks '%s':\n%.2000s\n", needle, hay ? hay : "(null)");
+  return ok;
+}
+
+static void
+test_help (void)
+{
+  Result r = run ("replay", "--help", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "--set"));
+  CU_ASSERT_TRUE (contains (r.out, "--out"));
+  CU_ASSERT_TRUE (contains (r.out, "--quiet"));
+  CU_ASSERT_TRUE (contains (r.out, "--no-render"));
+  CU_ASSERT_TRUE (contains (r.out, "servesim replay"));
+  result_clear (&r);
+  r = run ("describe", "--help", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "--set"));
+  CU_ASSERT_TRUE (contains (r.out, "--catalog"));
+  CU_ASSERT_TRUE (contains (r.out, "gpus"));
+  result_clear (&r);
+  r = run ("help", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "replay"));
+  CU_ASSERT_TRUE (contains (r.out, "describe"));
+  result_clear (&r);
+  r = run ("version", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, PACKAGE_VERSION));
+  result_clear (&r);
+  /* no command: usage on stderr, non-zero */
+  r = run (NULL);
+  CU_ASSERT_NOT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.err, "Usage"));
+  result_clear (&r);
+}
+
+static void
+test_describe_gpus (void)
+{
+  Result r = run ("describe", "gpus", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "h100-sxm"));
+  CU_ASSERT_TRUE (contains (r.out, "a100-80gb"));
+  /* a header line plus one line per GPU */
+  char **lines = g_strsplit (r.out, "\n", -1);
+  guint n = 0;
+  for (char **l = lines + 1; *l; l++)
+    n += **l != '\0';
+  g_strfreev (lines);
+  CU_ASSERT_TRUE (n >= 13);
+  result_clear (&r);
+}
+
+static void
+test_describe_models_policies (void)
+{
+  Result r = run ("describe", "models", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "llama-3.1-8b"));
+  CU_ASSERT_TRUE (contains (r.out, "llama-3.1-70b"));
+  result_clear (&r);
+  r = run ("describe", "schedulers", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "vllm"));
+  CU_ASSERT_TRUE (contains (r.out, "template"));
+  CU_ASSERT_TRUE (contains (r.out, "max_batch_size"));
+  result_clear (&r);
+  r = run ("describe", "routers", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "round-robin"));
+  result_clear (&r);
+  r = run ("describe", "nothing", NULL);
+  CU_ASSERT_NOT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.err, "nothing"));
+  CU_ASSERT_TRUE (contains (r.err, "gpus"));
+  result_clear (&r);
+  r = run ("describe", NULL);
+  CU_ASSERT_NOT_EQUAL (r.status, 0);
+  result_clear (&r);
+}
+
+static void
+test_describe_scenario (void)
+{
+  Result r = run ("describe", "scenario", "--set", "cluster.replicas=3", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  json_error_t jerr;
+  json_t *j = json_loads (r.out ? r.out : "", 0, &jerr);
+  CU_ASSERT_PTR_NOT_NULL (j);
+  CU_ASSERT_TRUE (contains (r.out, "\"replicas\": 3"));
+  CU_ASSERT_TRUE (contains (r.out, "max_batch_size"));
+  if (j) {
+    json_t *sched = json_object_get (j, "scheduler");
+    CU_ASSERT_EQUAL (json_integer_value (json_object_get (sched, "max_batch_size")), 256);
+    CU_ASSERT_TRUE (json_is_number (json_object_get (sched, "watermark")));
+    CU_ASSERT_EQUAL (json_integer_value (json_object_get (json_object_get (j, "cluster"), "replicas")), 3);
+  }
+  json_decref (j);
+  result_clear (&r);
+  /* from a file, with --set over it */
+  char *p = test_write_file (tmp, "s.json", "{ \"name\": \"from-file\", \"cluster\": { \"tp\": 2 } }\n");
+  r = run ("describe", "scenario", p, "--set", "seed=9", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "\"from-file\""));
+  CU_ASSERT_TRUE (contains (r.out, "\"tp\": 2"));
+  CU_ASSERT_TRUE (contains (r.out, "\"seed\": 9"));
+  result_clear (&r);
+  g_free (p);
+  /* a bad --set: non-zero, field named on stderr, nothing on stdout */
+  r = run ("describe", "scenario", "--set", "cluster.replicas=0", NULL);
+  CU_ASSERT_NOT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.err, "cluster.replicas"));
+  CU_ASSERT_STRING_EQUAL (r.out, "");
+  result_clear (&r);
+}
+
+/* No input makes the program crash: an object --set that drops a section's
+ * required fields ends in a message or a valid run, never a signal. */
+static void
+test_no_crash_on_object_set (void)
+{
+  static const char *const sets[] = { "cluster={\"replicas\": 3}", "cluster={\"gpu\": \"h100-sxm\"}" };
+  for (guint i = 0; i < G_N_ELEMENTS (sets); i++) {
+    Result r = run ("describe", "scenario", "--set", sets[i], NULL);
+    CU_ASSERT_TRUE (r.status >= 0); /* exited, not killed by a signal */
+    if (r.status < 0)
+      fprintf (stderr, "\n    'describe scenario --set %s' crashed\n", sets[i]);
+    else if (r.status != 0)
+      CU_ASSERT_TRUE (contains (r.err, "cluster"));
+    result_clear (&r);
+  }
+}
+
+static void
+test_unknown_command (void)
+{
+  Result r = run ("replya", NULL);
+  CU_ASSERT_NOT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.err, "replya"));
+  result_clear (&r);
+  r = run ("replay", "--no-such-option", NULL);
+  CU_ASSERT_NOT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.err, "no-such-option"));
+  result_clear (&r);
+}
+
+static void
+test_replay_bad_gpu (void)
+{
+  char *out = g_build_filename (tmp, "bad-gpu", NULL);
+  Result r = run ("replay", "--out", out, "--no-render", "--quiet", "--set", "cluster.gpu=nope", NULL);
+  CU_ASSERT_NOT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.err, "cluster.gpu"));
+  CU_ASSERT_TRUE (contains (r.err, "nope"));
+  CU_ASSERT_TRUE (contains (r.err, "h100-sxm"));
+  CU_ASSERT_TRUE (contains (r.err, "a100-80gb"));
+  CU_ASSERT_FALSE (g_file_test (out, G_FILE_TEST_EXISTS));
+  result_clear (&r);
+  /* more than one scenario file */
+  r = run ("replay", "a.json", "b.json", NULL);
+  CU_ASSERT_NOT_EQUAL (r.status, 0);
+  result_clear (&r);
+  g_free (out);
+}
+
+static void
+test_replay_writes (void)
+{
+  char *out = g_build_filename (tmp, "replay-out", NULL);
+  Result r = run ("replay", "--out", out, "--no-render", "--quiet", "--set", "workload.trace=null",
+                  "--set", "workload.generator.num_requests=20", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  if (r.status != 0)
+    fprintf (stderr, "\n    stderr: %s\n", r.err);
+  CU_ASSERT_STRING_EQUAL (r.out, ""); /* --quiet */
+  char *sum = g_build_filename (out, "summary.json", NULL);
+  json_error_t jerr;
+  json_t *j = json_load_file (sum, 0, &jerr);
+  CU_ASSERT_PTR_NOT_NULL (j);
+  CU_ASSERT_EQUAL (json_integer_value (json_object_get (json_object_get (j, "requests"), "completed")), 20);
+  json_decref (j);
+  char *csv = g_build_filename (out, "requests.csv", NULL);
+  CU_ASSERT_TRUE (g_file_test (csv, G_FILE_TEST_IS_REGULAR));
+  char *png = g_build_filename (out, "ttft_cdf.png", NULL);
+  CU_ASSERT_FALSE (g_file_test (png, G_FILE_TEST_EXISTS)); /* --no-render */
+  char *scen = g_build_filename (out, "scenario.json", NULL);
+  char *text = NULL;
+  CU_ASSERT_TRUE (g_file_get_contents (scen, &text, NULL, NULL));
+  CU_ASSERT_TRUE (contains (text, "\"render\": false"));
+  g_free (text);
+  result_clear (&r);
+  /* without --quiet: the summary on stdout */
+  r = run ("replay", "--out", out, "--no-render", "--set", "workload.trace=null", "--set",
+           "workload.generator.num_requests=5", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "5 completed"));
+  CU_ASSERT_TRUE (contains (r.out, "TTFT"));
+  result_clear (&r);
+  g_free (scen);
+  g_free (png);
+  g_free (csv);
+  g_free (sum);
+  g_free (out);
+}
+
+/* --catalog FILE takes the file name as it is, whatever characters it holds
+ * (like --out). */
+static void
+test_catalog_path_verbatim (void)
+{
+  char *src = NULL;
+  char *gpus = g_build_filename (g_getenv ("top_srcdir") ? g_getenv ("top_srcdir") : ".",
+                                 "models", "catalog", "gpus.json", NULL);
+  if (!g_file_get_contents (gpus, &src, NULL, NULL)) {
+    CU_FAIL ("cannot read models/catalog/gpus.json (top_srcdir unset?)");
+    g_free (gpus);
+    return;
+  }
+  static const char *const names[] = { "plain.json", "back\\slash.json", "quo\"te.json" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    char *p = test_write_file (tmp, names[i], src);
+    Result r = run ("describe", "scenario", "--catalog", p, NULL);
+    CU_ASSERT_EQUAL (r.status, 0);
+    if (r.status != 0)
+      fprintf (stderr, "\n    --catalog '%s': %s\n", p, r.err);
+    json_error_t jerr;
+    json_t *j = json_loads (r.out, 0, &jerr);
+    CU_ASSERT_TRUE (j && json_is_string (json_object_get (j, "catalog"))
+                    && strcmp (json_string_value (json_object_get (j, "catalog")), p) == 0);
+    json_decref (j);
+    result_clear (&r);
+    g_free (p);
+  }
+  g_free (src);
+  g_free (gpus);
+}
+
+int
+main (void)
+{
+  bin = g_getenv ("SERVESIM_BIN");
+  if (!bin)
+    bin = "./servesim";
+  if (!g_file_test (bin, G_FILE_TEST_IS_EXECUTABLE)) {
+    fprintf (stderr, "%s not found: run from the build directory (make check) or set SERVESIM_BIN\n",
+             bin);
+    return 1;
+  }
+  tmp = test_tmpdir ();
+  static const TestCase cases[] = {
+    { "--help of replay and describe", test_help },
+    { "describe gpus", test_describe_gpus },
+    { "describe models, schedulers, routers", test_describe_models_policies },
+    { "describe scenario --set", test_describe_scenario },
+    { "unknown command / option", test_unknown_command },
+    { "no crash on --set of a whole section", test_no_crash_on_object_set },
+    { "replay with unknown gpu", test_replay_bad_gpu },
+    { "replay --out --no-render --quiet", test_replay_writes },
+    { "--catalog FILE taken verbatim", test_catalog_path_verbatim },
+    { NULL, NULL }
+  };
+  int rc = test_run_suite ("cli", cases);
+  test_rmdir_r (tmp);
+  g_free (tmp);
+  return rc;
+}

@@ -1,0 +1,1217 @@
+/* tests/serve/test_world.c — serve/world.c, serve/output.c and
+ * serve/metrics.c: a world built from a scenario, run to the end, and its
+ * files. A hand-computed single request (TTFT and TPOT exact to the
+ * nanosecond against the cost model), KV-block conservation under heavy
+ * preemption (checked at every scheduling decision), rejection, byte-for-byte
+ * determinism, the bundled default scenario end to end, bad input (malformed
+ * trace rows, unknown names, a model that does not fit, a missing trace) with
+ * no partial outputs, the template scheduler's serial behaviour and the
+ * round-robin router's placement. Small synthetic workloads throughout; no
+ * assertion depends on wall-clock time. The policies' own details are in
+ * tests/policies/test_vllm.c, the scenario schema in test_scenario.c.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "models/catalog.h"
+#include "models/cost.h"
+#include "policies/registry.h"
+#include "serve/metrics.h"
+#include "serve/scenario.h"
+#include "serve/world.h"
+#include "tests/testutil.h"
+
+/* ------------------------------------------------------------------------ */
+/* helpers                                                                  */
+
+static char *tmp;          /* this program's temporary directory */
+static guint n_bad_logs;   /* GLib warnings/criticals seen (programmer errors) */
+
+static void
+count_logs (const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer user)
+{
+  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_ERROR)) {
+    n_bad_logs++;
+    fprintf (stderr, "\n    GLib %s: %s\n", level & G_LOG_LEVEL_CRITICAL ? "CRITICAL" : "WARNING",
+             message);
+  }
+}
+
+static gboolean
+contains (const char *hay, const char *needle)
+{
+  gboolean ok = hay && strstr (hay, needle) != NULL;
+  if (!ok)
+    fprintf (stderr, "\n    message '%s' lacks '%s'\n", hay ? hay : "(null)", needle);
+  return ok;
+}
+
+/* A new directory under tmp (g_free); created when `create`. */
+static char *
+subdir (const char *name, gboolean create)
+{
+  if (!tmp)
+    tmp = test_tmpdir ();
+  char *d = g_build_filename (tmp, name, NULL);
+  test_rmdir_r (d);
+  if (create)
+    g_mkdir_with_parents (d, 0755);
+  return d;
+}
+
+/* Scenario: defaults, output.dir = out (when non-NULL), output.render=false,
+ * then the NULL-terminated overrides in `sets`, then the varargs ones. */
+static ServeScenario *
+scen_v (const char *out, const char *const *sets, GError **error, va_list ap)
+{
+  GPtrArray *a = g_ptr_array_new_with_free_func (g_free);
+  if (out) {
+    json_t *s = json_string (out);
+    char *q = json_dumps (s, JSON_ENCODE_ANY);
+    g_ptr_array_add (a, g_strdup_printf ("output.dir=%s", q));
+    free (q);
+    json_decref (s);
+  }
+  g_ptr_array_add (a, g_strdup ("output.render=false"));
+  for (const char *const *s = sets; s && *s; s++)
+    g_ptr_array_add (a, g_strdup (*s));
+  const char *x;
+  while ((x = va_arg (ap, const char *)))
+    g_ptr_array_add (a, g_strdup (x));
+  g_ptr_array_add (a, NULL);
+  ServeScenario *sc = serve_scenario_load (NULL, (char **) a->pdata, error);
+  g_ptr_array_free (a, TRUE);
+  return sc;
+}
+
+static ServeScenario *
+scen (const char *out, const char *const *sets, GError **error, ...)
+{
+  va_list ap;
+  va_start (ap, error);
+  ServeScenario *sc = scen_v (out, sets, error, ap);
+  va_end (ap);
+  return sc;
+}
+
+/* A small synthetic workload on one replica. */
+static const char *const SYNTH[] = { "workload.trace=null", "cluster.replicas=1", NULL };
+
+typedef struct {
+  PolicyRegistry *reg;
+  ServeScenario  *sc;
+  ServeWorld     *w;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  serve_world_free (r->w);
+  serve_scenario_free (r->sc);
+  policy_registry_free (r->reg);
+  memset (r, 0, sizeof *r);
+}
+
+/* Build, run and write outputs; FALSE with *error at the first failure
+ * (r->w is NULL when construction failed). */
+static gboolean
+run_sc (Run *r, ServeScenario *sc, PolicyRegistry *reg, GError **error)
+{
+  r->sc = sc;
+  r->reg = reg ? reg : policy_registry_new ();
+  if (!sc)
+    return FALSE;
+  r->w = serve_world_new (sc, r->reg, error);
+  if (!r->w)
+    return FALSE;
+  return serve_world_run (r->w, error) && serve_world_write_outputs (r->w, error);
+}
+
+/* Runs a scenario that must succeed (asserted); the whole Run is returned. */
+static gboolean
+run_ok (Run *r, const char *out, const char *const *sets, PolicyRegistry *reg, ...)
+{
+  GError *e = NULL;
+  va_list ap;
+  va_start (ap, reg);
+  ServeScenario *sc = scen_v (out, sets, &e, ap);
+  va_end (ap);
+  gboolean ok = run_sc (r, sc, reg, &e);
+  if (!ok)
+    fprintf (stderr, "\n    run failed: %s\n", e ? e->message : "(no error set)");
+  CU_ASSERT_TRUE (ok);
+  g_clear_error (&e);
+  return ok;
+}
+
+static json_t *
+load_summary (const char *dir)
+{
+  char *p = g_build_filename (dir, "summary.json", NULL);
+  json_error_t jerr;
+  json_t *j = json_load_file (p, 0, &jerr);
+  g_free (p);
+  return j;
+}
+
+static double
+jpath (json_t *j, const char *a, const char *b)
+{
+  json_t *v = json_object_get (j, a);
+  if (b)
+    v = json_object_get (v, b);
+  return json_number_value (v);
+}
+
+/* requests.csv */
+enum { C_ID, C_REPLICA, C_ARRIVAL, C_PROMPT, C_OUTPUT, C_FIRST_SCHED, C_FIRST_TOKEN, C_COMPLETION,
+       C_TTFT, C_TPOT, C_E2E, C_QUEUE, C_PREEMPT, C_STATUS, C_N };
+
+static const char CSV_HEADER[] =
+  "id,replica,arrival_s,prompt_tokens,output_tokens,first_scheduled_s,first_token_s,"
+  "completion_s,ttft_s,tpot_s,e2e_s,queue_s,preemptions,status";
+
+/* Rows of requests.csv indexed by request id (each a NULL-terminated strv
+ * of C_N fields); asserts the header, the field count and that ids are
+ * 0..n-1 exactly once. Free with g_ptr_array_unref. */
+static GPtrArray *
+read_requests (const char *dir)
+{
+  char *p = g_build_filename (dir, "requests.csv", NULL);
+  char *text = NULL;
+  gboolean ok = g_file_get_contents (p, &text, NULL, NULL);
+  g_free (p);
+  CU_ASSERT_TRUE (ok);
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  if (!ok)
+    return rows;
+  char **lines = g_strsplit (text, "\n", -1);
+  CU_ASSERT_STRING_EQUAL (lines[0], CSV_HEADER);
+  guint n = 0;
+  for (char **l = lines + 1; *l; l++)
+    n += **l != '\0';
+  g_ptr_array_set_size (rows, n);
+  for (char **l = lines + 1; *l; l++) {
+    if (!**l)
+      continue;
+    char **f = g_strsplit (*l, ",", -1);
+    CU_ASSERT_EQUAL (g_strv_length (f), C_N);
+    guint64 id = g_ascii_strtoull (f[C_ID], NULL, 10);
+    CU_ASSERT_TRUE (id < n);
+    if (g_strv_length (f) != C_N || id >= n || g_ptr_array_index (rows, id)) {
+      CU_FAIL ("bad or duplicate row in requests.csv");
+      g_strfreev (f);
+      continue;
+    }
+    rows->pdata[id] = f;
+  }
+  g_strfreev (lines);
+  g_free (text);
+  return rows;
+}
+
+static const char *
+field (GPtrArray *rows, guint id, int col)
+{
+  char **f = g_ptr_array_index (rows, id);
+  return f ? f[col] : "";
+}
+
+/* "S.NNNNNNNNN" -> ns, exactly; -1 when empty or malformed. */
+static gint64
+parse_ns (const char *s)
+{
+  const char *dot = strchr (s, '.');
+  if (!*s || !dot || strlen (dot + 1) != 9)
+    return -1;
+  char *end;
+  gint64 sec = g_ascii_strtoll (s, &end, 10);
+  if (end != dot)
+    return -1;
+  gint64 frac = g_ascii_strtoll (dot + 1, &end, 10);
+  if (*end)
+    return -1;
+  return sec * 1000000000 + frac;
+}
+
+static gint64
+col_ns (GPtrArray *rows, guint id, int col)
+{
+  return parse_ns (field (rows, id, col));
+}
+
+static gboolean
+file_exists (const char *dir, const char *name)
+{
+  char *p = g_build_filename (dir, name, NULL);
+  gboolean ok = g_file_test (p, G_FILE_TEST_IS_REGULAR);
+  g_free (p);
+  if (!ok)
+    fprintf (stderr, "\n    missing %s/%s\n", dir, name);
+  return ok;
+}
+
+static guint
+count_entries (const char *dir, const char *needle)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  if (!d)
+    return 0;
+  guint n = 0;
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    if (!needle || strstr (name, needle))
+      n++;
+  g_dir_close (d);
+  return n;
+}
+
+/* Asserts `dir` holds no entry matching `needle` (all when NULL); lists
+ * the offenders when it does. */
+#define ASSERT_NO_ENTRIES(dir, needle)                                          \
+  do {                                                                          \
+    guint n_ = count_entries ((dir), (needle));                                 \
+    CU_ASSERT_EQUAL (n_, 0);                                                    \
+    if (n_)                                                                     \
+      list_entries (dir);                                                       \
+  } while (0)
+
+static void
+list_entries (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    fprintf (stderr, "\n    left behind: %s/%s", dir, name);
+  fprintf (stderr, "\n");
+  if (d)
+    g_dir_close (d);
+}
+
+static char *
+read_text (const char *dir, const char *name)
+{
+  char *p = g_build_filename (dir, name, NULL);
+  char *t = NULL;
+  if (!g_file_get_contents (p, &t, NULL, NULL))
+    t = NULL;
+  g_free (p);
+  return t;
+}
+
+/* KV blocks per replica for a model/gpu/tp at mem_util (vLLM's default
+ * max_batched_tokens sizes the activations), or 0 when it does not fit. */
+static gint64
+plan_blocks (const char *model, const char *gpu, int tp, double mem_util)
+{
+  ModelCatalog *cat = model_catalog_new ();
+  gint64 n = 0;
+  if (model_catalog_load_default (cat, NULL)) {
+    const ModelLlm *llm = model_catalog_llm (cat, model, NULL);
+    const ModelGpu *g = model_catalog_gpu (cat, gpu, NULL);
+    if (llm && g) {
+      ModelCost c;
+      model_cost_init (&c, llm, g, tp);
+      ModelMemoryPlan mp;
+      if (model_memory_plan (&c, 16, mem_util, 8192, &mp, NULL))
+        n = mp.num_blocks;
+    }
+  }
+  model_catalog_free (cat);
+  return n;
+}
+
+/* The smallest of a few mem_util values that leaves >= min_blocks blocks
+ * (llama-3.1-8b on h100-sxm); *blocks_out gets the count. */
+static double
+small_mem_util (gint64 min_blocks, gint64 *blocks_out)
+{
+  static const double mus[] = { 0.2, 0.205, 0.21, 0.22, 0.25, 0.3, 0.4 };
+  for (guint i = 0; i < G_N_ELEMENTS (mus); i++) {
+    gint64 b = plan_blocks ("llama-3.1-8b", "h100-sxm", 1, mus[i]);
+    if (b >= min_blocks) {
+      *blocks_out = b;
+      return mus[i];
+    }
+  }
+  *blocks_out = 0;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* hand-computed single request                                             */
+
+static void
+test_single_request_exact (void)
+{
+  const gint64 P = 1000, O = 50;
+  char *out = subdir ("single", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  if (!run_ok (&r, out, SYNTH, NULL, "workload.generator.num_requests=1",
+               "workload.generator.lengths=\"fixed\"", "workload.generator.prompt_tokens=1000",
+               "workload.generator.output_tokens=50", NULL))
+    goto done;
+
+  /* the cost model, built independently */
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+  const ModelLlm *llm = model_catalog_llm (cat, "llama-3.1-8b", NULL);
+  const ModelGpu *gpu = model_catalog_gpu (cat, "h100-sxm", NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (llm);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (gpu);
+  ModelCost cost;
+  model_cost_init (&cost, llm, gpu, 1);
+  ModelIterCost it;
+  ModelSeqWork prefill = { P, 0 };
+  model_cost_iteration (&cost, &prefill, 1, &it);
+  gint64 ttft = model_iter_ns (&it);
+  gint64 decode_sum = 0;
+  for (gint64 i = 0; i < O - 1; i++) {
+    ModelSeqWork d = { 1, P + i };
+    model_cost_iteration (&cost, &d, 1, &it);
+    decode_sum += model_iter_ns (&it);
+  }
+  model_catalog_free (cat);
+  CU_ASSERT_TRUE (ttft > 0);
+  CU_ASSERT_TRUE (decode_sum > 0);
+
+  GPtrArray *rows = read_requests (out);
+  CU_ASSERT_EQUAL_FATAL (rows->len, 1);
+  CU_ASSERT_STRING_EQUAL (field (rows, 0, C_STATUS), "ok");
+  CU_ASSERT_EQUAL (g_ascii_strtoll (field (rows, 0, C_PROMPT), NULL, 10), P);
+  CU_ASSERT_EQUAL (g_ascii_strtoll (field (rows, 0, C_OUTPUT), NULL, 10), O);
+  gint64 arrival = col_ns (rows, 0, C_ARRIVAL), first = col_ns (rows, 0, C_FIRST_TOKEN);
+  gint64 done_ns = col_ns (rows, 0, C_COMPLETION);
+  CU_ASSERT_TRUE (arrival >= 0 && first >= 0 && done_ns >= 0);
+  /* alone: scheduled on arrival, first token after exactly one prefill */
+  CU_ASSERT_EQUAL (col_ns (rows, 0, C_FIRST_SCHED), arrival);
+  CU_ASSERT_EQUAL (col_ns (rows, 0, C_QUEUE), 0);
+  CU_ASSERT_EQUAL (first - arrival, ttft);
+  CU_ASSERT_EQUAL (col_ns (rows, 0, C_TTFT), ttft);
+  /* then exactly the 49 decode steps */
+  CU_ASSERT_EQUAL (done_ns - first, decode_sum);
+  CU_ASSERT_EQUAL (col_ns (rows, 0, C_E2E), ttft + decode_sum);
+  double tpot = g_ascii_strtod (field (rows, 0, C_TPOT), NULL);
+  CU_ASSERT_DOUBLE_EQUAL (tpot, decode_sum / 1e9 / (double) (O - 1), 1e-9);
+  if (first - arrival != ttft || done_ns - first != decode_sum)
+    fprintf (stderr, "\n    ttft %" G_GINT64_FORMAT " (want %" G_GINT64_FORMAT "), decode %"
+             G_GINT64_FORMAT " (want %" G_GINT64_FORMAT ")\n", first - arrival, ttft,
+             done_ns - first, decode_sum);
+
+  /* the same numbers in the world's metrics and summary */
+  ServeMetrics *m = serve_world_metrics (r.w);
+  CU_ASSERT_EQUAL (m->completed, 1);
+  CU_ASSERT_EQUAL (m->rejected, 0);
+  CU_ASSERT_EQUAL (m->preemptions, 0);
+  CU_ASSERT_EQUAL (m->input_tokens, (guint64) P);
+  CU_ASSERT_EQUAL (m->output_tokens, (guint64) O);
+  CU_ASSERT_EQUAL (sim_quantiles_count (m->itl), (guint64) (O - 1));
+  CU_ASSERT_DOUBLE_EQUAL (sim_quantiles_max (m->ttft), ttft / 1e9, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (sim_quantiles_max (m->tpot), decode_sum / 1e9 / (O - 1), 1e-12);
+  CU_ASSERT_EQUAL (m->last_event, done_ns);
+  json_t *s = load_summary (out);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (s);
+  CU_ASSERT_EQUAL (jpath (s, "requests", "completed"), 1);
+  CU_ASSERT_EQUAL (jpath (s, "iterations", NULL), (double) O);
+  CU_ASSERT_DOUBLE_EQUAL (jpath (s, "ttft_s", "mean"), ttft / 1e9, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL (jpath (s, "duration_s", NULL), (ttft + decode_sum) / 1e9, 1e-9);
+  CU_ASSERT_EQUAL (jpath (s, "batch_size", "max"), 1);
+  CU_ASSERT_EQUAL (jpath (s, "batch_tokens", "max"), (double) P);
+  /* the GPU was busy for the whole request */
+  CU_ASSERT_EQUAL (serve_world_replica (r.w, 0)->busy_ns, ttft + decode_sum);
+  json_decref (s);
+  g_ptr_array_unref (rows);
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+done:
+  run_clear (&r);
+  g_free (out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* KV conservation under preemption                                         */
+
+/* vLLM wrapped so that KV conservation is checked at every decision point. */
+extern const PolicySchedulerOps policy_sched_vllm;
+static PolicySchedulerOps checked_vllm;
+static guint kv_checks, kv_violations;
+
+static void
+check_kv (PolicyReplica *rep)
+{
+  kv_checks++;
+  if (!serve_world_kv_conserved (rep->world) || policy_replica_free_blocks (rep) < 0
+      || policy_replica_free_blocks (rep) > policy_replica_total_blocks (rep))
+    kv_violations++;
+}
+
+static void
+checked_schedule (void *state, PolicyReplica *rep, PolicyBatch *b)
+{
+  check_kv (rep);
+  policy_sched_vllm.schedule (state, rep, b);
+  check_kv (rep);
+}
+
+static void
+checked_after (void *state, PolicyReplica *rep, PolicyBatch *b)
+{
+  check_kv (rep);
+  policy_sched_vllm.after_iteration (state, rep, b);
+  check_kv (rep);
+}
+
+static PolicyRegistry *
+registry_with_checked (void)
+{
+  PolicyRegistry *reg = policy_registry_new ();
+  checked_vllm = policy_sched_vllm;
+  checked_vllm.name = "vllm-checked";
+  checked_vllm.schedule = checked_schedule;
+  checked_vllm.after_iteration = checked_after;
+  CU_ASSERT_TRUE (policy_registry_add_scheduler (reg, &checked_vllm));
+  return reg;
+}
+
+static void
+test_kv_conserved_under_preemption (void)
+{
+  gint64 blocks;
+  double mu = small_mem_util (200, &blocks);
+  CU_ASSERT_TRUE_FATAL (mu > 0);
+  gint64 cap = blocks * 16;
+  /* each request's prompt takes 1/16 of the cache and its output 1/8: many
+   * are admitted together, then decodes outgrow the cache */
+  char *mus = g_strdup_printf ("cache.mem_util=%.17g", mu);
+  char *ps = g_strdup_printf ("workload.generator.prompt_tokens=%" G_GINT64_FORMAT, cap / 16);
+  char *os = g_strdup_printf ("workload.generator.output_tokens=%" G_GINT64_FORMAT, cap / 8);
+  char *out = subdir ("preempt", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  kv_checks = kv_violations = 0;
+  if (!run_ok (&r, out, SYNTH, registry_with_checked (), "scheduler.name=vllm-checked", mus, ps, os,
+               "workload.generator.num_requests=60", "workload.generator.rate=1000", NULL))
+    goto done;
+  CU_ASSERT_TRUE (kv_checks > 100);
+  CU_ASSERT_EQUAL (kv_violations, 0);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+  ServeMetrics *m = serve_world_metrics (r.w);
+  CU_ASSERT_EQUAL (serve_world_arrived (r.w), 60);
+  CU_ASSERT_EQUAL (m->completed, 60);
+  CU_ASSERT_EQUAL (m->rejected, 0);
+  CU_ASSERT_EQUAL (serve_world_completed (r.w), serve_world_arrived (r.w));
+  for (guint i = 0; i < serve_world_n_replicas (r.w); i++) {
+    struct ServeReplica *rep = serve_world_replica (r.w, i);
+    CU_ASSERT_EQUAL (rep->free_blocks, rep->mem.num_blocks);
+    CU_ASSERT_EQUAL (rep->mem.num_blocks, blocks);
+    CU_ASSERT_EQUAL (rep->load, 0);
+    CU_ASSERT_EQUAL (g_queue_get_length (&rep->live), 0);
+  }
+  json_t *s = load_summary (out);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (s);
+  double pre = jpath (s, "preemptions", NULL);
+  CU_ASSERT_TRUE (pre > 0);
+  CU_ASSERT_EQUAL (jpath (s, "requests", "completed"), 60);
+  CU_ASSERT_TRUE (jpath (s, "kv_cache", "peak_utilisation") > 0.9);
+  CU_ASSERT_TRUE (jpath (s, "kv_cache", "peak_utilisation") <= 1.0);
+  GPtrArray *rows = read_requests (out);
+  CU_ASSERT_EQUAL (rows->len, 60);
+  double pre_csv = 0;
+  for (guint i = 0; i < rows->len; i++) {
+    CU_ASSERT_STRING_EQUAL (field (rows, i, C_STATUS), "ok");
+    pre_csv += g_ascii_strtod (field (rows, i, C_PREEMPT), NULL);
+    /* times are ordered for every request */
+    gint64 a = col_ns (rows, i, C_ARRIVAL), fs = col_ns (rows, i, C_FIRST_SCHED);
+    gint64 ft = col_ns (rows, i, C_FIRST_TOKEN), c = col_ns (rows, i, C_COMPLETION);
+    CU_ASSERT_TRUE (a >= 0 && a <= fs && fs < ft && ft < c);
+  }
+  CU_ASSERT_EQUAL (pre_csv, pre);
+  g_ptr_array_unref (rows);
+  json_decref (s);
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+done:
+  run_clear (&r);
+  g_free (out);
+  g_free (mus);
+  g_free (ps);
+  g_free (os);
+}
+
+/* ------------------------------------------------------------------------ */
+/* rejection                                                                */
+
+/* Prompts that can never fit are rejected and counted; the rest complete. */
+static void
+test_reject_prompt_too_long_mixed (void)
+{
+  gint64 blocks;
+  double mu = small_mem_util (20, &blocks);
+  CU_ASSERT_TRUE_FATAL (mu > 0);
+  gint64 wm = (gint64) floor (0.01 * (double) blocks);
+  gint64 cap = blocks * 16;
+  char *mus = g_strdup_printf ("cache.mem_util=%.17g", mu);
+  char *pmax = g_strdup_printf ("workload.generator.prompt_max=%" G_GINT64_FORMAT, 2 * cap);
+  char *out = subdir ("reject-mixed", FALSE);
+  Run r = { 0 };
+  if (!run_ok (&r, out, SYNTH, NULL, mus, "workload.generator.lengths=uniform",
+               "workload.generator.prompt_min=1", pmax, "workload.generator.output_min=1",
+               "workload.generator.output_max=4", "workload.generator.num_requests=40",
+               "workload.generator.rate=2", NULL))
+    goto done;
+  ServeMetrics *m = serve_world_metrics (r.w);
+  CU_ASSERT_TRUE (m->rejected > 0);
+  CU_ASSERT_TRUE (m->completed > 0);
+  CU_ASSERT_EQUAL (m->rejected + m->completed, m->arrived);
+  CU_ASSERT_EQUAL (m->arrived, 40);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+  GPtrArray *rows = read_requests (out);
+  CU_ASSERT_EQUAL (rows->len, 40);
+  guint64 rej = 0;
+  for (guint i = 0; i < rows->len; i++) {
+    gint64 p = g_ascii_strtoll (field (rows, i, C_PROMPT), NULL, 10);
+    gint64 o = g_ascii_strtoll (field (rows, i, C_OUTPUT), NULL, 10);
+    const char *st = field (rows, i, C_STATUS);
+    rej += strcmp (st, "rejected") == 0;
+    if ((p + 15) / 16 > blocks - wm) {
+      CU_ASSERT_STRING_EQUAL (st, "rejected");
+      CU_ASSERT_STRING_EQUAL (field (rows, i, C_FIRST_TOKEN), "");
+      CU_ASSERT_STRING_EQUAL (field (rows, i, C_TTFT), "");
+    } else if ((p + o + 15) / 16 <= blocks - wm) {
+      CU_ASSERT_STRING_EQUAL (st, "ok");
+    }
+  }
+  CU_ASSERT_EQUAL (rej, m->rejected);
+  json_t *s = load_summary (out);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (s);
+  CU_ASSERT_EQUAL (jpath (s, "requests", "rejected"), (double) m->rejected);
+  json_decref (s);
+  g_ptr_array_unref (rows);
+done:
+  run_clear (&r);
+  g_free (out);
+  g_free (mus);
+  g_free (pmax);
+}
+
+/* Every request rejected: the run still ends, outputs are written and
+ * nothing trips a GLib assertion (summary over an empty run). */
+static void
+test_reject_all (void)
+{
+  gint64 blocks;
+  double mu = small_mem_util (4, &blocks);
+  CU_ASSERT_TRUE_FATAL (mu > 0);
+  char *mus = g_strdup_printf ("cache.mem_util=%.17g", mu);
+  char *ps = g_strdup_printf ("workload.generator.prompt_tokens=%" G_GINT64_FORMAT, blocks * 16 + 1);
+  char *out = subdir ("reject-all", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  if (!run_ok (&r, out, SYNTH, NULL, mus, ps, "workload.generator.num_requests=3", NULL))
+    goto done;
+  ServeMetrics *m = serve_world_metrics (r.w);
+  CU_ASSERT_EQUAL (m->arrived, 3);
+  CU_ASSERT_EQUAL (m->rejected, 3);
+  CU_ASSERT_EQUAL (m->completed, 0);
+  CU_ASSERT_EQUAL (serve_world_completed (r.w), 3);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+  GPtrArray *rows = read_requests (out);
+  CU_ASSERT_EQUAL (rows->len, 3);
+  for (guint i = 0; i < rows->len; i++)
+    CU_ASSERT_STRING_EQUAL (field (rows, i, C_STATUS), "rejected");
+  g_ptr_array_unref (rows);
+  json_t *s = load_summary (out);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (s);
+  CU_ASSERT_EQUAL (jpath (s, "requests", "rejected"), 3);
+  CU_ASSERT_TRUE (json_is_null (json_object_get (json_object_get (s, "ttft_s"), "mean")));
+  CU_ASSERT_TRUE (jpath (s, "duration_s", NULL) >= 0);
+  if (jpath (s, "duration_s", NULL) < 0)
+    fprintf (stderr, "\n    duration_s %g < 0\n", jpath (s, "duration_s", NULL));
+  json_decref (s);
+  char *text = serve_world_summary_text (r.w);
+  CU_ASSERT_TRUE (contains (text, "3 rejected"));
+  g_free (text);
+  /* e.g. sim_time_avg_mean: assertion 't >= a->last_t' */
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+done:
+  run_clear (&r);
+  g_free (out);
+  g_free (mus);
+  g_free (ps);
+}
+
+/* A prompt that fits but whose output would outgrow the whole KV cache: the
+ * request can never finish here, so it must be rejected and the run end
+ * normally (not stall with the request parked in the waiting queue). */
+static void
+test_reject_output_outgrows_cache (void)
+{
+  gint64 blocks;
+  double mu = small_mem_util (100, &blocks);
+  CU_ASSERT_TRUE_FATAL (mu > 0);
+  gint64 cap = blocks * 16;
+  char *mus = g_strdup_printf ("cache.mem_util=%.17g", mu);
+  char *ps = g_strdup_printf ("workload.generator.prompt_tokens=%" G_GINT64_FORMAT, cap / 2);
+  char *os = g_strdup_printf ("workload.generator.output_tokens=%" G_GINT64_FORMAT, cap);
+  char *out = subdir ("reject-grow", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  if (!run_ok (&r, out, SYNTH, NULL, mus, ps, os, "workload.generator.num_requests=1", NULL))
+    goto done;
+  ServeMetrics *m = serve_world_metrics (r.w);
+  CU_ASSERT_EQUAL (m->arrived, 1);
+  CU_ASSERT_EQUAL (m->rejected, 1);
+  CU_ASSERT_EQUAL (m->completed, 0);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+done:
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+  run_clear (&r);
+  g_free (out);
+  g_free (mus);
+  g_free (ps);
+  g_free (os);
+}
+
+/* ------------------------------------------------------------------------ */
+/* determinism                                                              */
+
+static const char *const DET_FILES[] = { "summary.json", "requests.csv", "scenario.json",
+                                         "timeline.dat", "ttft_cdf.dat", "tpot_cdf.dat",
+                                         "cluster.dot", NULL };
+
+/* Runs in `dir` with a relative output.dir (so scenario.json is the same
+ * wherever the run happens). */
+static gboolean
+run_in (const char *dir, const char *seed)
+{
+  char *cwd = g_get_current_dir ();
+  g_mkdir_with_parents (dir, 0755);
+  CU_ASSERT_EQUAL_FATAL (g_chdir (dir), 0);
+  Run r = { 0 };
+  gboolean ok = run_ok (&r, "out", NULL, NULL, "workload.trace=null", "cluster.replicas=2",
+                        "workload.generator.arrival=gamma", "workload.generator.cv=2",
+                        "workload.generator.rate=20", "workload.generator.num_requests=300",
+                        "workload.generator.lengths=uniform", "output.timeline_interval=0.05",
+                        seed, NULL);
+  run_clear (&r);
+  CU_ASSERT_EQUAL (g_chdir (cwd), 0);
+  g_free (cwd);
+  return ok;
+}
+
+static void
+test_determinism (void)
+{
+  char *a = subdir ("det-a", TRUE), *b = subdir ("det-b", TRUE), *c = subdir ("det-c", TRUE);
+  gboolean ok = run_in (a, "seed=42") && run_in (b, "seed=42") && run_in (c, "seed=43");
+  CU_ASSERT_TRUE_FATAL (ok);
+  char *da = g_build_filename (a, "out", NULL), *db = g_build_filename (b, "out", NULL);
+  char *dc = g_build_filename (c, "out", NULL);
+  for (const char *const *f = DET_FILES; *f; f++) {
+    char *ta = read_text (da, *f), *tb = read_text (db, *f);
+    CU_ASSERT_PTR_NOT_NULL (ta);
+    CU_ASSERT_TRUE (ta && tb && strcmp (ta, tb) == 0);
+    if (!(ta && tb && strcmp (ta, tb) == 0))
+      fprintf (stderr, "\n    %s differs between identical runs\n", *f);
+    g_free (ta);
+    g_free (tb);
+  }
+  /* the seed is recorded */
+  char *scen_txt = read_text (da, "scenario.json");
+  CU_ASSERT_TRUE (contains (scen_txt, "\"seed\": 42"));
+  g_free (scen_txt);
+  /* another seed, another synthetic workload */
+  char *ra = read_text (da, "requests.csv"), *rc = read_text (dc, "requests.csv");
+  CU_ASSERT_TRUE (ra && rc && strcmp (ra, rc) != 0);
+  g_free (ra);
+  g_free (rc);
+  g_free (da);
+  g_free (db);
+  g_free (dc);
+  g_free (a);
+  g_free (b);
+  g_free (c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* the default scenario                                                     */
+
+static void
+test_default_scenario (void)
+{
+  char *out = subdir ("default", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  if (!run_ok (&r, out, NULL, NULL, NULL))
+    goto done;
+  ServeMetrics *m = serve_world_metrics (r.w);
+  CU_ASSERT_EQUAL (m->arrived, 1000);
+  CU_ASSERT_EQUAL (m->completed, 1000);
+  CU_ASSERT_EQUAL (m->rejected, 0);
+  CU_ASSERT_EQUAL (serve_world_expected (r.w), 0); /* a trace without limit: unknown */
+  CU_ASSERT_EQUAL (serve_world_n_replicas (r.w), 2);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+  json_t *s = load_summary (out);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (s);
+  CU_ASSERT_EQUAL (jpath (s, "requests", "completed"), 1000);
+  CU_ASSERT_EQUAL (jpath (s, "seed", NULL), 1);
+  double ttft = jpath (s, "ttft_s", "mean"), tpot = jpath (s, "tpot_s", "mean");
+  CU_ASSERT_TRUE (ttft > 1e-3 && ttft < 10);
+  CU_ASSERT_TRUE (tpot > 1e-3 && tpot < 10);
+  CU_ASSERT_TRUE (jpath (s, "duration_s", NULL) > 0);
+  CU_ASSERT_TRUE (jpath (s, "throughput", "requests_per_s") > 0);
+  double busy = jpath (s, "gpu_busy_fraction", NULL);
+  CU_ASSERT_TRUE (busy > 0 && busy <= 1);
+  CU_ASSERT_EQUAL (jpath (s, "ttft_s", "count"), 1000);
+  CU_ASSERT_TRUE (jpath (s, "ttft_s", "p50") <= jpath (s, "ttft_s", "p99"));
+  CU_ASSERT_TRUE (jpath (s, "ttft_s", "p99") <= jpath (s, "ttft_s", "max"));
+  CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (s, "model")), "llama-3.1-8b");
+  json_decref (s);
+  static const char *const files[] = { "summary.json", "requests.csv", "scenario.json",
+                                       "ttft_cdf.dat", "ttft_cdf.gp", "tpot_cdf.dat", "tpot_cdf.gp",
+                                       "timeline.dat", "timeline.gp", "cluster.dot", NULL };
+  for (const char *const *f = files; *f; f++)
+    CU_ASSERT_TRUE (file_exists (out, *f));
+  ASSERT_NO_ENTRIES (out, ".tmp.");
+  ASSERT_NO_ENTRIES (out, ".png"); /* render=false */
+  GPtrArray *rows = read_requests (out);
+  CU_ASSERT_EQUAL (rows->len, 1000);
+  for (guint i = 0; i < rows->len; i++)
+    CU_ASSERT_STRING_EQUAL (field (rows, i, C_STATUS), "ok");
+  g_ptr_array_unref (rows);
+  /* scenario.json is the resolved scenario, reloadable, with resolved params */
+  char *scen_path = g_build_filename (out, "scenario.json", NULL);
+  GError *e = NULL;
+  ServeScenario *again = serve_scenario_load (scen_path, NULL, &e);
+  CU_ASSERT_PTR_NOT_NULL (again);
+  if (again) {
+    CU_ASSERT_TRUE (json_equal (again->root, r.sc->root));
+    CU_ASSERT_EQUAL (json_integer_value (serve_scenario_get (again, "scheduler.max_batch_size")), 256);
+  }
+  g_clear_error (&e);
+  serve_scenario_free (again);
+  g_free (scen_path);
+  char *text = serve_world_summary_text (r.w);
+  CU_ASSERT_TRUE (contains (text, "1000 completed"));
+  g_free (text);
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+done:
+  run_clear (&r);
+  g_free (out);
+}
+
+static void
+test_render_when_gnuplot (void)
+{
+  char *gp = g_find_program_in_path ("gnuplot");
+  char *dot = g_find_program_in_path ("dot");
+  char *out = subdir ("render", FALSE);
+  Run r = { 0 };
+  if (!run_ok (&r, out, SYNTH, NULL, "output.render=true", "workload.generator.num_requests=20",
+               "workload.generator.rate=10", NULL))
+    goto done;
+  if (gp) {
+    CU_ASSERT_TRUE (file_exists (out, "ttft_cdf.png"));
+    CU_ASSERT_TRUE (file_exists (out, "tpot_cdf.png"));
+    CU_ASSERT_TRUE (file_exists (out, "timeline.png"));
+  } else {
+    ASSERT_NO_ENTRIES (out, ".png");
+  }
+  if (dot)
+    CU_ASSERT_TRUE (file_exists (out, "cluster.svg"));
+  ASSERT_NO_ENTRIES (out, ".tmp.");
+done:
+  run_clear (&r);
+  g_free (out);
+  g_free (gp);
+  g_free (dot);
+}
+
+/* output.requests_csv / output.plots switch those files off */
+static void
+test_output_switches (void)
+{
+  char *out = subdir ("switches", FALSE);
+  Run r = { 0 };
+  if (run_ok (&r, out, SYNTH, NULL, "output.requests_csv=false", "output.plots=false",
+              "workload.generator.num_requests=5", NULL)) {
+    CU_ASSERT_TRUE (file_exists (out, "summary.json"));
+    CU_ASSERT_TRUE (file_exists (out, "scenario.json"));
+    CU_ASSERT_EQUAL (count_entries (out, NULL), 2);
+  }
+  run_clear (&r);
+  g_free (out);
+}
+
+/* SLO attainment: everything meets a generous SLO, nothing a tiny one. */
+static void
+test_slo (void)
+{
+  char *out = subdir ("slo", FALSE);
+  Run r = { 0 };
+  if (run_ok (&r, out, SYNTH, NULL, "slo.ttft=1000", "slo.tpot=1000",
+              "workload.generator.num_requests=10", NULL)) {
+    json_t *s = load_summary (out);
+    CU_ASSERT_DOUBLE_EQUAL (jpath (s, "slo", "attainment"), 1.0, 0);
+    json_decref (s);
+  }
+  run_clear (&r);
+  if (run_ok (&r, out, SYNTH, NULL, "slo.ttft=1e-9", "workload.generator.num_requests=10", NULL)) {
+    json_t *s = load_summary (out);
+    CU_ASSERT_DOUBLE_EQUAL (jpath (s, "slo", "ttft_attainment"), 0.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL (jpath (s, "slo", "tpot_attainment"), 1.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL (jpath (s, "slo", "attainment"), 0.0, 0);
+    json_decref (s);
+  }
+  run_clear (&r);
+  if (run_ok (&r, out, SYNTH, NULL, "workload.generator.num_requests=2", NULL)) {
+    json_t *s = load_summary (out);
+    CU_ASSERT_TRUE (json_is_null (json_object_get (s, "slo")));
+    json_decref (s);
+  }
+  run_clear (&r);
+  g_free (out);
+}
+
+/* workload.limit caps a synthetic workload; expected() says so up front */
+static void
+test_limit_synthetic (void)
+{
+  char *out = subdir ("limit", FALSE);
+  GError *e = NULL;
+  Run r = { 0 };
+  ServeScenario *sc = scen (out, SYNTH, &e, "workload.generator.num_requests=10", "workload.limit=4",
+                            NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
+  r.sc = sc;
+  r.reg = policy_registry_new ();
+  r.w = serve_world_new (sc, r.reg, &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (r.w);
+  CU_ASSERT_EQUAL (serve_world_expected (r.w), 4);
+  CU_ASSERT_TRUE (serve_world_run (r.w, &e));
+  CU_ASSERT_EQUAL (serve_world_arrived (r.w), 4);
+  CU_ASSERT_EQUAL (serve_world_completed (r.w), 4);
+  g_clear_error (&e);
+  run_clear (&r);
+  g_free (out);
+}
+
+/* output.dir = null: an in-memory run writes nothing anywhere. */
+static void
+test_in_memory_run (void)
+{
+  char *dir = subdir ("in-memory", TRUE);
+  char *cwd = g_get_current_dir ();
+  CU_ASSERT_EQUAL_FATAL (g_chdir (dir), 0);
+  Run r = { 0 };
+  GError *e = NULL;
+  ServeScenario *sc = scen (NULL, SYNTH, &e, "output.dir=null", "workload.generator.num_requests=5",
+                            NULL);
+  CU_ASSERT_PTR_NOT_NULL (sc);
+  if (sc) {
+    CU_ASSERT_PTR_NULL (sc->out_dir);
+    gboolean ok = run_sc (&r, sc, NULL, &e);
+    if (!ok)
+      fprintf (stderr, "\n    in-memory run failed: %s\n", e ? e->message : "?");
+    CU_ASSERT_TRUE (ok);
+    if (ok) {
+      CU_ASSERT_EQUAL (serve_world_metrics (r.w)->completed, 5);
+      json_t *j = serve_world_summary_json (r.w);
+      CU_ASSERT_EQUAL (jpath (j, "requests", "completed"), 5);
+      json_decref (j);
+    }
+  }
+  g_clear_error (&e);
+  run_clear (&r);
+  CU_ASSERT_EQUAL (g_chdir (cwd), 0);
+  ASSERT_NO_ENTRIES (dir, NULL);
+  g_free (cwd);
+  g_free (dir);
+}
+
+/* A trace with a header and no rows: nothing happens, cleanly. */
+static void
+test_empty_trace (void)
+{
+  char *dir = subdir ("empty-trace", TRUE);
+  char *trace = test_write_file (dir, "empty.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n");
+  char *set = g_strdup_printf ("workload.trace=%s", trace);
+  char *out = g_build_filename (dir, "out", NULL);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  if (run_ok (&r, out, NULL, NULL, set, NULL)) {
+    CU_ASSERT_EQUAL (serve_world_arrived (r.w), 0);
+    CU_ASSERT_TRUE (file_exists (out, "summary.json"));
+    GPtrArray *rows = read_requests (out);
+    CU_ASSERT_EQUAL (rows->len, 0);
+    g_ptr_array_unref (rows);
+    char *text = serve_world_summary_text (r.w);
+    CU_ASSERT_TRUE (contains (text, "0 completed"));
+    g_free (text);
+  }
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+  run_clear (&r);
+  g_free (out);
+  g_free (set);
+  g_free (trace);
+  g_free (dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* bad input                                                                */
+
+static void
+test_bad_trace_row_no_outputs (void)
+{
+  char *dir = subdir ("badtrace", TRUE);
+  char *trace = test_write_file (dir, "bad.csv",
+                                 "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                                 "2023-11-16 18:15:46.0000000,100,10\n"
+                                 "2023-11-16 18:15:47.0000000,120,12\n"
+                                 "2023-11-16 18:15:48.0000000,140,14\n"
+                                 "2023-11-16 18:15:49.0000000,abc,16\n"
+                                 "2023-11-16 18:15:50.0000000,160,18\n"
+                                 "2023-11-16 18:15:51.0000000,180,20\n");
+  json_t *js = json_string (trace);
+  char *q = json_dumps (js, JSON_ENCODE_ANY);
+  char *tset = g_strdup_printf ("workload.trace=%s", q);
+  free (q);
+  json_decref (js);
+  for (int pre_existing = 0; pre_existing < 2; pre_existing++) {
+    char *out = subdir (pre_existing ? "badtrace-out-existing" : "badtrace-out", pre_existing);
+    GError *e = NULL;
+    ServeScenario *sc = scen (out, NULL, &e, tset, "cluster.replicas=1", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
+    PolicyRegistry *reg = policy_registry_new ();
+    ServeWorld *w = serve_world_new (sc, reg, &e);
+    CU_ASSERT_PTR_NOT_NULL (w); /* the bad row is reached only while running */
+    if (w) {
+      CU_ASSERT_FALSE (serve_world_run (w, &e));
+      CU_ASSERT_PTR_NOT_NULL (e);
+      char *where = g_strdup_printf ("%s:5:", trace);
+      if (e)
+        CU_ASSERT_TRUE (contains (e->message, where));
+      g_free (where);
+      /* some requests had completed; none of their rows may remain */
+      CU_ASSERT_TRUE (serve_world_completed (w) > 0);
+    }
+    if (pre_existing)
+      CU_ASSERT_TRUE (g_file_test (out, G_FILE_TEST_IS_DIR));
+    ASSERT_NO_ENTRIES (out, NULL);
+    g_clear_error (&e);
+    serve_world_free (w);
+    serve_scenario_free (sc);
+    policy_registry_free (reg);
+    ASSERT_NO_ENTRIES (out, NULL);
+    g_free (out);
+  }
+  g_free (tset);
+  g_free (trace);
+  g_free (dir);
+}
+
+/* serve_world_new fails with an error naming `field` and `listed`, and
+ * creates no output directory. */
+static void
+expect_new_fails (const char *field, const char *listed, ...)
+{
+  char *out = subdir ("newfail", FALSE);
+  GError *e = NULL;
+  va_list ap;
+  va_start (ap, listed);
+  ServeScenario *sc = scen_v (out, NULL, &e, ap);
+  va_end (ap);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
+  PolicyRegistry *reg = policy_registry_new ();
+  ServeWorld *w = serve_world_new (sc, reg, &e);
+  CU_ASSERT_PTR_NULL (w);
+  CU_ASSERT_PTR_NOT_NULL (e);
+  if (e) {
+    CU_ASSERT_TRUE (contains (e->message, field));
+    if (listed)
+      CU_ASSERT_TRUE (contains (e->message, listed));
+  }
+  CU_ASSERT_FALSE (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_clear_error (&e);
+  serve_world_free (w);
+  serve_scenario_free (sc);
+  policy_registry_free (reg);
+  g_free (out);
+}
+
+static void
+test_unknown_names (void)
+{
+  expect_new_fails ("model", "llama-3.1-8b", "model=llama-9", NULL);
+  expect_new_fails ("model", "mixtral-8x7b", "model=llama-9", NULL);
+  expect_new_fails ("cluster.gpu", "h100-sxm", "cluster.gpu=h100-sxmm", NULL);
+  expect_new_fails ("cluster.gpu", "a100-80gb", "cluster.gpu=nope", NULL);
+  expect_new_fails ("scheduler.name", "vllm", "scheduler.name=orca", NULL);
+  expect_new_fails ("scheduler.name", "template", "scheduler.name=orca", NULL);
+  expect_new_fails ("router.name", "round-robin", "router.name=least-loaded", NULL);
+  expect_new_fails ("scheduler.max_batch_size", NULL, "scheduler.max_batch_size=0", NULL);
+  expect_new_fails ("scheduler.bogus", "max_batch_size", "scheduler.bogus=1", NULL);
+}
+
+static void
+test_model_too_big (void)
+{
+  expect_new_fails ("weights", "llama-3.1-70b", "model=llama-3.1-70b", "cluster.gpu=l4",
+                    "cluster.tp=1", NULL);
+  expect_new_fails ("cluster", "l4", "model=llama-3.1-70b", "cluster.gpu=l4", "cluster.tp=1", NULL);
+}
+
+static void
+test_missing_trace (void)
+{
+  char *dir = subdir ("missing-trace", TRUE);
+  char *abs = g_build_filename (dir, "no-such-trace.csv", NULL);
+  static const char *const rel = "no/such/trace.csv";
+  const char *paths[] = { abs, rel };
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++) {
+    char *out = subdir ("missing-trace-out", FALSE);
+    char *set = g_strdup_printf ("workload.trace=%s", paths[i]);
+    GError *e = NULL;
+    ServeScenario *sc = scen (out, NULL, &e, set, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
+    Run r = { 0 };
+    CU_ASSERT_FALSE (run_sc (&r, sc, NULL, &e));
+    CU_ASSERT_PTR_NOT_NULL (e);
+    if (e)
+      CU_ASSERT_TRUE (contains (e->message, paths[i]));
+    ASSERT_NO_ENTRIES (out, NULL);
+    g_clear_error (&e);
+    run_clear (&r);
+    g_free (set);
+    g_free (out);
+  }
+  g_free (abs);
+  g_free (dir);
+}
+
+/* When writing the end-of-run files fails part way, no final file may
+ * appear (output.h: everything appears under its final name only when the
+ * run succeeded). Forced by a directory squatting on timeline.gp. */
+static void
+test_commit_failure_no_partial_outputs (void)
+{
+  char *out = subdir ("commit-fail", TRUE);
+  char *squat = g_build_filename (out, "timeline.gp", NULL);
+  g_mkdir (squat, 0755);
+  GError *e = NULL;
+  ServeScenario *sc = scen (out, SYNTH, &e, "workload.generator.num_requests=3", NULL);
+  Run r = { 0 };
+  CU_ASSERT_FALSE (run_sc (&r, sc, NULL, &e));
+  CU_ASSERT_PTR_NOT_NULL (e);
+  g_clear_error (&e);
+  run_clear (&r);
+  g_rmdir (squat);
+  ASSERT_NO_ENTRIES (out, NULL);
+  g_free (squat);
+  g_free (out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* policies through the world                                               */
+
+static void
+test_template_serial (void)
+{
+  char *out = subdir ("template", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  if (!run_ok (&r, out, SYNTH, NULL, "scheduler.name=template", "workload.generator.num_requests=25",
+               "workload.generator.rate=50", "workload.generator.lengths=uniform",
+               "workload.generator.prompt_max=600", "workload.generator.output_max=40", NULL))
+    goto done;
+  ServeMetrics *m = serve_world_metrics (r.w);
+  CU_ASSERT_EQUAL (m->completed, 25);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+  GPtrArray *rows = read_requests (out);
+  CU_ASSERT_EQUAL_FATAL (rows->len, 25);
+  guint queued = 0;
+  for (guint i = 0; i < rows->len; i++) {
+    CU_ASSERT_STRING_EQUAL (field (rows, i, C_STATUS), "ok");
+    if (i == 0)
+      continue;
+    gint64 fs = col_ns (rows, i, C_FIRST_SCHED), prev_done = col_ns (rows, i - 1, C_COMPLETION);
+    CU_ASSERT_TRUE (fs >= prev_done);
+    queued += col_ns (rows, i, C_QUEUE) > 0;
+  }
+  CU_ASSERT_TRUE (queued > 0); /* the workload really overlapped */
+  json_t *s = load_summary (out);
+  CU_ASSERT_EQUAL (jpath (s, "batch_size", "max"), 1);
+  json_decref (s);
+  g_ptr_array_unref (rows);
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+done:
+  run_clear (&r);
+  g_free (out);
+}
+
+static void
+test_round_robin_placement (void)
+{
+  char *out = subdir ("rr", FALSE);
+  Run r = { 0 };
+  if (!run_ok (&r, out, NULL, NULL, "workload.trace=null", "cluster.replicas=3",
+               "workload.generator.num_requests=31", "workload.generator.rate=30", NULL))
+    goto done;
+  GPtrArray *rows = read_requests (out);
+  CU_ASSERT_EQUAL (rows->len, 31);
+  for (guint i = 0; i < rows->len; i++)
+    CU_ASSERT_EQUAL (g_ascii_strtoull (field (rows, i, C_REPLICA), NULL, 10), i % 3);
+  g_ptr_array_unref (rows);
+  for (guint k = 0; k < 3; k++)
+    CU_ASSERT_TRUE (serve_world_replica (r.w, k)->iterations > 0);
+  /* the same on the bundled trace with 3 replicas */
+  run_clear (&r);
+  if (!run_ok (&r, out, NULL, NULL, "cluster.replicas=3", "workload.limit=50", NULL))
+    goto done;
+  CU_ASSERT_EQUAL (serve_world_expected (r.w), 50);
+  rows = read_requests (out);
+  CU_ASSERT_EQUAL (rows->len, 50);
+  for (guint i = 0; i < rows->len; i++)
+    CU_ASSERT_EQUAL (g_ascii_strtoull (field (rows, i, C_REPLICA), NULL, 10), i % 3);
+  g_ptr_array_unref (rows);
+done:
+  run_clear (&r);
+  g_free (out);
+}
+
+int
+main (void)
+{
+  g_log_set_default_handler (count_logs, NULL);
+  static const TestCase cases[] = {
+    { "one request alone: TTFT and TPOT exact vs cost model", test_single_request_exact },
+    { "KV conserved at every step under preemption", test_kv_conserved_under_preemption },
+    { "prompts that never fit are rejected, rest complete", test_reject_prompt_too_long_mixed },
+    { "all requests rejected: run ends cleanly", test_reject_all },
+    { "output outgrowing the cache: rejected, run ends", test_reject_output_outgrows_cache },
+    { "same seed byte-identical, other seed differs", test_determinism },
+    { "default scenario end to end", test_default_scenario },
+    { "rendering when gnuplot/dot are installed", test_render_when_gnuplot },
+    { "output.requests_csv / output.plots switches", test_output_switches },
+    { "SLO attainment", test_slo },
+    { "workload.limit caps a synthetic workload", test_limit_synthetic },
+    { "empty trace: a clean empty run", test_empty_trace },
+    { "output.dir=null: in-memory run, no files", test_in_memory_run },
+    { "malformed trace row: path:line, no outputs", test_bad_trace_row_no_outputs },
+    { "unknown model/gpu/scheduler/router/param", test_unknown_names },
+    { "model too big for the GPU", test_model_too_big },
+    { "missing trace file names the path", test_missing_trace },
+    { "output commit failure leaves no partial files", test_commit_failure_no_partial_outputs },
+    { "template scheduler: serial FCFS", test_template_serial },
+    { "round-robin: request i on replica i mod 3", test_round_robin_placement },
+    { NULL, NULL }
+  };
+  int rc = test_run_suite ("serve/world", cases);
+  if (tmp) {
+    test_rmdir_r (tmp);
+    g_free (tmp);
+  }
+  return rc;
+}
