@@ -415,6 +415,12 @@ plot_write_timeline (const char *dir, const char *name, const char *title,
   for (gsize c = 0; c < n_cols; c++) {
     if (c + 1 == n_cols)
       g_string_append (gp, "set xlabel \"simulated time (s)\"\n");
+    /* A quantity that is never negative (counts, fractions) gets an axis
+     * starting at 0, not at the bottom offset below it. */
+    gboolean nonneg = TRUE;
+    for (gsize i = 0; i < n && nonneg; i++)
+      nonneg = !(values[i * n_cols + c] < 0);
+    g_string_append (gp, nonneg ? "set yrange [0:*]\n" : "set autoscale y\n");
     g_string_append (gp, "set ylabel ");
     append_quoted (gp, col_names[c]);
     g_string_append (gp, " noenhanced\nplot ");
