@@ -45,6 +45,11 @@ struct SimQuantiles {
   double gamma, inv_log_gamma;
   SketchStore pos, neg;
   guint64 zeros;
+  /* Memo of the last positive key: simulations add runs of equal values
+   * (every request in a batch sees the same inter-token gap), and the log
+   * in sketch_key is the costliest part of an add. */
+  double  memo_x;
+  gint64  memo_key;
 };
 
 /* ----------------------------------------------------------- sketch store - */
@@ -135,8 +140,13 @@ sketch_value (const SimQuantiles *q, gint64 k)
 static void
 sketch_add (SimQuantiles *q, double x)
 {
-  if (x > 0)
-    store_add (&q->pos, sketch_key (q, x), 1);
+  if (x > 0) {
+    if (x != q->memo_x) {
+      q->memo_x = x;
+      q->memo_key = sketch_key (q, x);
+    }
+    store_add (&q->pos, q->memo_key, 1);
+  }
   else if (x < 0)
     store_add (&q->neg, sketch_key (q, -x), 1);
   else
