@@ -14,6 +14,7 @@ typedef struct {
   char    *catalog;
   gboolean quiet;
   gboolean no_render;
+  char   **plugins;      /* --plugin FILE.so, repeatable */
 } CommonOpts;
 
 /* Adds --set and --catalog to a command's options. */
@@ -27,5 +28,15 @@ void           cli_common_clear (CommonOpts *o);
 int cli_cmd_replay (int argc, char **argv);
 int cli_cmd_describe (int argc, char **argv);
 int cli_cmd_validate (int argc, char **argv);
+int cli_cmd_calibrate (int argc, char **argv);
+int cli_validate_ops (int argc, char **argv);
+int cli_validate_comm (int argc, char **argv);
+int cli_validate_kernels (int argc, char **argv);  /* cli/validate_kernels.c */
+int cli_validate_host (int argc, char **argv);     /* cli/validate_kernels.c */
+/* cli/validate_cost.c: prints the per-class accuracy table of a calibration set; FALSE when a limit (> 0) is exceeded. */
+#include "models/calibrate.h"
+gboolean cli_cost_report (const ModelCalSet *s, const double *pred, gboolean comm,
+                          double max_median, double max_p90, int only);
+int cli_cmd_plan (int argc, char **argv);
 
 #endif

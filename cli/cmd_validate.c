@@ -19,6 +19,10 @@ typedef struct {
 /* Add a check: implement it in cli/validate_<area>.c, declare it in cli/cli.h,
  * and add its row here. */
 static const ValidateCheck checks[] = {
+  { "ops", cli_validate_ops, "per-operator kernel times vs measured (--profiles DIR)" },
+  { "comm", cli_validate_comm, "collective times vs measured / nccl-tests (--data PATH)" },
+  { "kernels", cli_validate_kernels, "reference kernels: counters = cost model, equivalences, lossy errors" },
+  { "host", cli_validate_host, "this CPU: measure, write its device entry, predicted vs measured times" },
   { NULL, NULL, NULL }
 };
 

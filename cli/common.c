@@ -63,5 +63,6 @@ cli_common_clear (CommonOpts *o)
   g_strfreev (o->sets);
   g_free (o->out);
   g_free (o->catalog);
+  g_strfreev (o->plugins);
   memset (o, 0, sizeof *o);
 }

@@ -22,6 +22,8 @@ static const Command commands[] = {
   { "describe", cli_cmd_describe, "WHAT            gpus | models | schedulers | routers, or the fully\n"
     "                           resolved scenario (describe scenario [SCENARIO.json])" },
   { "validate", cli_cmd_validate, "WHAT            check the cost model against data or computation" },
+  { "calibrate", cli_cmd_calibrate, "--profiles DIR  fit GPU device profiles to measured kernel and NCCL times" },
+  { "plan", cli_cmd_plan, "PLAN.json           capacity planning: search a space of configurations" },
 };
 
 static void

@@ -3,7 +3,10 @@
  * Reads catalog JSON (the bundled models/catalog/gpus.json and llms.json, or a
  * user file of the same shape) with Jansson, converts the readable units of the
  * files (TFLOP/s, GiB, GB/s) into the SI units of ModelGpu, checks every field
- * and keeps the entries in two hash tables keyed by id. Errors name the file,
+ * and keeps the entries in hash tables keyed by id. It also reads device
+ * profiles ("profiles" arrays: fitted cost parameters per GPU) and attaches
+ * to every GPU its own profile or the one of the closest calibrated
+ * architecture, saying which. Errors name the file,
  * the line, the entry and the field. It does not own costs (models/cost.c) or
  * any notion of which GPU or model a run uses.
  */
@@ -18,12 +21,22 @@
 
 #include "models/catalog.h"
 #include "sim/util.h"
+#include "models/profile.h"
 
 G_DEFINE_QUARK (model-error-quark, model_error)
 
+/* A calibrated profile as loaded, keyed by GPU id. */
+typedef struct {
+  char           *id;
+  char           *source;
+  int             measurements;  /* how many the fit used; breaks carry-over ties */
+  ModelCostParams p;
+} ProfileEntry;
+
 struct ModelCatalog {
-  GHashTable *gpus;   /* id -> ModelGpu* (owned) */
-  GHashTable *llms;   /* id -> ModelLlm* (owned) */
+  GHashTable *gpus;     /* id -> ModelGpu* (owned) */
+  GHashTable *llms;     /* id -> ModelLlm* (owned) */
+  GHashTable *profiles; /* gpu id -> ProfileEntry* (owned) */
 };
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -40,8 +53,22 @@ gpu_free (gpointer p)
   g_free (g->id);
   g_free (g->name);
   g_free (g->vendor);
+  g_free (g->arch);
   g_free (g->source);
+  g_free (g->profile_from);
+  g_free (g->profile_gpu);
   g_free (g);
+}
+
+static void
+profile_free (gpointer p)
+{
+  ProfileEntry *e = p;
+  if (!e)
+    return;
+  g_free (e->id);
+  g_free (e->source);
+  g_free (e);
 }
 
 static void
@@ -65,6 +92,7 @@ model_catalog_new (void)
   ModelCatalog *cat = g_new0 (ModelCatalog, 1);
   cat->gpus = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, gpu_free);
   cat->llms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, llm_free);
+  cat->profiles = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, profile_free);
   return cat;
 }
 
@@ -75,6 +103,7 @@ model_catalog_free (ModelCatalog *cat)
     return;
   g_hash_table_destroy (cat->gpus);
   g_hash_table_destroy (cat->llms);
+  g_hash_table_destroy (cat->profiles);
   g_free (cat);
 }
 
@@ -478,7 +507,8 @@ check_fields (const Ctx *c, json_t *o, const char *const *known, GError **error)
 
 static const char *const gpu_fields[] = {
   "id", "name", "vendor", "bf16_tflops", "fp8_tflops", "mem_gib", "mem_bw_gbps",
-  "nvlink_gbps", "pcie_gbps", "tdp_w", "price_per_hour", "num_sms", "source", "notes", NULL
+  "nvlink_gbps", "pcie_gbps", "tdp_w", "price_per_hour", "num_sms", "arch", "source", "notes",
+  NULL
 };
 
 static ModelGpu *
@@ -499,6 +529,7 @@ parse_gpu (Ctx *c, json_t *o, GError **error)
       || !get_num (c, o, "tdp_w", FALSE, NUM_POSITIVE, NAN, &g->tdp_w, error)
       || !get_num (c, o, "price_per_hour", FALSE, NUM_NONNEG, NAN, &g->price_per_hour, error)
       || !get_int (c, o, "num_sms", FALSE, NUM_NONNEG, 0, &g->num_sms, error)
+      || !get_str (c, o, "arch", FALSE, "unknown", NULL, &g->arch, error)
       || !get_str (c, o, "source", FALSE, "", NULL, &g->source, error)) {
     gpu_free (g);
     return NULL;
@@ -617,9 +648,197 @@ fail:
 }
 
 /* ------------------------------------------------------------------ */
+/* device profiles                                                     */
+
+static const char *const profile_fields[] = { "id", "source", "notes", "measurements", "params",
+                                              NULL };
+
+static ProfileEntry *
+parse_profile (Ctx *c, json_t *o, GError **error)
+{
+  ProfileEntry *e = g_new0 (ProfileEntry, 1);
+  model_cost_params_default (&e->p);
+  if (!get_id (c, o, &e->id, error)
+      || !check_fields (c, o, profile_fields, error)
+      || !get_str (c, o, "source", FALSE, "", NULL, &e->source, error)
+      || !get_int (c, o, "measurements", FALSE, NUM_NONNEG, 0, &e->measurements, error))
+    goto fail;
+  json_t *params = json_object_get (o, "params");
+  if (!json_is_object (params)) {
+    ctx_error (c, "params", error, "expected an object of fitted parameters "
+               "(names as in docs/cost-model.md, e.g. \"gemm_eff\": 0.8)");
+    goto fail;
+  }
+  gsize np;
+  const ModelParamInfo *info = model_params_info (&np);
+  const char *key;
+  json_t *v;
+  json_object_foreach (params, key, v) {
+    const ModelParamInfo *pi = NULL;
+    for (gsize i = 0; i < np && !pi; i++)
+      if (strcmp (info[i].name, key) == 0)
+        pi = &info[i];
+    if (!pi) {
+      GString *names = g_string_new (NULL);
+      for (gsize i = 0; i < np; i++)
+        g_string_append_printf (names, "%s%s", i ? ", " : "", info[i].name);
+      ctx_error (c, "params", error, "unknown parameter '%s' (expected: %s)", key, names->str);
+      g_string_free (names, TRUE);
+      goto fail;
+    }
+    double x;
+    if (!json_is_number (v) || !isfinite (x = json_number_value (v)) || x < pi->lo || x > pi->hi) {
+      char *b = json_brief (v);
+      ctx_error (c, "params", error, "parameter '%s': expected a number in [%g, %g] (%s), got %s",
+                 key, pi->lo, pi->hi, pi->help, b);
+      g_free (b);
+      goto fail;
+    }
+    *model_param_ptr (&e->p, pi) = x;
+  }
+  return e;
+fail:
+  profile_free (e);
+  return NULL;
+}
+
+/* Architecture generations, for carrying a profile over to an uncalibrated
+ * GPU: the same architecture first, then the nearest generation (ties: the
+ * older one, whose kernels are more mature), then the profile fitted to more
+ * measurements, then the id order. */
+static double
+arch_gen (const char *arch)
+{
+  static const struct { const char *name; double gen; } gens[] = {
+    { "volta", 0 }, { "turing", 1 }, { "ampere", 2 }, { "ada", 2.5 }, { "hopper", 3 },
+    { "cdna3", 3 }, { "blackwell", 4 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (gens); i++)
+    if (arch && strcmp (arch, gens[i].name) == 0)
+      return gens[i].gen;
+  return 3;   /* unknown: a current-generation part */
+}
+
+/* The calibrated profile closest to g's architecture, other than g's own;
+ * NULL when there is none. *from gets its GPU. */
+static const ProfileEntry *
+closest_other (const ModelCatalog *cat, const ModelGpu *g, const ModelGpu **from)
+{
+  const ProfileEntry *best = NULL;
+  const ModelGpu *best_g = NULL;
+  double best_d = INFINITY;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, cat->profiles);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    const ProfileEntry *e = v;
+    const ModelGpu *eg = g_hash_table_lookup (cat->gpus, e->id);
+    if (!eg || eg == g)
+      continue;
+    double d = eg->arch && g->arch && strcmp (eg->arch, g->arch) == 0
+                 ? 0 : fabs (arch_gen (eg->arch) - arch_gen (g->arch)) + 0.01;
+    d += arch_gen (eg->arch) > arch_gen (g->arch) ? 0.001 : 0;
+    if (d < best_d
+        || (d == best_d && (e->measurements > best->measurements
+                            || (e->measurements == best->measurements
+                                && strcmp (e->id, best->id) < 0)))) {
+      best_d = d;
+      best = e;
+      best_g = eg;
+    }
+  }
+  if (from)
+    *from = best_g;
+  return best;
+}
+
+gboolean
+model_catalog_carried_profile (const ModelCatalog *cat, const ModelGpu *g, ModelCostParams *out,
+                               const char **from_id)
+{
+  g_return_val_if_fail (cat != NULL && g != NULL && out != NULL, FALSE);
+  const ModelGpu *from = NULL;
+  const ProfileEntry *e = closest_other (cat, g, &from);
+  if (from_id)
+    *from_id = e ? e->id : NULL;
+  if (e)
+    *out = e->p;
+  else
+    model_cost_params_default (out);
+  return e != NULL;
+}
+
+static void
+resolve_profiles (ModelCatalog *cat)
+{
+  const char **ids = (const char **) g_hash_table_get_keys_as_array (cat->gpus, NULL);
+  for (const char **id = ids; *id; id++) {
+    ModelGpu *g = g_hash_table_lookup (cat->gpus, *id);
+    const ProfileEntry *own = g_hash_table_lookup (cat->profiles, g->id);
+    const ProfileEntry *best = own;
+    const ModelGpu *best_g = NULL;
+    if (!best)
+      best = closest_other (cat, g, &best_g);
+    g_free (g->profile_from);
+    g_free (g->profile_gpu);
+    if (!best) {
+      model_cost_params_default (&g->profile);
+      g->profile_from = g_strdup ("defaults (no calibrated GPU loaded)");
+      g->profile_gpu = NULL;
+    } else {
+      g->profile = best->p;
+      g->profile_gpu = g_strdup (best->id);
+      if (own)
+        g->profile_from = g_strdup_printf ("calibrated: %s", best->source);
+      else
+        g->profile_from = g_strdup_printf ("carried over from %s (%s) to %s (%s): %s", best->id,
+                                           best_g->arch, g->id, g->arch, best->source);
+    }
+  }
+  g_free (ids);
+}
+
+gboolean
+model_profile_write (const char *path, const char *gpu_id, const ModelCostParams *p,
+                     const char *source, int measurements, GError **error)
+{
+  g_return_val_if_fail (path != NULL && gpu_id != NULL && p != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  json_t *params = json_object ();
+  gsize np;
+  const ModelParamInfo *info = model_params_info (&np);
+  ModelCostParams copy = *p;
+  for (gsize i = 0; i < np; i++) {
+    /* 6 significant digits: the fit is not better than that, and the file stays readable */
+    char buf[32];
+    g_snprintf (buf, sizeof buf, "%.6g", *model_param_ptr (&copy, &info[i]));
+    json_object_set_new (params, info[i].name, json_real (g_ascii_strtod (buf, NULL)));
+  }
+  json_t *entry = json_pack ("{s:s, s:s, s:i, s:o}", "id", gpu_id, "source",
+                             source ? source : "", "measurements", (json_int_t) measurements,
+                             "params", params);
+  json_t *root = json_pack ("{s:s, s:[o]}", "notes",
+                            "servesim device profile: fitted cost-model parameters "
+                            "(docs/cost-model.md); load as a catalog file",
+                            "profiles", entry);
+  char *text = json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
+  json_decref (root);
+  SimAtomicFile f;
+  gboolean ok = sim_atomic_file_open (&f, path, error);
+  if (ok) {
+    fputs (text, f.fp);
+    fputc ('\n', f.fp);
+    ok = sim_atomic_file_commit (&f, error);
+  }
+  free (text);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
 /* loading                                                             */
 
-static const char *const top_fields[] = { "source", "units", "notes", "gpus", "models", NULL };
+static const char *const top_fields[] = { "source", "units", "notes", "gpus", "models",
+                                          "profiles", NULL };
 
 /* Parses the array `key` into `out` (entries freed by the caller on failure). */
 static gboolean
@@ -682,6 +901,8 @@ static const char *gpu_id_of (gpointer e) { return ((ModelGpu *) e)->id; }
 static const char *llm_id_of (gpointer e) { return ((ModelLlm *) e)->id; }
 static gpointer parse_gpu_cb (Ctx *c, json_t *o, GError **e) { return parse_gpu (c, o, e); }
 static gpointer parse_llm_cb (Ctx *c, json_t *o, GError **e) { return parse_llm (c, o, e); }
+static const char *profile_id_of (gpointer e) { return ((ProfileEntry *) e)->id; }
+static gpointer parse_profile_cb (Ctx *c, json_t *o, GError **e) { return parse_profile (c, o, e); }
 
 /* Validates the parsed document and, only when everything is valid, merges it. */
 static gboolean
@@ -710,21 +931,25 @@ load_root (ModelCatalog *cat, json_t *root, const char *origin, const char *text
       }
       g_set_error (error, MODEL_ERROR, MODEL_ERROR_INVALID,
                    "%s:%d: unknown top-level field '%s' (expected: source, units, notes, "
-                   "gpus, models)", origin, line ? line : 1, key);
+                   "gpus, models, profiles)", origin, line ? line : 1, key);
       return FALSE;
     }
   }
-  if (!json_object_get (root, "gpus") && !json_object_get (root, "models")) {
+  if (!json_object_get (root, "gpus") && !json_object_get (root, "models")
+      && !json_object_get (root, "profiles")) {
     g_set_error (error, MODEL_ERROR, MODEL_ERROR_INVALID,
-                 "%s:1: the catalog has neither a \"gpus\" nor a \"models\" array", origin);
+                 "%s:1: the catalog has no \"gpus\", \"models\" or \"profiles\" array", origin);
     return FALSE;
   }
   GPtrArray *gpus = g_ptr_array_new_with_free_func (gpu_free);
   GPtrArray *llms = g_ptr_array_new_with_free_func (llm_free);
+  GPtrArray *profs = g_ptr_array_new_with_free_func (profile_free);
   gboolean ok = parse_array (root, "gpus", "gpu", origin, text, len, parse_gpu_cb, gpu_id_of,
                              gpus, error)
                 && parse_array (root, "models", "model", origin, text, len, parse_llm_cb,
-                                llm_id_of, llms, error);
+                                llm_id_of, llms, error)
+                && parse_array (root, "profiles", "profile", origin, text, len, parse_profile_cb,
+                                profile_id_of, profs, error);
   if (ok) {
     /* Ownership moves to the tables: steal the pointers out of the arrays. */
     for (guint i = 0; i < gpus->len; i++) {
@@ -735,11 +960,18 @@ load_root (ModelCatalog *cat, json_t *root, const char *origin, const char *text
       ModelLlm *m = g_ptr_array_index (llms, i);
       g_hash_table_replace (cat->llms, m->id, m);
     }
+    for (guint i = 0; i < profs->len; i++) {
+      ProfileEntry *e = g_ptr_array_index (profs, i);
+      g_hash_table_replace (cat->profiles, e->id, e);
+    }
     g_ptr_array_set_free_func (gpus, NULL);
     g_ptr_array_set_free_func (llms, NULL);
+    g_ptr_array_set_free_func (profs, NULL);
+    resolve_profiles (cat);
   }
   g_ptr_array_free (gpus, TRUE);
   g_ptr_array_free (llms, TRUE);
+  g_ptr_array_free (profs, TRUE);
   return ok;
 }
 
@@ -792,7 +1024,10 @@ gboolean
 model_catalog_load_default (ModelCatalog *cat, GError **error)
 {
   g_return_val_if_fail (cat != NULL, FALSE);
-  static const char *const files[] = { "models/catalog/gpus.json", "models/catalog/llms.json" };
+  static const char *const files[] = { "models/catalog/gpus.json", "models/catalog/llms.json",
+                                       "models/profiles/a100-80gb.json",
+                                       "models/profiles/a100-40gb.json",
+                                       "models/profiles/h100-sxm.json" };
   for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
     char *p = sim_data_find (files[i], error);
     if (!p)
@@ -835,6 +1070,13 @@ model_catalog_llm_ids (const ModelCatalog *cat)
 {
   g_return_val_if_fail (cat != NULL, NULL);
   return sorted_ids (cat->llms);
+}
+
+const char **
+model_catalog_profile_ids (const ModelCatalog *cat)
+{
+  g_return_val_if_fail (cat != NULL, NULL);
+  return sorted_ids (cat->profiles);
 }
 
 static void

@@ -9,6 +9,7 @@
 #define MODEL_CATALOG_H
 
 #include <glib.h>
+#include "models/profile.h"
 
 #define MODEL_ERROR (model_error_quark ())
 GQuark model_error_quark (void);
@@ -32,7 +33,15 @@ typedef struct {
   double  price_per_hour; /* USD per GPU-hour on demand; NAN when unknown */
   int     num_sms;        /* streaming multiprocessors (or CUs); 0 when unknown */
   char   *vendor;         /* "nvidia", "amd" */
+  char   *arch;           /* "ampere", "hopper", ...: picks the profile to carry over */
   char   *source;         /* citation for the figures */
+  /* The device profile the cost model uses (models/profile.h): the GPU's own
+   * calibrated one, or one carried over from the closest calibrated
+   * architecture (see profile_from), or the generic defaults. */
+  ModelCostParams profile;
+  char   *profile_from;   /* provenance: "calibrated: <source>", "carried over from a100-80gb
+                           * (ampere): <source>", or "defaults (no calibrated GPU loaded)" */
+  char   *profile_gpu;    /* id of the GPU whose profile this is (own id when calibrated); NULL for defaults */
 } ModelGpu;
 
 typedef struct {
@@ -63,11 +72,16 @@ typedef struct ModelCatalog ModelCatalog;
 /* Empty catalog. Free with model_catalog_free(). */
 ModelCatalog   *model_catalog_new (void);
 void            model_catalog_free (ModelCatalog *cat);
-/* Load the bundled gpus.json and llms.json (found via sim_data_find()).
+/* Load the bundled gpus.json and llms.json and the device profiles in
+ * models/profiles/ (found via sim_data_find()).
  * FALSE with SIM_ERROR_IO when a file is not found, MODEL_ERROR otherwise. */
 gboolean        model_catalog_load_default (ModelCatalog *cat, GError **error);
-/* Load a catalog file: an object with "gpus" and/or "models" arrays. Entries
- * add to the catalog or replace the entry with the same id. On error the
+/* Load a catalog file: an object with "gpus", "models" and/or "profiles"
+ * arrays. Entries add to the catalog or replace the entry with the same id
+ * (profiles: the one for the same "gpu"). After every load each GPU's profile
+ * is re-resolved: its own if one is loaded, else the profile of the closest
+ * calibrated architecture (same arch, then the nearest generation), else the
+ * defaults; ModelGpu.profile_from says which. On error the
  * catalog is unchanged and the message names file and entry. Replacing an
  * entry frees the old one: pointers from earlier lookups of that id (and
  * ModelCost structs holding them) become invalid, so load before looking up. */
@@ -83,6 +97,25 @@ const ModelLlm *model_catalog_llm (const ModelCatalog *cat, const char *id, GErr
  * (the strings belong to the catalog). */
 const char    **model_catalog_gpu_ids (const ModelCatalog *cat);
 const char    **model_catalog_llm_ids (const ModelCatalog *cat);
+
+/* The profile g would get without its own: the closest calibrated other
+ * architecture's (TRUE, *from_id its GPU id, owned by the catalog) or the
+ * defaults (FALSE, *from_id NULL). What `servesim calibrate` starts from, so
+ * that parameter groups without measurements are carried over. */
+gboolean        model_catalog_carried_profile (const ModelCatalog *cat, const ModelGpu *g,
+                                               ModelCostParams *out, const char **from_id);
+
+/* Ids of the GPUs that have a calibrated profile loaded (sorted,
+ * NULL-terminated; g_free the array, not the strings). */
+const char    **model_catalog_profile_ids (const ModelCatalog *cat);
+
+/* Writes a catalog file holding one "profiles" entry for `gpu_id` with the
+ * parameters p, the provenance `source` and the number of measurements fitted
+ * (atomically). FALSE with SIM_ERROR_IO on I/O failure. The file loads with
+ * model_catalog_load_file and serves as a scenario's "catalog". */
+gboolean        model_profile_write (const char *path, const char *gpu_id,
+                                     const ModelCostParams *p, const char *source,
+                                     int measurements, GError **error);
 
 /* Parameter count of the whole model (all experts). */
 double          model_llm_params (const ModelLlm *llm);

@@ -1,14 +1,19 @@
-/* models/cost.c — cost model v1: per-operator FLOPs, bytes and time of one
+/* models/cost.c — cost model v2: per-operator FLOPs, bytes and time of one
  * model iteration on one tensor-parallel rank, and the per-GPU memory plan.
  *
  * Every operator's FLOPs and bytes come from the layer shapes (the formulas are
  * listed in docs/cost-model.md and are the ones the reference kernels are
- * checked against); its time is a roofline, max(FLOPs / (peak x efficiency),
- * bytes / (bandwidth x efficiency), kernel floor), plus an alpha-beta ring
- * all-reduce for tensor parallelism and a linear CPU overhead. The per-iteration
- * function allocates nothing and touches each sequence once. It does not own
- * catalogs (models/catalog.c), scheduling, or calibration of the parameters
- * against measured data beyond the documented defaults.
+ * checked against: do not change them to improve a time). Times come from the
+ * GPU's device profile: GEMMs by tile/wave quantisation with split-K and a
+ * smooth max of compute and memory time, prefill attention by FlashAttention
+ * query tiles per head, decode attention as a KV-cache read with per-sequence
+ * and per-block costs, element-wise kernels as bytes over bandwidth plus a
+ * floor, the TP all-reduce from models/comm.c, and a linear CPU overhead.
+ * Shape-dependent values and the GEMM/all-reduce times for up to
+ * MODEL_COST_TABLE tokens are precomputed at init; the per-iteration function
+ * allocates nothing and touches each sequence once. It does not own catalogs
+ * or profiles (models/catalog.c, models/profile.c), fitting (models/calibrate.c)
+ * or scheduling.
  */
 #include "config.h"
 
@@ -16,6 +21,7 @@
 #include <string.h>
 
 #include "models/cost.h"
+#include "models/comm.h"
 
 static const char *const op_names[MODEL_OP_COUNT] = {
   [MODEL_OP_EMBED] = "embed",
@@ -42,33 +48,6 @@ model_op_name (ModelOp op)
   return op_names[op];
 }
 
-void
-model_cost_params_default (ModelCostParams *p)
-{
-  g_return_if_fail (p != NULL);
-  /* Sources and the fits behind each value: docs/cost-model.md. */
-  p->gemm_eff = 0.75;
-  p->attn_eff = 0.35;
-  p->mem_eff = 0.80;
-  p->link_eff = 0.70;
-  p->kernel_floor_s = 3e-6;
-  p->allreduce_latency_s = 30e-6;
-  p->cpu_base_s = 0.8e-3;
-  p->cpu_per_seq_s = 42e-6;
-  p->kv_dtype_bytes = 2;
-}
-
-void
-model_cost_init (ModelCost *c, const ModelLlm *llm, const ModelGpu *gpu, int tp)
-{
-  g_return_if_fail (c != NULL && llm != NULL && gpu != NULL && tp >= 1);
-  memset (c, 0, sizeof *c);
-  c->llm = llm;
-  c->gpu = gpu;
-  c->tp = tp;
-  model_cost_params_default (&c->params);
-}
-
 double
 model_gemm_flops (double m, double n, double k)
 {
@@ -84,22 +63,7 @@ model_gemm_bytes (double m, double n, double k, int dtype_bytes)
 /* ------------------------------------------------------------------ */
 /* per-rank shapes                                                     */
 
-typedef struct {
-  double L, h, d;
-  double nh_r;      /* query heads per rank */
-  double kv_r;      /* KV heads per rank: nkv/tp, at least 1 (replicated when tp > nkv) */
-  double f_r;       /* ffn (per expert) per rank */
-  double vocab_r;   /* vocabulary shard */
-  double up_r;      /* MLP up GEMM width per rank: (2 if gated) x f_r */
-  double E, k;      /* experts, top-k; E = 0 for dense */
-  int    wb;        /* weight bytes per element (also GEMM activations) */
-  double ab;        /* activation bytes per element */
-  double kvb;       /* KV-cache bytes per element */
-  double norm_w;    /* norm parameter elements (weight, + bias for layernorm) */
-  double norm_flops;/* FLOPs per normalised element */
-  double act_flops; /* FLOPs per MLP activation output element */
-  double norms;     /* norms per layer */
-} Shape;
+typedef ModelCostShape Shape;
 
 static double
 kv_per_rank (int nkv, int tp)
@@ -140,14 +104,266 @@ shape_of (const ModelCost *c, Shape *s)
 }
 
 /* ------------------------------------------------------------------ */
-/* charging kernels                                                    */
+/* time models                                                         */
 
+/* Smooth maximum (a^p + b^p)^(1/p): near the ridge point compute and memory
+ * time overlap imperfectly, which a plain max() misses. */
+static inline double
+smax (double a, double b, double p)
+{
+  if (a <= 0)
+    return b;
+  if (b <= 0)
+    return a;
+  double m = fmax (a, b);
+  return m * pow (pow (a / m, p) + pow (b / m, p), 1.0 / p);
+}
+
+static inline double
+num_sms (const ModelGpu *g)
+{
+  return g->num_sms > 0 ? g->num_sms : 108;
+}
+
+double
+model_time_gemm (const ModelCostParams *p, const ModelGpu *g, double m, double n, double k,
+                 int wb)
+{
+  g_return_val_if_fail (p != NULL && g != NULL, 0);
+  if (!(m > 0 && n > 0 && k > 0))
+    return 0;
+  const double S = num_sms (g);
+  const double peak = wb == 1 && g->flops_fp8 > 0 ? g->flops_fp8 : g->flops_bf16;
+  const double rate = peak / S * p->gemm_eff;   /* FLOP/s of one SM on a full tile */
+  /* cuBLAS picks among tile shapes; we take the fastest of four, each with
+   * wave quantisation and split-K when the grid leaves SMs idle */
+  static const double tiles[][2] = { { 128, 128 }, { 128, 64 }, { 64, 128 }, { 64, 64 } };
+  double tc = INFINITY;
+  for (guint i = 0; i < G_N_ELEMENTS (tiles); i++) {
+    double tm = tiles[i][0], tn = tiles[i][1];
+    double nt = ceil (m / tm) * ceil (n / tn);
+    double split = nt < S ? fmax (1, fmin (floor (S / nt), floor (k / 512))) : 1;
+    double w = nt * split / S;
+    double waves = w + p->gemm_wave * (ceil (w - 1e-9) - w);
+    double pen = (tm < 128 ? p->gemm_small_tile : 1) * (tn < 128 ? p->gemm_small_tile : 1);
+    double t = waves * 2 * tm * tn * ceil (k / split) / rate * pen;
+    if (t < tc)
+      tc = t;
+  }
+  double tmem = model_gemm_bytes (m, n, k, wb) / (g->mem_bw * p->gemm_mem_eff);
+  return p->gemm_floor_s + smax (tc, tmem, p->gemm_sharp);
+}
+
+double
+model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls, double bytes)
+{
+  g_return_val_if_fail (p != NULL && g != NULL, 0);
+  g_return_val_if_fail ((int) cls >= 0 && cls < MODEL_ELEM_COUNT, 0);
+  /* the launch floor hides the first bytes: a smooth max, not a sum */
+  return smax (p->elem_floor_s[cls], bytes / (g->mem_bw * p->elem_bw_eff[cls]), p->elem_sharp[cls]);
+}
+
+/* Attention work of one iteration, gathered in the single pass over sequences. */
 typedef struct {
-  double peak;      /* GEMM FLOP/s reached */
-  double attn_peak; /* attention FLOP/s reached */
-  double bw;        /* memory bytes/s reached */
-  double floor;
-} Rates;
+  double pre_f, pre_b, dec_f, dec_b;  /* counted FLOPs and bytes */
+  double pre_work;   /* FLOPs as FlashAttention tiles run them (128 queries x keys seen) */
+  double pre_wmax;   /* the longest (query tile, head) unit */
+  double pre_kmax;   /* the most keys one unit sees */
+  double pre_units;  /* (query tile, head) units */
+  gint64 dec_seqs, dec_blocks, dec_keys, dec_kmax;  /* integers: exact sums */
+  gboolean any_pre, any_dec;
+} AttnAcc;
+
+static inline void
+attn_add (AttnAcc *a, const Shape *s, double causal, gint64 qi, gint64 ci)
+{
+  if (qi == 1 && ci > 0) {
+    /* integer sums only (the hot case); FLOPs and bytes follow after the pass */
+    a->dec_seqs += 1;
+    a->dec_blocks += (ci + 16) >> 4;     /* ceil ((ctx + 1) / 16) */
+    a->dec_keys += ci + 1;
+    if (ci + 1 > a->dec_kmax)
+      a->dec_kmax = ci + 1;
+  } else {
+    double q = (double) qi, ctx = (double) ci;
+    /* causal: new token j (0-based) sees ctx + j + 1 keys; QK^T and PV are 2d FLOPs each */
+    double f = 4.0 * q * (ctx + (q + 1) * 0.5) * s->d * s->nh_r;
+    double b = 2.0 * q * s->nh_r * s->d * s->ab + (ctx + q) * 2 * s->kv_r * s->d * s->kvb;
+    a->pre_f += f;
+    a->pre_b += b;
+    /* query tile j (of nt) sees ctx cached keys and min(q, 128 (j + 1)) keys
+     * of the chunk, the latter under the causal mask at `causal` times the cost */
+    double nt = ceil (q / 128);
+    double keys = nt * ctx + causal * (64 * (nt - 1) * nt + q);
+    a->pre_work += 4 * s->d * 128 * keys * s->nh_r;
+    a->pre_units += nt * s->nh_r;
+    double longest = 4 * s->d * 128 * (ctx + causal * q);
+    if (longest > a->pre_wmax) {
+      a->pre_wmax = longest;
+      a->pre_kmax = ctx + q;
+    }
+    a->any_pre = TRUE;
+  }
+}
+
+/* Decode FLOPs and bytes from the integer sums: per sequence the prefill
+ * formulas with q = 1 (4 (ctx + 1) d nh FLOPs; Q and O plus ctx + 1 cached K,V). */
+static inline void
+attn_finish (AttnAcc *a, const Shape *s)
+{
+  a->any_dec = a->dec_seqs > 0;
+  a->dec_f = 4.0 * (double) a->dec_keys * s->d * s->nh_r;
+  a->dec_b = 2.0 * (double) a->dec_seqs * s->nh_r * s->d * s->ab
+             + (double) a->dec_keys * 2 * s->kv_r * s->d * s->kvb;
+}
+
+static double
+attn_prefill_time (const ModelCost *c, const AttnAcc *a)
+{
+  const ModelCostParams *p = &c->params;
+  const ModelGpu *g = c->gpu;
+  const double S = num_sms (g);
+  const double rate = g->flops_bf16 / S * p->attn_eff;
+  /* fewer units than SMs: the keys are split across SMs (split-KV), in
+   * blocks of at least 256 keys */
+  double split = a->pre_units < S ? fmax (1, fmin (floor (S / a->pre_units), ceil (a->pre_kmax / 256))) : 1;
+  double tc = fmax (a->pre_work / S, a->pre_wmax / split) / rate
+              + p->attn_per_tile_s * ceil (a->pre_units * split / S);
+  double tm = a->pre_b / (g->mem_bw * p->gemm_mem_eff);
+  return p->attn_floor_s + smax (tc, tm, p->gemm_sharp);
+}
+
+/* FlashAttention-2's split-KV heuristic (flash_api.cpp num_splits_heuristic):
+ * with fewer (sequence x KV head) units than 80% of the SMs, split the keys
+ * into the fewest blocks that reach 85% of the best wave efficiency. */
+static double
+num_splits (double units, double S, double n_blocks)
+{
+  if (units >= 0.8 * S)
+    return 1;
+  int max_s = (int) fmin (fmin (128, S), n_blocks);
+  double eff[129], best = 0;
+  for (int s = 1; s <= max_s; s++) {
+    gboolean eligible = s == 1 || ceil (n_blocks / s) != ceil (n_blocks / (s - 1));
+    double waves = units * s / S;
+    eff[s] = eligible ? waves / ceil (waves) : 0;
+    if (eff[s] > best)
+      best = eff[s];
+  }
+  for (int s = 1; s <= max_s; s++)
+    if (eff[s] >= 0.85 * best)
+      return s;
+  return 1;
+}
+
+static double
+attn_decode_time (const ModelCost *c, const AttnAcc *a)
+{
+  const ModelCostParams *p = &c->params;
+  const double S = num_sms (c->gpu);
+  /* (sequence x KV head) units, the query heads of a group packed together;
+   * each split reads its share of the keys at one SM's share of bandwidth */
+  double units = (double) a->dec_seqs * c->shape.kv_r;
+  double kavg = (double) a->dec_keys / (double) a->dec_seqs;
+  gint64 nb = (a->dec_kmax + 127) / 128;
+  double split = a->dec_seqs < MODEL_COST_SPLIT_B && nb <= MODEL_COST_SPLIT_NB
+                 && c->split[a->dec_seqs][nb] ? c->split[a->dec_seqs][nb]
+                                               : num_splits (units, S, (double) nb);
+  /* blocks run in waves of one per SM, each reading its keys at 1/S of the
+   * bandwidth: measured times step at multiples of S blocks, a partial last
+   * wave costing `dec_tail` of its idle part */
+  double bw_sm = c->gpu->mem_bw * p->dec_mem_eff / S;
+  double per_key = 2 * c->shape.d * c->shape.kvb;
+  double w = units * split / S;
+  double waves = w + p->dec_tail * (ceil (w - 1e-9) - w);
+  double t_waves = waves * ceil (kavg / split) * per_key / bw_sm;
+  return p->dec_floor_s + p->dec_per_seq_s * (double) a->dec_seqs
+         + p->dec_per_block_s * (double) a->dec_blocks * c->shape.kv_r + t_waves;
+}
+
+double
+model_cost_attn_time (const ModelCost *c, const ModelSeqWork *seqs, gsize n, gboolean decode)
+{
+  g_return_val_if_fail (c != NULL && c->llm != NULL && c->gpu != NULL, 0);
+  g_return_val_if_fail (n == 0 || seqs != NULL, 0);
+  AttnAcc a = { 0 };
+  for (gsize i = 0; i < n; i++)
+    if (seqs[i].q > 0 && seqs[i].ctx >= 0)
+      attn_add (&a, &c->shape, c->params.attn_causal, seqs[i].q, seqs[i].ctx);
+  attn_finish (&a, &c->shape);
+  if (decode)
+    return a.any_dec ? attn_decode_time (c, &a) : 0;
+  return a.any_pre ? attn_prefill_time (c, &a) : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* init and tables                                                     */
+
+static void
+gemm_dims (const Shape *s, int col, double *n, double *k)
+{
+  switch (col) {
+  case MODEL_TAB_QKV: *n = (s->nh_r + 2 * s->kv_r) * s->d; *k = s->h; break;
+  case MODEL_TAB_OUT: *n = s->h; *k = s->nh_r * s->d; break;
+  case MODEL_TAB_UP: *n = s->up_r; *k = s->h; break;
+  case MODEL_TAB_DOWN: *n = s->h; *k = s->f_r; break;
+  default: *n = s->vocab_r; *k = s->h; break;
+  }
+}
+
+static double
+allreduce_time (const ModelCost *c, double T)
+{
+  return model_comm_time (&c->params, c->gpu, MODEL_COLL_ALLREDUCE, T * c->shape.h * c->shape.ab,
+                          c->tp, MIN (c->tp, 8), NULL);
+}
+
+static double
+tab_time (const ModelCost *c, int col, double m)
+{
+  if (m <= c->table_n)
+    return c->table[(int) m][col];
+  if (col == MODEL_TAB_ALLREDUCE)
+    return allreduce_time (c, m);
+  double n, k;
+  gemm_dims (&c->shape, col, &n, &k);
+  return model_time_gemm (&c->params, c->gpu, m, n, k, c->shape.wb);
+}
+
+void
+model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate)
+{
+  g_return_if_fail (c != NULL && c->llm != NULL && c->gpu != NULL && p != NULL);
+  c->params = *p;
+  shape_of (c, &c->shape);
+  c->table_n = 0;
+  memset (c->split, 0, sizeof c->split);
+  if (!tabulate)
+    return;
+  /* split-KV choices: a loop of up to 128 steps, too slow per iteration */
+  const double S = num_sms (c->gpu);
+  for (int b = 1; b < MODEL_COST_SPLIT_B; b++)
+    for (int nb = 1; nb <= MODEL_COST_SPLIT_NB; nb++)
+      c->split[b][nb] = (guint8) num_splits (b * c->shape.kv_r, S, nb);
+  for (int t = 1; t <= MODEL_COST_TABLE; t++)
+    for (int col = 0; col < MODEL_TAB_COUNT; col++)
+      c->table[t][col] = tab_time (c, col, t);
+  c->table_n = MODEL_COST_TABLE;
+}
+
+void
+model_cost_init (ModelCost *c, const ModelLlm *llm, const ModelGpu *gpu, int tp)
+{
+  g_return_if_fail (c != NULL && llm != NULL && gpu != NULL && tp >= 1);
+  c->llm = llm;
+  c->gpu = gpu;
+  c->tp = tp;
+  c->table_n = 0;
+  model_cost_set_params (c, &gpu->profile, TRUE);
+}
+
+/* ------------------------------------------------------------------ */
+/* charging kernels                                                    */
 
 static inline void
 charge (ModelOpCost *oc, double flops, double bytes, double t, double count)
@@ -158,26 +374,22 @@ charge (ModelOpCost *oc, double flops, double bytes, double t, double count)
   oc->count += count;
 }
 
-static inline double
-roofline (const Rates *r, double flops, double peak, double bytes)
-{
-  double t = fmax (flops / peak, bytes / r->bw);
-  return fmax (t, r->floor);
-}
-
 static inline void
-charge_gemm (ModelOpCost *oc, const Rates *r, double m, double n, double k, int wb, double count)
+charge_gemm (ModelOpCost *oc, const ModelCost *c, int col, double m, double count)
 {
-  double f = model_gemm_flops (m, n, k), b = model_gemm_bytes (m, n, k, wb);
-  charge (oc, f, b, roofline (r, f, r->peak, b), count);
+  double n, k;
+  gemm_dims (&c->shape, col, &n, &k);
+  charge (oc, model_gemm_flops (m, n, k), model_gemm_bytes (m, n, k, c->shape.wb),
+          tab_time (c, col, m), count);
 }
 
 /* Element-wise kernels run on the vector units: their FLOPs are counted but the
- * time is bandwidth (or the floor). */
+ * time is bandwidth plus a floor. */
 static inline void
-charge_elem (ModelOpCost *oc, const Rates *r, double flops, double bytes, double count)
+charge_elem (ModelOpCost *oc, const ModelCost *c, ModelElemClass cls, double flops,
+             double bytes, double count)
 {
-  charge (oc, flops, bytes, fmax (bytes / r->bw, r->floor), count);
+  charge (oc, flops, bytes, model_time_elem (&c->params, c->gpu, cls, bytes), count);
 }
 
 void
@@ -190,103 +402,87 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
   if (n == 0)
     return;
 
-  Shape s;
-  shape_of (c, &s);
+  const Shape *sp = &c->shape;
+  const Shape s = *sp;
   const ModelCostParams *p = &c->params;
-  const ModelGpu *g = c->gpu;
-  gboolean fp8 = s.wb == 1 && g->flops_fp8 > 0;
-  Rates r = {
-    .peak = (fp8 ? g->flops_fp8 : g->flops_bf16) * p->gemm_eff,
-    .attn_peak = g->flops_bf16 * p->attn_eff,
-    .bw = g->mem_bw * p->mem_eff,
-    .floor = p->kernel_floor_s,
-  };
 
   /* The only pass over the sequences: token count and attention work. */
   double T = 0, n_out = 0;
-  double pre_f = 0, pre_b = 0, dec_f = 0, dec_b = 0;
-  gboolean any_pre = FALSE, any_dec = FALSE;
-  const double qo_elems = s.nh_r * s.d, kv_elems = 2 * s.kv_r * s.d;
+  AttnAcc a = { 0 };
   for (gsize i = 0; i < n; i++) {
-    double q = (double) seqs[i].q, ctx = (double) seqs[i].ctx;
     if (seqs[i].q <= 0 || seqs[i].ctx < 0)
       continue;
-    T += q;
+    T += (double) seqs[i].q;
     n_out += 1;
-    /* causal: new token j (0-based) sees ctx + j + 1 keys; QK^T and PV are 2d FLOPs each */
-    double f = 4.0 * q * (ctx + (q + 1) * 0.5) * s.d * s.nh_r;
-    double b = 2.0 * q * qo_elems * s.ab + (ctx + q) * kv_elems * s.kvb;
-    if (seqs[i].q == 1 && seqs[i].ctx > 0) {
-      dec_f += f;
-      dec_b += b;
-      any_dec = TRUE;
-    } else {
-      pre_f += f;
-      pre_b += b;
-      any_pre = TRUE;
-    }
+    attn_add (&a, sp, p->attn_causal, seqs[i].q, seqs[i].ctx);
   }
   out->tokens = (gint64) T;
   if (T == 0)
     return;
+  attn_finish (&a, sp);
 
   ModelOpCost *op = out->op;
   const double L = s.L, h = s.h;
+  const double kv_elems = 2 * s.kv_r * s.d;
 
-  charge_elem (&op[MODEL_OP_EMBED], &r, 0, T * h * (s.wb + s.ab), 1);
-  charge_elem (&op[MODEL_OP_NORM], &r, s.norm_flops * T * h,
+  charge_elem (&op[MODEL_OP_EMBED], c, MODEL_ELEM_EMBED, 0, T * h * (s.wb + s.ab), 1);
+  charge_elem (&op[MODEL_OP_NORM], c, MODEL_ELEM_NORM, s.norm_flops * T * h,
                2 * T * h * s.ab + s.norm_w * s.wb, L * s.norms);
-  charge_gemm (&op[MODEL_OP_QKV], &r, T, (s.nh_r + 2 * s.kv_r) * s.d, h, s.wb, L);
+  charge_gemm (&op[MODEL_OP_QKV], c, MODEL_TAB_QKV, T, L);
   double rope_el = T * (s.nh_r + s.kv_r) * s.d;
-  charge_elem (&op[MODEL_OP_ROPE], &r, 3 * rope_el, 2 * rope_el * s.ab, L);
-  charge_elem (&op[MODEL_OP_KV_WRITE], &r, 0, T * kv_elems * (s.ab + s.kvb), L);
-  if (any_pre)
-    charge (&op[MODEL_OP_ATTN_PREFILL], pre_f, pre_b,
-            roofline (&r, pre_f, r.attn_peak, pre_b), L);
-  if (any_dec)
-    charge (&op[MODEL_OP_ATTN_DECODE], dec_f, dec_b,
-            roofline (&r, dec_f, r.attn_peak, dec_b), L);
-  charge_gemm (&op[MODEL_OP_ATTN_OUT], &r, T, h, s.nh_r * s.d, s.wb, L);
+  charge_elem (&op[MODEL_OP_ROPE], c, MODEL_ELEM_ROPE, 3 * rope_el, 2 * rope_el * s.ab, L);
+  charge_elem (&op[MODEL_OP_KV_WRITE], c, MODEL_ELEM_KV_WRITE, 0, T * kv_elems * (s.ab + s.kvb), L);
+  if (a.any_pre)
+    charge (&op[MODEL_OP_ATTN_PREFILL], a.pre_f, a.pre_b, attn_prefill_time (c, &a), L);
+  if (a.any_dec)
+    charge (&op[MODEL_OP_ATTN_DECODE], a.dec_f, a.dec_b, attn_decode_time (c, &a), L);
+  charge_gemm (&op[MODEL_OP_ATTN_OUT], c, MODEL_TAB_OUT, T, L);
 
   if (s.E > 0) {
     /* router (replicated), then each token through top_k experts; the weights
-     * read are those of the experts touched at least once */
-    charge_gemm (&op[MODEL_OP_MLP_UP], &r, T, s.E, h, s.wb, L);
+     * read are those of the experts touched at least once. Timed as grouped
+     * GEMMs: total FLOPs at the GEMM efficiency vs the touched weights. */
+    const ModelGpu *g = c->gpu;
+    double peak = (s.wb == 1 && g->flops_fp8 > 0 ? g->flops_fp8 : g->flops_bf16) * p->gemm_eff;
+    double bw = g->mem_bw * p->gemm_mem_eff;
+    double rn = s.E, rk = h;
+    charge (&op[MODEL_OP_MLP_UP], model_gemm_flops (T, rn, rk), model_gemm_bytes (T, rn, rk, s.wb),
+            model_time_gemm (p, g, T, rn, rk, s.wb), L);
     double touched = fmin (s.E, s.E * (1.0 - pow (1.0 - s.k / s.E, T)));
     double Tk = T * s.k;
     double uf = 2 * Tk * h * s.up_r;
     double ub = (T * h + touched * h * s.up_r + Tk * s.up_r) * s.wb;
-    charge (&op[MODEL_OP_MLP_UP], uf, ub, roofline (&r, uf, r.peak, ub), L);
+    charge (&op[MODEL_OP_MLP_UP], uf, ub, p->gemm_floor_s + smax (uf / peak, ub / bw, p->gemm_sharp), L);
     double act_el = Tk * s.f_r;
-    charge_elem (&op[MODEL_OP_ACT], &r, s.act_flops * act_el,
+    charge_elem (&op[MODEL_OP_ACT], c, MODEL_ELEM_ACT, s.act_flops * act_el,
                  (s.up_r / s.f_r + 1) * act_el * s.ab, L);
     double df = 2 * Tk * s.f_r * h;
     double db = (Tk * s.f_r + touched * s.f_r * h + Tk * h) * s.wb;
-    charge (&op[MODEL_OP_MLP_DOWN], df, db, roofline (&r, df, r.peak, db), L);
+    charge (&op[MODEL_OP_MLP_DOWN], df, db, p->gemm_floor_s + smax (df / peak, db / bw, p->gemm_sharp), L);
   } else {
-    charge_gemm (&op[MODEL_OP_MLP_UP], &r, T, s.up_r, h, s.wb, L);
+    charge_gemm (&op[MODEL_OP_MLP_UP], c, MODEL_TAB_UP, T, L);
     double act_el = T * s.f_r;
-    charge_elem (&op[MODEL_OP_ACT], &r, s.act_flops * act_el,
+    charge_elem (&op[MODEL_OP_ACT], c, MODEL_ELEM_ACT, s.act_flops * act_el,
                  (s.up_r / s.f_r + 1) * act_el * s.ab, L);
-    charge_gemm (&op[MODEL_OP_MLP_DOWN], &r, T, h, s.f_r, s.wb, L);
+    charge_gemm (&op[MODEL_OP_MLP_DOWN], c, MODEL_TAB_DOWN, T, L);
   }
-  charge_elem (&op[MODEL_OP_ADD], &r, T * h, 3 * T * h * s.ab, 2 * L);
+  charge_elem (&op[MODEL_OP_ADD], c, MODEL_ELEM_ADD, T * h, 3 * T * h * s.ab, 2 * L);
 
   if (c->tp > 1) {
     double tp = c->tp;
-    double link = g->nvlink_bw > 0 ? g->nvlink_bw : g->pcie_bw;
     double link_bytes = 2 * (tp - 1) / tp * T * h * s.ab;   /* ring: sent per rank */
-    double t = p->allreduce_latency_s + link_bytes / (link * p->link_eff);
-    charge (&op[MODEL_OP_ALLREDUCE], (tp - 1) / tp * T * h, link_bytes, t, 2 * L);
+    charge (&op[MODEL_OP_ALLREDUCE], (tp - 1) / tp * T * h, link_bytes,
+            tab_time (c, MODEL_TAB_ALLREDUCE, T), 2 * L);
   }
 
-  charge_elem (&op[MODEL_OP_FINAL_NORM], &r, s.norm_flops * n_out * h,
+  charge_elem (&op[MODEL_OP_FINAL_NORM], c, MODEL_ELEM_NORM, s.norm_flops * n_out * h,
                2 * n_out * h * s.ab + s.norm_w * s.wb, 1);
-  charge_gemm (&op[MODEL_OP_LM_HEAD], &r, n_out, s.vocab_r, h, s.wb, 1);
+  charge_gemm (&op[MODEL_OP_LM_HEAD], c, MODEL_TAB_LM_HEAD, n_out, 1);
 
   for (int i = 0; i < MODEL_OP_COUNT; i++)
     out->gpu_s += op[i].time_s;
-  out->cpu_s = p->cpu_base_s + p->cpu_per_seq_s * n_out;
+  out->cpu_s = p->cpu_base_s + (c->tp > 1 ? p->cpu_tp_s : 0)
+               + (p->cpu_per_seq_s + p->cpu_per_seq_vocab_s * c->llm->vocab) * n_out;
   out->total_s = out->gpu_s + out->cpu_s;
 }
 

@@ -1,9 +1,11 @@
-/* models/cost.h — the per-operator cost model (v1) and memory plan.
+/* models/cost.h — the per-operator cost model (v2, calibrated) and memory plan.
  *
  * For one model iteration on one tensor-parallel rank it computes each
- * operator's FLOPs and bytes from the shapes, then its time from those and the
- * device's peak rates (roofline with efficiency factors and a per-kernel floor),
- * plus the tensor-parallel all-reduces and a per-iteration CPU overhead. The
+ * operator's FLOPs and bytes from the shapes (algorithmic counts), then its
+ * time from the shapes and the GPU's device profile (GEMM tiles and waves,
+ * FlashAttention tiles, paged decode, element-wise bandwidth with floors),
+ * plus the tensor-parallel all-reduces (models/comm.h) and a per-iteration CPU
+ * overhead. The
  * shape->count formulas here are the single definition that the reference
  * kernels are checked against. It knows nothing of scheduling.
  */
@@ -12,6 +14,7 @@
 
 #include <glib.h>
 #include "models/catalog.h"
+#include "models/profile.h"
 
 typedef enum {
   MODEL_OP_EMBED,
@@ -49,31 +52,48 @@ typedef struct {
   gint64 ctx;
 } ModelSeqWork;
 
+/* Precomputed per-rank shape of a model (internal to models/cost.c; filled by
+ * model_cost_init so that the per-iteration path recomputes nothing). */
 typedef struct {
-  /* efficiency factors: fraction of peak reached */
-  double gemm_eff;        /* of flops_bf16 */
-  double attn_eff;        /* of flops_bf16 for attention math */
-  double mem_eff;         /* of mem_bw */
-  double link_eff;        /* of link bandwidth for all-reduce */
-  double kernel_floor_s;  /* minimum time of any kernel */
-  double allreduce_latency_s; /* per all-reduce fixed latency */
-  double cpu_base_s;      /* per-iteration CPU overhead */
-  double cpu_per_seq_s;   /* + per sequence in the batch */
-  int    kv_dtype_bytes;  /* bytes per K/V element in the cache (2 = bf16/fp16, 1 = fp8) */
-} ModelCostParams;
+  double L, h, d;
+  double nh_r, kv_r;   /* query and KV heads per rank (KV replicated when tp > nkv) */
+  double f_r, vocab_r, up_r;
+  double E, k;         /* experts (0 = dense), top-k */
+  int    wb;           /* weight bytes per element */
+  double ab, kvb;      /* activation and KV-cache bytes per element */
+  double norm_w, norm_flops, act_flops, norms;
+} ModelCostShape;
 
-/* Defaults documented in docs/cost-model.md. */
-void model_cost_params_default (ModelCostParams *p);
+/* Per-kernel times of the dense GEMMs and the TP all-reduce are tabulated for
+ * token counts 1..MODEL_COST_TABLE at init (decode batches hit the table). */
+#define MODEL_COST_TABLE 512
+/* FlashAttention split-KV choices for decode batches of 1..MODEL_COST_SPLIT_B - 1
+ * sequences over 1..MODEL_COST_SPLIT_NB 128-key blocks (0 = not tabulated) */
+#define MODEL_COST_SPLIT_B 128
+#define MODEL_COST_SPLIT_NB 128
+enum { MODEL_TAB_QKV, MODEL_TAB_OUT, MODEL_TAB_UP, MODEL_TAB_DOWN, MODEL_TAB_LM_HEAD,
+       MODEL_TAB_ALLREDUCE, MODEL_TAB_COUNT };
 
 typedef struct {
   const ModelLlm *llm;
   const ModelGpu *gpu;
   int             tp;
-  ModelCostParams params;
+  ModelCostParams params;  /* the GPU's profile (gpu->profile) at init */
+  /* internal, filled by model_cost_init / model_cost_set_params */
+  ModelCostShape  shape;
+  int             table_n; /* rows of `table` that are valid (0 = none) */
+  double          table[MODEL_COST_TABLE + 1][MODEL_TAB_COUNT];
+  guint8          split[MODEL_COST_SPLIT_B][MODEL_COST_SPLIT_NB + 1];
 } ModelCost;
 
-/* Caller-allocated; llm and gpu must outlive it. Uses default params. */
+/* Caller-allocated; llm and gpu must outlive it. Uses the GPU's device profile
+ * (gpu->profile: calibrated, or carried over from the closest calibrated
+ * architecture); nothing to clear. */
 void model_cost_init (ModelCost *c, const ModelLlm *llm, const ModelGpu *gpu, int tp);
+/* Replaces the parameters and recomputes the tables. With tabulate FALSE the
+ * table is dropped (every time is computed on the fly: what the calibrator
+ * does while it changes parameters many times). */
+void model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate);
 
 typedef struct {
   ModelOpCost op[MODEL_OP_COUNT]; /* summed over all layers */
@@ -92,6 +112,21 @@ gint64 model_iter_ns (const ModelIterCost *it);
 /* Shape->count formulas shared with the reference kernels (per rank, one layer). */
 double model_gemm_flops (double m, double n, double k);            /* 2mnk */
 double model_gemm_bytes (double m, double n, double k, int dtype_bytes);
+
+/* Time models shared by the iteration cost and the calibrator (seconds, one
+ * kernel). GEMM [m,k]x[k,n] with weights of `wb` bytes: tile (128/64) and wave
+ * quantisation over the SMs with split-K for small grids, compute and memory
+ * time combined by a smooth max, plus a floor. */
+double model_time_gemm (const ModelCostParams *p, const ModelGpu *g, double m, double n,
+                        double k, int wb);
+/* An element-wise kernel moving `bytes`. */
+double model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
+                        double bytes);
+/* One attention kernel over the prefill sequences (decode == FALSE: every seq
+ * with !(q == 1 && ctx > 0)) or the decode sequences of `seqs`, for c's model
+ * shape and c->params. 0 when there are none. */
+double model_cost_attn_time (const ModelCost *c, const ModelSeqWork *seqs, gsize n,
+                             gboolean decode);
 
 typedef struct {
   double weight_bytes;       /* per GPU */

@@ -16,7 +16,7 @@
 
 #define POLICY_ERROR (policy_error_quark ())
 GQuark policy_error_quark (void);
-typedef enum { POLICY_ERROR_UNKNOWN, POLICY_ERROR_INVALID } PolicyError;
+typedef enum { POLICY_ERROR_UNKNOWN, POLICY_ERROR_INVALID, POLICY_ERROR_PLUGIN } PolicyError;
 
 /* Opaque handles into the serving world (serve/). */
 typedef struct ServeRequest PolicyRequest;
@@ -55,6 +55,15 @@ gint64  policy_req_pending (const PolicyRequest *r);
 gboolean policy_req_finished (const PolicyRequest *r);
 guint   policy_req_preemptions (const PolicyRequest *r);
 gint64  policy_req_blocks (const PolicyRequest *r);     /* KV blocks held */
+/* Priority class (0 = normal, higher = more important) and client id, set
+ * by the scenario's workload.priority_fraction / workload.clients rules. */
+int     policy_req_priority (const PolicyRequest *r);
+guint   policy_req_client (const PolicyRequest *r);
+/* Time of the first / latest emitted token, -1 before the first. */
+SimTime policy_req_first_token (const PolicyRequest *r);
+SimTime policy_req_last_token (const PolicyRequest *r);
+/* TRUE while the request's KV lives in host memory (swapped out). */
+gboolean policy_req_swapped (const PolicyRequest *r);
 
 /* ---- replicas --------------------------------------------------------- */
 
@@ -79,11 +88,47 @@ void     policy_preempt_recompute (PolicyReplica *rep, PolicyRequest *r);
  * replica has). It is counted as rejected and freed after the iteration. */
 void     policy_reject (PolicyReplica *rep, PolicyRequest *r, const char *why);
 
+/* ---- swapping KV to host memory (cache.preemption = "swap") ------------ */
+
+/* TRUE when the scenario asks for preemption by swapping (cache.preemption). */
+gboolean policy_replica_swap_enabled (const PolicyReplica *rep);
+/* Preempt by swapping: copy the request's KV blocks to host memory over the
+ * host link and free them on the GPU; its computed tokens are kept. The copy
+ * is charged to the next iteration this replica runs (blocking or overlapped,
+ * cache.swap.overlap). With cache.swap.reuse_host_copy, blocks whose host
+ * copy is still valid from an earlier swap are not copied again (FastSwitch).
+ * FALSE (nothing done) when host memory (cache.swap.host_gib) is full; the
+ * policy should then preempt by recomputation. */
+gboolean policy_preempt_swap (PolicyReplica *rep, PolicyRequest *r);
+/* Bring a swapped request's KV back: reserves its blocks and charges the copy
+ * to the next iteration. FALSE (no change) when not enough blocks are free. */
+gboolean policy_swap_in (PolicyReplica *rep, PolicyRequest *r);
+
 /* Add `q` tokens of work for `r` to the batch being formed (1 <= q <=
  * pending). The request must already hold KV for computed + q tokens. */
 void     policy_batch_add (PolicyBatch *b, PolicyRequest *r, gint64 q);
 guint    policy_batch_size (const PolicyBatch *b);
 gint64   policy_batch_tokens (const PolicyBatch *b);
+/* TRUE when r is in the batch being formed. */
+gboolean policy_batch_contains (const PolicyBatch *b, const PolicyRequest *r);
+
+/* ---- speculative decoding (scenario "speculation") --------------------- */
+
+/* Turn every decode entry of the batch (q == 1 after the first token) into a
+ * speculative one: a draft (model or Medusa heads, speculation.draft) proposes
+ * up to k tokens, the target verifies k+1 in one pass, and a seeded random
+ * number of them is accepted (speculation.acceptance). k is capped per request
+ * so it never drafts past its last token; an entry whose extra KV cannot be
+ * reserved stays a plain decode. Returns the number of speculating entries.
+ * k == 0 does nothing. */
+guint    policy_batch_speculate (PolicyReplica *rep, PolicyBatch *b, int k);
+/* The cost model's time in seconds for the batch as formed, were every decode
+ * entry to speculate k tokens (k = 0: as is), draft cost included. For
+ * policies that weigh options (SmartSpec); it changes nothing. */
+double   policy_batch_estimate_s (PolicyReplica *rep, const PolicyBatch *b, int k);
+/* Acceptance observed on this replica so far: tokens proposed and accepted. */
+void     policy_replica_spec_stats (const PolicyReplica *rep, guint64 *proposed,
+                                    guint64 *accepted);
 
 /* ---- replica schedulers ---------------------------------------------- */
 
@@ -122,5 +167,22 @@ typedef struct {
   guint    (*route) (void *state, PolicyReplica *const *replicas, guint n_replicas,
                      const PolicyRequest *r);
 } PolicyRouterOps;
+
+/* ---- plug-ins ------------------------------------------------------------ */
+
+/* An out-of-tree policy is a shared object exporting
+ *   gboolean servesim_plugin_register (PolicyPluginApi *api, GError **error);
+ * which calls api->add_scheduler / api->add_router for each policy it
+ * provides (see plugins/sample_plugin.c and docs/policies.md). The ops
+ * structs must be static: the module stays loaded for the whole run. */
+#define POLICY_PLUGIN_SYMBOL "servesim_plugin_register"
+#define POLICY_PLUGIN_ABI 1
+typedef struct {
+  int       abi;            /* POLICY_PLUGIN_ABI of the loading program */
+  gpointer  registry;       /* opaque */
+  gboolean (*add_scheduler) (gpointer registry, const PolicySchedulerOps *ops);
+  gboolean (*add_router) (gpointer registry, const PolicyRouterOps *ops);
+} PolicyPluginApi;
+typedef gboolean (*PolicyPluginRegisterFn) (PolicyPluginApi *api, GError **error);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <gmodule.h>
 
 #include "policies/registry.h"
 
@@ -16,10 +17,21 @@ G_DEFINE_QUARK (policy-error-quark, policy_error)
 /* Built-ins, each defined in its own file. */
 extern const PolicySchedulerOps policy_sched_vllm;
 extern const PolicySchedulerOps policy_sched_template;
+extern const PolicySchedulerOps policy_sched_static;
+extern const PolicySchedulerOps policy_sched_orca;
+extern const PolicySchedulerOps policy_sched_sarathi;
+extern const PolicySchedulerOps policy_sched_fastgen;
+extern const PolicySchedulerOps policy_sched_priority;
+extern const PolicySchedulerOps policy_sched_vtc;
+extern const PolicySchedulerOps policy_sched_edf;
+extern const PolicySchedulerOps policy_sched_specdec;
+extern const PolicySchedulerOps policy_sched_smartspec;
 extern const PolicyRouterOps    policy_router_round_robin;
 
 static const PolicySchedulerOps *const builtin_schedulers[] = {
-  &policy_sched_vllm, &policy_sched_template,
+  &policy_sched_vllm, &policy_sched_template, &policy_sched_static, &policy_sched_orca,
+  &policy_sched_sarathi, &policy_sched_fastgen, &policy_sched_priority, &policy_sched_vtc,
+  &policy_sched_edf, &policy_sched_specdec, &policy_sched_smartspec,
 };
 static const PolicyRouterOps *const builtin_routers[] = {
   &policy_router_round_robin,
@@ -28,6 +40,7 @@ static const PolicyRouterOps *const builtin_routers[] = {
 struct PolicyRegistry {
   GHashTable *schedulers; /* name -> const PolicySchedulerOps* */
   GHashTable *routers;    /* name -> const PolicyRouterOps* */
+  GPtrArray  *modules;    /* GModule* of loaded plug-ins, closed with the registry */
 };
 
 PolicyRegistry *
@@ -36,6 +49,7 @@ policy_registry_new (void)
   PolicyRegistry *reg = g_new0 (PolicyRegistry, 1);
   reg->schedulers = g_hash_table_new (g_str_hash, g_str_equal);
   reg->routers = g_hash_table_new (g_str_hash, g_str_equal);
+  reg->modules = g_ptr_array_new ();
   for (guint i = 0; i < G_N_ELEMENTS (builtin_schedulers); i++)
     policy_registry_add_scheduler (reg, builtin_schedulers[i]);
   for (guint i = 0; i < G_N_ELEMENTS (builtin_routers); i++)
@@ -50,6 +64,9 @@ policy_registry_free (PolicyRegistry *reg)
     return;
   g_hash_table_destroy (reg->schedulers);
   g_hash_table_destroy (reg->routers);
+  for (guint i = 0; i < reg->modules->len; i++)
+    g_module_close (reg->modules->pdata[i]);
+  g_ptr_array_free (reg->modules, TRUE);
   g_free (reg);
 }
 
@@ -97,6 +114,91 @@ const char **
 policy_registry_router_names (const PolicyRegistry *reg)
 {
   return names_of (reg->routers);
+}
+
+/* ---- plug-ins --------------------------------------------------------------- */
+
+/* Registration from a plug-in: a taken name is the plug-in author's error,
+ * reported as a GError by the loader rather than a critical. */
+typedef struct {
+  PolicyRegistry *reg;
+  GString        *clash;
+} PluginCtx;
+
+static gboolean
+plugin_add_scheduler (gpointer ctx, const PolicySchedulerOps *ops)
+{
+  PluginCtx *c = ctx;
+  if (!ops || !ops->name || !ops->schedule || g_hash_table_contains (c->reg->schedulers, ops->name)) {
+    g_string_append_printf (c->clash, "%sscheduler '%s'%s", c->clash->len ? ", " : "",
+                            ops && ops->name ? ops->name : "(null)",
+                            ops && ops->name && ops->schedule ? " (name taken)" : " (no name or schedule hook)");
+    return FALSE;
+  }
+  return policy_registry_add_scheduler (c->reg, ops);
+}
+
+static gboolean
+plugin_add_router (gpointer ctx, const PolicyRouterOps *ops)
+{
+  PluginCtx *c = ctx;
+  if (!ops || !ops->name || !ops->route || g_hash_table_contains (c->reg->routers, ops->name)) {
+    g_string_append_printf (c->clash, "%srouter '%s'%s", c->clash->len ? ", " : "",
+                            ops && ops->name ? ops->name : "(null)",
+                            ops && ops->name && ops->route ? " (name taken)" : " (no name or route hook)");
+    return FALSE;
+  }
+  return policy_registry_add_router (c->reg, ops);
+}
+
+gboolean
+policy_registry_load_plugin (PolicyRegistry *reg, const char *path, GError **error)
+{
+  g_return_val_if_fail (reg && path, FALSE);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_set_error (error, POLICY_ERROR, POLICY_ERROR_PLUGIN, "%s: plug-in file not found", path);
+    return FALSE;
+  }
+  /* a bare file name would be searched in the library path: make it relative */
+  char *p = strchr (path, G_DIR_SEPARATOR) ? g_strdup (path) : g_build_filename (".", path, NULL);
+  GModule *m = g_module_open (p, G_MODULE_BIND_LOCAL);
+  g_free (p);
+  if (!m) {
+    g_set_error (error, POLICY_ERROR, POLICY_ERROR_PLUGIN, "%s: cannot load plug-in: %s", path,
+                 g_module_error ());
+    return FALSE;
+  }
+  gpointer sym = NULL;
+  if (!g_module_symbol (m, POLICY_PLUGIN_SYMBOL, &sym) || !sym) {
+    g_set_error (error, POLICY_ERROR, POLICY_ERROR_PLUGIN,
+                 "%s: not a servesim plug-in (it exports no %s function; see docs/policies.md)",
+                 path, POLICY_PLUGIN_SYMBOL);
+    g_module_close (m);
+    return FALSE;
+  }
+  PluginCtx ctx = { reg, g_string_new (NULL) };
+  PolicyPluginApi api = { POLICY_PLUGIN_ABI, &ctx, plugin_add_scheduler, plugin_add_router };
+  GError *e = NULL;
+  gboolean ok = ((PolicyPluginRegisterFn) sym) (&api, &e);
+  if (!ok || ctx.clash->len) {
+    if (e)
+      g_set_error (error, POLICY_ERROR, POLICY_ERROR_PLUGIN, "%s: registration failed: %s", path,
+                   e->message);
+    else if (ctx.clash->len)
+      g_set_error (error, POLICY_ERROR, POLICY_ERROR_PLUGIN,
+                   "%s: could not register %s (rename them in the plug-in)", path, ctx.clash->str);
+    else
+      g_set_error (error, POLICY_ERROR, POLICY_ERROR_PLUGIN,
+                   "%s: registration failed (the plug-in gave no reason)", path);
+    g_clear_error (&e);
+    g_string_free (ctx.clash, TRUE);
+    /* what it did register stays valid only while the module is loaded */
+    g_ptr_array_add (reg->modules, m);
+    return FALSE;
+  }
+  g_string_free (ctx.clash, TRUE);
+  g_ptr_array_add (reg->modules, m);
+  return TRUE;
 }
 
 static gpointer

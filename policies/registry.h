@@ -21,6 +21,13 @@ void            policy_registry_free (PolicyRegistry *reg);
 gboolean policy_registry_add_scheduler (PolicyRegistry *reg, const PolicySchedulerOps *ops);
 gboolean policy_registry_add_router (PolicyRegistry *reg, const PolicyRouterOps *ops);
 
+/* Load an out-of-tree policy plug-in (a shared object exporting
+ * servesim_plugin_register, see policies/policy.h) and let it register its
+ * policies. The module stays loaded until the registry is freed. FALSE with
+ * POLICY_ERROR_PLUGIN naming the file when it is missing, not loadable, not a
+ * plug-in, or its registration fails or reuses a name. */
+gboolean policy_registry_load_plugin (PolicyRegistry *reg, const char *path, GError **error);
+
 /* Lookup; NULL with POLICY_ERROR_UNKNOWN listing the valid names. */
 const PolicySchedulerOps *policy_registry_scheduler (const PolicyRegistry *reg, const char *name,
                                                      GError **error);

@@ -8,7 +8,11 @@
  *  - otherwise every running request decodes one token; when a decode needs a
  *    new block and none is free, the most recently admitted running request
  *    is preempted by recomputation (its blocks freed, put back at the head of
- *    the queue to re-prefill prompt + generated tokens later).
+ *    the queue to re-prefill prompt + generated tokens later) or, with
+ *    cache.preemption = "swap", by swapping its blocks to host memory (vLLM's
+ *    preemption_mode=swap): swapped requests come back FIFO in a decode
+ *    iteration with no preemption, before any new prefill is admitted, and
+ *    the copies cost host-link time (serve/, cache.swap.*).
  * A prompt longer than max_batched_tokens runs alone rather than never (vLLM
  * rejects it instead; we keep the request). A request whose KV can never fit
  * on the replica is rejected. Owns the queues; not time (models/) nor KV
@@ -23,6 +27,7 @@
 typedef struct {
   GQueue     waiting;   /* PolicyRequest*, FCFS; preempted ones go to the head */
   GPtrArray *running;   /* in admission order */
+  GQueue     swapped;   /* KV in host memory, FIFO */
   guint      max_batch_size;
   gint64     max_batched_tokens;
   gint64     watermark_blocks;
@@ -42,6 +47,7 @@ vllm_init (void *state, PolicyReplica *rep, const double *params, GError **error
 {
   VllmState *s = state;
   g_queue_init (&s->waiting);
+  g_queue_init (&s->swapped);
   s->running = g_ptr_array_new ();
   s->max_batch_size = (guint) policy_param (vllm_params, params, "max_batch_size");
   s->max_batched_tokens = (gint64) policy_param (vllm_params, params, "max_batched_tokens");
@@ -55,6 +61,7 @@ vllm_clear (void *state)
 {
   VllmState *s = state;
   g_queue_clear (&s->waiting);
+  g_queue_clear (&s->swapped);
   g_ptr_array_free (s->running, TRUE);
 }
 
@@ -94,20 +101,50 @@ schedule_prefills (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
 }
 
 /* Decode step for every running request, preempting from the back when
- * blocks run out. */
-static void
+ * blocks run out. Returns TRUE when it preempted. */
+static gboolean
 schedule_decodes (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
 {
+  gboolean preempted = FALSE;
   for (guint i = 0; i < s->running->len; i++) {
     PolicyRequest *r = g_ptr_array_index (s->running, i);
     gint64 want = policy_req_computed (r) + policy_req_pending (r);
     while (!policy_kv_reserve (rep, r, want)) {
       PolicyRequest *victim = g_ptr_array_steal_index (s->running, s->running->len - 1);
-      policy_preempt_recompute (rep, victim);
-      g_queue_push_head (&s->waiting, victim);
+      preempted = TRUE;
+      if (policy_replica_swap_enabled (rep) && policy_preempt_swap (rep, victim))
+        g_queue_push_tail (&s->swapped, victim);
+      else {
+        policy_preempt_recompute (rep, victim);
+        g_queue_push_head (&s->waiting, victim);
+      }
       if (victim == r)
-        return; /* r itself was the last; everything before it is batched */
+        return TRUE; /* r itself was the last; everything before it is batched */
     }
+    policy_batch_add (batch, r, policy_req_pending (r));
+  }
+  return preempted;
+}
+
+/* Swap requests back in, FIFO, while blocks above the watermark (or any
+ * block, when nothing runs) allow; each decodes in this iteration. */
+static void
+schedule_swap_ins (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
+{
+  while (!g_queue_is_empty (&s->swapped) && s->running->len < s->max_batch_size) {
+    PolicyRequest *r = g_queue_peek_head (&s->swapped);
+    gint64 want = policy_req_computed (r) + policy_req_pending (r);
+    if (policy_replica_blocks_for (rep, want) > policy_replica_total_blocks (rep)) {
+      g_queue_pop_head (&s->swapped);
+      policy_reject (rep, r, "output outgrew the replica's KV cache");
+      continue;
+    }
+    gint64 keep = s->running->len > 0 ? s->watermark_blocks : 0;
+    if (policy_replica_free_blocks (rep) - policy_replica_blocks_for (rep, want) < keep
+        || !policy_swap_in (rep, r) || !policy_kv_reserve (rep, r, want))
+      break;
+    g_queue_pop_head (&s->swapped);
+    g_ptr_array_add (s->running, r);
     policy_batch_add (batch, r, policy_req_pending (r));
   }
 }
@@ -116,14 +153,18 @@ static void
 vllm_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
 {
   VllmState *s = state;
-  if (schedule_prefills (s, rep, batch))
+  if (g_queue_is_empty (&s->swapped) && schedule_prefills (s, rep, batch))
     return;
-  schedule_decodes (s, rep, batch);
+  if (!schedule_decodes (s, rep, batch))
+    schedule_swap_ins (s, rep, batch);
   /* Everything running was preempted (a lone request outgrew the cache):
-   * try the queue again, which re-admits or rejects it, so the replica
+   * try the queues again, which re-admits or rejects it, so the replica
    * never idles with work waiting. */
-  if (policy_batch_size (batch) == 0)
-    schedule_prefills (s, rep, batch);
+  if (policy_batch_size (batch) == 0) {
+    schedule_swap_ins (s, rep, batch);
+    if (policy_batch_size (batch) == 0)
+      schedule_prefills (s, rep, batch);
+  }
 }
 
 static void
@@ -142,13 +183,14 @@ vllm_after_iteration (void *state, PolicyReplica *rep, PolicyBatch *batch)
 static guint
 vllm_queued (void *state)
 {
-  return g_queue_get_length (&((VllmState *) state)->waiting);
+  VllmState *s = state;
+  return g_queue_get_length (&s->waiting) + g_queue_get_length (&s->swapped);
 }
 
 const PolicySchedulerOps policy_sched_vllm = {
   .name = "vllm",
   .description = "vLLM continuous batching, paged KV, prefill-first, preemption by recomputation "
-                 "(Kwon et al., SOSP'23)",
+                 "or swap (cache.preemption) (Kwon et al., SOSP'23)",
   .params = vllm_params,
   .state_size = sizeof (VllmState),
   .init = vllm_init,

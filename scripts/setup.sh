@@ -22,7 +22,7 @@ done
 
 packages=(build-essential autoconf automake pkg-config
           libglib2.0-dev libjansson-dev libcunit1-dev
-          gnuplot-nox graphviz)
+          gnuplot-nox graphviz openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -10,7 +10,8 @@ serve_metrics_new (double slo_ttft_s, double slo_tpot_s, double timeline_interva
 {
   ServeMetrics *m = g_new0 (ServeMetrics, 1);
   SimQuantiles **all[] = { &m->ttft, &m->tpot, &m->itl, &m->e2e, &m->queue, &m->batch_size,
-                           &m->batch_tokens };
+                           &m->batch_tokens, &m->ttft_high, &m->ttft_normal, &m->e2e_high,
+                           &m->e2e_normal };
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     *all[i] = sim_quantiles_new (0);
   m->first_arrival = -1;
@@ -27,7 +28,8 @@ serve_metrics_free (ServeMetrics *m)
   if (!m)
     return;
   SimQuantiles *all[] = { m->ttft, m->tpot, m->itl, m->e2e, m->queue, m->batch_size,
-                          m->batch_tokens };
+                          m->batch_tokens, m->ttft_high, m->ttft_normal, m->e2e_high,
+                          m->e2e_normal };
   for (guint i = 0; i < G_N_ELEMENTS (all); i++)
     sim_quantiles_free (all[i]);
   g_array_free (m->timeline, TRUE);
@@ -49,6 +51,8 @@ serve_metrics_request_done (ServeMetrics *m, const struct ServeRequest *r)
   if (!isnan (tpot))
     sim_quantiles_add (m->tpot, tpot);
   sim_quantiles_add (m->e2e, e2e);
+  sim_quantiles_add (r->priority > 0 ? m->ttft_high : m->ttft_normal, ttft);
+  sim_quantiles_add (r->priority > 0 ? m->e2e_high : m->e2e_normal, e2e);
   sim_quantiles_add (m->queue, SIM_TIME_TO_S (r->first_scheduled - r->arrival));
   gboolean ttft_ok = m->slo_ttft_s <= 0 || ttft <= m->slo_ttft_s;
   gboolean tpot_ok = m->slo_tpot_s <= 0 || isnan (tpot) || tpot <= m->slo_tpot_s;

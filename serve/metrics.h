@@ -30,6 +30,11 @@ struct ServeMetrics {
   guint64 slo_met, slo_ttft_met, slo_tpot_met;
   SimTime first_arrival, last_event;
   double  slo_ttft_s, slo_tpot_s;
+  /* by priority class (priority > 0 = "high") */
+  SimQuantiles *ttft_high, *ttft_normal, *e2e_high, *e2e_normal;
+  /* swapping */
+  guint64 swap_outs, swap_ins, swap_blocks;
+  SimTime swap_ns;            /* host-link copy time charged to iterations */
   GArray *timeline;           /* ServeTimelineRow */
   double  timeline_interval;  /* seconds; doubles when the timeline is folded */
 };

@@ -203,6 +203,41 @@ serve_world_summary_json (ServeWorld *w)
   json_object_set_new (o, "iterations", json_integer ((json_int_t) iters));
   json_object_set_new (o, "gpu_busy_fraction", json_real (busy / nrep));
   json_object_set_new (o, "events", json_integer ((json_int_t) serve__world_events (w)));
+  /* Keys below appear only when the feature is in use. */
+  if (sc->priority_fraction > 0) {
+    json_t *pr = json_object (), *hi = json_object (), *lo = json_object ();
+    json_object_set_new (hi, "ttft_s", serve_metrics_dist_json (m->ttft_high));
+    json_object_set_new (hi, "e2e_s", serve_metrics_dist_json (m->e2e_high));
+    json_object_set_new (lo, "ttft_s", serve_metrics_dist_json (m->ttft_normal));
+    json_object_set_new (lo, "e2e_s", serve_metrics_dist_json (m->e2e_normal));
+    json_object_set_new (pr, "high", hi);
+    json_object_set_new (pr, "normal", lo);
+    json_object_set_new (o, "priority", pr);
+  }
+  if (sc->swap) {
+    json_t *sw = json_object ();
+    json_object_set_new (sw, "swap_outs", json_integer ((json_int_t) m->swap_outs));
+    json_object_set_new (sw, "swap_ins", json_integer ((json_int_t) m->swap_ins));
+    json_object_set_new (sw, "blocks_copied", json_integer ((json_int_t) m->swap_blocks));
+    json_object_set_new (sw, "gib_copied_per_gpu",
+                         json_real (m->swap_blocks * r0->mem.kv_bytes_per_block / 1073741824.0));
+    json_object_set_new (sw, "copy_time_s", json_real (SIM_TIME_TO_S (m->swap_ns)));
+    json_object_set_new (sw, "overlap", json_boolean (sc->swap_overlap));
+    json_object_set_new (o, "swap", sw);
+  }
+  guint64 prop = 0, acc = 0;
+  for (guint i = 0; i < nrep; i++) {
+    prop += serve_world_replica (w, i)->spec_proposed;
+    acc += serve_world_replica (w, i)->spec_accepted;
+  }
+  if (prop > 0) {
+    json_t *sp = json_object ();
+    json_object_set_new (sp, "draft", json_string (sc->spec_draft));
+    json_object_set_new (sp, "proposed_tokens", json_integer ((json_int_t) prop));
+    json_object_set_new (sp, "accepted_tokens", json_integer ((json_int_t) acc));
+    json_object_set_new (sp, "acceptance", json_real ((double) acc / (double) prop));
+    json_object_set_new (o, "speculation", sp);
+  }
   return o;
 }
 

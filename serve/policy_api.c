@@ -17,6 +17,11 @@ gint64  policy_req_computed (const PolicyRequest *r) { return r->computed; }
 gboolean policy_req_finished (const PolicyRequest *r) { return r->finished || r->rejected; }
 guint   policy_req_preemptions (const PolicyRequest *r) { return r->preemptions; }
 gint64  policy_req_blocks (const PolicyRequest *r) { return r->blocks; }
+int     policy_req_priority (const PolicyRequest *r) { return r->priority; }
+guint   policy_req_client (const PolicyRequest *r) { return r->client; }
+SimTime policy_req_first_token (const PolicyRequest *r) { return r->first_token; }
+SimTime policy_req_last_token (const PolicyRequest *r) { return r->last_token; }
+gboolean policy_req_swapped (const PolicyRequest *r) { return r->swapped; }
 
 gint64
 policy_req_pending (const PolicyRequest *r)
@@ -43,6 +48,7 @@ gboolean
 policy_kv_reserve (PolicyReplica *rep, PolicyRequest *r, gint64 tokens)
 {
   g_return_val_if_fail (r->replica == rep->index && !r->finished && !r->rejected, FALSE);
+  g_return_val_if_fail (!r->swapped, FALSE);
   g_return_val_if_fail (tokens >= 0, FALSE);
   return serve__kv_reserve (rep, r, tokens);
 }
@@ -52,6 +58,23 @@ policy_preempt_recompute (PolicyReplica *rep, PolicyRequest *r)
 {
   g_return_if_fail (r->replica == rep->index && !r->in_batch);
   serve__preempt (rep, r);
+}
+
+gboolean policy_replica_swap_enabled (const PolicyReplica *rep) { return serve__swap_enabled (rep); }
+
+gboolean
+policy_preempt_swap (PolicyReplica *rep, PolicyRequest *r)
+{
+  g_return_val_if_fail (r->replica == rep->index && !r->in_batch && !r->swapped, FALSE);
+  g_return_val_if_fail (!r->finished && !r->rejected, FALSE);
+  return serve__swap_out (rep, r);
+}
+
+gboolean
+policy_swap_in (PolicyReplica *rep, PolicyRequest *r)
+{
+  g_return_val_if_fail (r->replica == rep->index && r->swapped, FALSE);
+  return serve__swap_in (rep, r);
 }
 
 void
@@ -64,16 +87,45 @@ policy_reject (PolicyReplica *rep, PolicyRequest *r, const char *why)
 void
 policy_batch_add (PolicyBatch *b, PolicyRequest *r, gint64 q)
 {
-  g_return_if_fail (!r->in_batch && !r->finished && !r->rejected);
+  g_return_if_fail (!r->in_batch && !r->finished && !r->rejected && !r->swapped);
   g_return_if_fail (q >= 1 && q <= policy_req_pending (r));
   /* The KV for the new tokens must already be reserved. */
   g_return_if_fail (r->blocks >= policy_replica_blocks_for (b->owner, r->computed + q));
-  ServeBatchEntry e = { r, q };
+  ServeBatchEntry e = { r, q, 0 };
   ModelSeqWork wk = { q, r->computed };
   r->in_batch = TRUE;
   g_array_append_val (b->entries, e);
   g_array_append_val (b->work, wk);
   b->tokens += q;
+}
+
+gboolean
+policy_batch_contains (const PolicyBatch *b, const PolicyRequest *r)
+{
+  return r->in_batch && r->replica == b->owner->index;
+}
+
+guint
+policy_batch_speculate (PolicyReplica *rep, PolicyBatch *b, int k)
+{
+  g_return_val_if_fail (b->owner == rep && k >= 0, 0);
+  return serve__speculate (rep, b, k);
+}
+
+double
+policy_batch_estimate_s (PolicyReplica *rep, const PolicyBatch *b, int k)
+{
+  g_return_val_if_fail (b->owner == rep && k >= 0, 0);
+  return serve__estimate_s (rep, b, k);
+}
+
+void
+policy_replica_spec_stats (const PolicyReplica *rep, guint64 *proposed, guint64 *accepted)
+{
+  if (proposed)
+    *proposed = rep->spec_proposed;
+  if (accepted)
+    *accepted = rep->spec_accepted;
 }
 
 guint  policy_batch_size (const PolicyBatch *b) { return b->entries->len; }

@@ -22,7 +22,9 @@ static const char default_json[] =
   "  \"model\": \"llama-3.1-8b\",\n"
   "  \"catalog\": null,\n"
   "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1 },\n"
-  "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9 },\n"
+  "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9, \"preemption\": \"recompute\",\n"
+  "             \"swap\": { \"overlap\": false, \"granularity_blocks\": 1, \"link_efficiency\": 0.8,\n"
+  "                       \"op_latency_s\": 1e-05, \"reuse_host_copy\": false, \"host_gib\": 256 } },\n"
   "  \"scheduler\": { \"name\": \"vllm\" },\n"
   "  \"router\": { \"name\": \"round-robin\" },\n"
   "  \"workload\": {\n"
@@ -32,6 +34,9 @@ static const char default_json[] =
   "    \"time_scale\": 1.0,\n"
   "    \"start\": 0,\n"
   "    \"end\": 0,\n"
+  "    \"priority_fraction\": 0,\n"
+  "    \"clients\": 1,\n"
+  "    \"client_skew\": 0,\n"
   "    \"generator\": {\n"
   "      \"arrival\": \"poisson\", \"rate\": 1.0, \"cv\": 1.0, \"num_requests\": 1000,\n"
   "      \"lengths\": \"fixed\", \"prompt_tokens\": 1024, \"output_tokens\": 128,\n"
@@ -40,6 +45,8 @@ static const char default_json[] =
   "    }\n"
   "  },\n"
   "  \"slo\": { \"ttft\": 0, \"tpot\": 0 },\n"
+  "  \"speculation\": { \"draft\": \"medusa\", \"medusa_overhead\": 0.1, \"acceptance\": 0.7,\n"
+  "                   \"acceptance_spread\": 0 },\n"
   "  \"output\": { \"dir\": \"servesim-out\", \"requests_csv\": true, \"plots\": true,\n"
   "              \"render\": true, \"timeline_interval\": 1.0 }\n"
   "}\n";
@@ -72,6 +79,14 @@ static const Field schema[] = {
   { "cache", T_OBJ, 0, 0, NULL },
   { "cache.block_size", T_INT, 1, 4096, NULL },
   { "cache.mem_util", T_NUM, 0.05, 1.0, NULL },
+  { "cache.preemption", T_STR, 0, 0, "recompute|swap" },
+  { "cache.swap", T_OBJ, 0, 0, NULL },
+  { "cache.swap.overlap", T_BOOL, 0, 0, NULL },
+  { "cache.swap.granularity_blocks", T_INT, 1, 1e9, NULL },
+  { "cache.swap.link_efficiency", T_NUM, 0.01, 1.0, NULL },
+  { "cache.swap.op_latency_s", T_NUM, 0, 1, NULL },
+  { "cache.swap.reuse_host_copy", T_BOOL, 0, 0, NULL },
+  { "cache.swap.host_gib", T_NUM, 0, 1e6, NULL },
   { "scheduler", T_OPEN_OBJ, 0, 0, NULL },
   { "scheduler.name", T_STR, 0, 0, NULL },
   { "router", T_OPEN_OBJ, 0, 0, NULL },
@@ -83,6 +98,9 @@ static const Field schema[] = {
   { "workload.time_scale", T_NUM, 1e-9, 1e9, NULL },
   { "workload.start", T_NUM, 0, BIG, NULL },
   { "workload.end", T_NUM, 0, BIG, NULL },
+  { "workload.priority_fraction", T_NUM, 0, 1, NULL },
+  { "workload.clients", T_INT, 1, 1e6, NULL },
+  { "workload.client_skew", T_NUM, 0, 10, NULL },
   { "workload.generator", T_OBJ, 0, 0, NULL },
   { "workload.generator.arrival", T_STR, 0, 0, "poisson|gamma" },
   { "workload.generator.rate", T_NUM, 1e-9, 1e9, NULL },
@@ -99,6 +117,11 @@ static const Field schema[] = {
   { "slo", T_OBJ, 0, 0, NULL },
   { "slo.ttft", T_NUM, 0, 1e6, NULL },
   { "slo.tpot", T_NUM, 0, 1e6, NULL },
+  { "speculation", T_OBJ, 0, 0, NULL },
+  { "speculation.draft", T_STR, 0, 0, NULL },
+  { "speculation.medusa_overhead", T_NUM, 0, 10, NULL },
+  { "speculation.acceptance", T_NUM, 0, 1, NULL },
+  { "speculation.acceptance_spread", T_NUM, 0, 1, NULL },
   { "output", T_OBJ, 0, 0, NULL },
   { "output.dir", T_STR_NULL, 0, 0, NULL },
   { "output.requests_csv", T_BOOL, 0, 0, NULL },
@@ -397,6 +420,20 @@ fill_views (ServeScenario *sc, GError **error)
   sc->write_plots = json_is_true (serve_scenario_get (sc, "output.plots"));
   sc->render = json_is_true (serve_scenario_get (sc, "output.render"));
   sc->timeline_interval = get_num (sc, "output.timeline_interval");
+  sc->swap = g_strcmp0 (get_str (sc, "cache.preemption"), "swap") == 0;
+  sc->swap_overlap = json_is_true (serve_scenario_get (sc, "cache.swap.overlap"));
+  sc->swap_granularity = (gint64) get_num (sc, "cache.swap.granularity_blocks");
+  sc->swap_link_eff = get_num (sc, "cache.swap.link_efficiency");
+  sc->swap_op_latency_s = get_num (sc, "cache.swap.op_latency_s");
+  sc->swap_reuse = json_is_true (serve_scenario_get (sc, "cache.swap.reuse_host_copy"));
+  sc->swap_host_gib = get_num (sc, "cache.swap.host_gib");
+  sc->priority_fraction = get_num (sc, "workload.priority_fraction");
+  sc->clients = (guint) get_num (sc, "workload.clients");
+  sc->client_skew = get_num (sc, "workload.client_skew");
+  sc->spec_draft = get_str (sc, "speculation.draft");
+  sc->spec_medusa_overhead = get_num (sc, "speculation.medusa_overhead");
+  sc->spec_acceptance = get_num (sc, "speculation.acceptance");
+  sc->spec_spread = get_num (sc, "speculation.acceptance_spread");
   const char *required[][2] = { { "model", sc->model }, { "cluster.gpu", sc->gpu },
                                 { "scheduler.name", sc->scheduler }, { "router.name", sc->router },
                                 { "output.dir", sc->out_dir ? sc->out_dir : "" } };

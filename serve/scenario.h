@@ -43,6 +43,17 @@ typedef struct {
   const char *out_dir;      /* NULL: write no files (in-memory runs, e.g. sweeps) */
   gboolean    write_requests, write_plots, render;
   double      timeline_interval;
+  /* preemption by swapping (cache.preemption, cache.swap.*) */
+  gboolean    swap, swap_overlap, swap_reuse;
+  gint64      swap_granularity;   /* blocks per host-link copy operation */
+  double      swap_link_eff, swap_op_latency_s, swap_host_gib;
+  /* request classes (workload.priority_fraction, clients, client_skew) */
+  double      priority_fraction;
+  guint       clients;
+  double      client_skew;
+  /* speculative decoding (speculation.*) */
+  const char *spec_draft;         /* "medusa" or a catalog model id */
+  double      spec_medusa_overhead, spec_acceptance, spec_spread;
 } ServeScenario;
 
 /* The embedded default scenario as JSON text. */

@@ -45,6 +45,10 @@ struct ServeWorld {
 
   ServeProgressFn        progress;
   gpointer               progress_user;
+
+  SimRng                *class_rng;      /* priority / client rules; NULL when unused */
+  double                *client_cdf;     /* cumulative client shares (client_skew > 0) */
+  const ModelLlm        *draft_llm;      /* speculation.draft as a model, or NULL (Medusa) */
 };
 
 /* ---- KV accounting (called through policies/policy.h) ----------------- */
@@ -70,18 +74,201 @@ kv_release (struct ServeReplica *rep, struct ServeRequest *r)
   r->blocks = 0;
 }
 
+static void
+host_release (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  rep->host_blocks_used -= r->host_blocks;
+  r->host_blocks = r->host_valid = 0;
+}
+
 void
 serve__preempt (struct ServeReplica *rep, struct ServeRequest *r)
 {
   kv_release (rep, r);
+  host_release (rep, r);
+  r->swapped = FALSE;
   r->computed = 0;
   r->preemptions++;
 }
+
+/* ---- swapping (cache.preemption = "swap") -------------------------------- */
+
+gboolean
+serve__swap_enabled (const struct ServeReplica *rep)
+{
+  return rep->world->sc->swap;
+}
+
+/* Charge copying `blocks` blocks over the host link to the next iteration:
+ * bytes per GPU (each TP rank copies its shard over its own link) and one
+ * copy operation per `granularity_blocks` blocks. */
+static void
+swap_charge (struct ServeReplica *rep, gint64 blocks)
+{
+  if (blocks <= 0)
+    return;
+  const ServeScenario *sc = rep->world->sc;
+  rep->swap_bytes_pending += (double) blocks * rep->mem.kv_bytes_per_block;
+  rep->swap_ops_pending += (guint64) ((blocks + sc->swap_granularity - 1) / sc->swap_granularity);
+  rep->world->metrics->swap_blocks += (guint64) blocks;
+}
+
+gboolean
+serve__swap_out (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  const ServeScenario *sc = rep->world->sc;
+  /* Blocks that were full when last copied are still valid on the host: KV
+   * of earlier tokens never changes, so only the blocks written since move
+   * (the then-partial last block among them). */
+  gint64 valid = sc->swap_reuse ? MIN (r->host_valid, r->blocks) : 0;
+  gint64 copy = r->blocks - valid;
+  gint64 host_after = MAX (r->blocks, r->host_blocks);
+  double cap = sc->swap_host_gib * 1073741824.0
+               / (rep->mem.kv_bytes_per_block > 0 ? rep->mem.kv_bytes_per_block : 1);
+  if ((double) (rep->host_blocks_used - r->host_blocks + host_after) > cap)
+    return FALSE;
+  swap_charge (rep, copy);
+  rep->host_blocks_used += host_after - r->host_blocks;
+  r->host_blocks = host_after;
+  r->host_valid = r->computed / rep->mem.block_size;
+  kv_release (rep, r);
+  r->swapped = TRUE;
+  r->preemptions++;
+  rep->world->metrics->swap_outs++;
+  return TRUE;
+}
+
+gboolean
+serve__swap_in (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  gint64 need = (r->computed + rep->mem.block_size - 1) / rep->mem.block_size;
+  if (need > rep->free_blocks)
+    return FALSE;
+  rep->free_blocks -= need;
+  r->blocks = need;
+  r->swapped = FALSE;
+  swap_charge (rep, need);
+  rep->world->metrics->swap_ins++;
+  if (!rep->world->sc->swap_reuse)
+    host_release (rep, r);
+  return TRUE;
+}
+
+/* ---- speculative decoding ---------------------------------------------------- */
+
+/* Fill `work` with the batch's work, decode entries verifying k+1 tokens
+ * (k < 0: each entry's own k). Returns the draft time in seconds. */
+static double
+spec_work (struct ServeReplica *rep, const struct ServeBatch *b, int k, GArray *work,
+           double *target_s)
+{
+  g_array_set_size (work, 0);
+  gint64 max_k = 0;
+  for (guint i = 0; i < b->entries->len; i++) {
+    const ServeBatchEntry *e = &g_array_index (b->entries, ServeBatchEntry, i);
+    const struct ServeRequest *r = e->req;
+    gint64 ek = e->k;
+    if (k >= 0)
+      ek = (e->q == 1 && r->generated > 0 && r->computed + 1 == r->prompt + r->generated)
+             ? MIN (k, r->output - r->generated - 1) : 0;
+    ModelSeqWork wk = { e->q + MAX (ek, 0), r->computed };
+    g_array_append_val (work, wk);
+    max_k = MAX (max_k, ek);
+  }
+  ModelIterCost c;
+  model_cost_iteration (&rep->cost, (const ModelSeqWork *) work->data, work->len, &c);
+  *target_s = c.total_s;
+  if (max_k <= 0)
+    return 0;
+  if (!rep->world->draft_llm)
+    return rep->world->sc->spec_medusa_overhead * c.gpu_s;
+  /* A draft model proposes one token per pass for every speculating entry,
+   * max_k passes in a row (the entries drafting fewer drop out). */
+  double draft = 0;
+  GArray *dw = g_array_new (FALSE, FALSE, sizeof (ModelSeqWork));
+  for (gint64 j = 0; j < max_k; j++) {
+    g_array_set_size (dw, 0);
+    for (guint i = 0; i < b->entries->len; i++) {
+      const ServeBatchEntry *e = &g_array_index (b->entries, ServeBatchEntry, i);
+      gint64 ek = g_array_index (work, ModelSeqWork, i).q - e->q;
+      if (ek > j) {
+        ModelSeqWork wk = { 1, e->req->computed + j };
+        g_array_append_val (dw, wk);
+      }
+    }
+    model_cost_iteration (&rep->draft_cost, (const ModelSeqWork *) dw->data, dw->len, &c);
+    draft += c.total_s;
+  }
+  g_array_free (dw, TRUE);
+  return draft;
+}
+
+double
+serve__estimate_s (struct ServeReplica *rep, const struct ServeBatch *b, int k)
+{
+  GArray *work = g_array_new (FALSE, FALSE, sizeof (ModelSeqWork));
+  double target;
+  double draft = spec_work (rep, b, k, work, &target);
+  g_array_free (work, TRUE);
+  return target + draft;
+}
+
+guint
+serve__speculate (struct ServeReplica *rep, struct ServeBatch *b, int k)
+{
+  guint n = 0;
+  for (guint i = 0; k > 0 && i < b->entries->len; i++) {
+    ServeBatchEntry *e = &g_array_index (b->entries, ServeBatchEntry, i);
+    struct ServeRequest *r = e->req;
+    /* decodes only: one pending token after the first (not a 1-token
+     * chunk of a prompt being recomputed) */
+    if (e->q != 1 || r->generated == 0 || r->computed + 1 != r->prompt + r->generated || e->k > 0)
+      continue;
+    gint64 ek = MIN ((gint64) k, r->output - r->generated - 1);
+    if (ek <= 0 || !serve__kv_reserve (rep, r, r->computed + 1 + ek))
+      continue;
+    e->k = (int) ek;
+    g_array_index (b->work, ModelSeqWork, i).q = 1 + ek;
+    b->tokens += ek;
+    b->n_spec++;
+    n++;
+  }
+  return n;
+}
+
+/* Draft tokens accepted for one verification: successive draws until the
+ * first rejection. */
+static gint64
+spec_accept (struct ServeReplica *rep, struct ServeRequest *r, gint64 k)
+{
+  const ServeScenario *sc = rep->world->sc;
+  if (!rep->spec_rng)
+    rep->spec_rng = sim_rng_new (sc->seed, "speculation", rep->index);
+  if (r->spec_alpha < 0) {
+    double a = sc->spec_acceptance;
+    if (sc->spec_spread > 0)
+      a += sc->spec_spread * (2 * sim_rng_double (rep->spec_rng) - 1);
+    r->spec_alpha = CLAMP (a, 0.0, 1.0);
+  }
+  gint64 acc = 0;
+  /* alpha 1 and 0 need no draws: exact, and no stream consumed */
+  if (r->spec_alpha >= 1.0)
+    acc = k;
+  else if (r->spec_alpha > 0)
+    while (acc < k && sim_rng_double (rep->spec_rng) < r->spec_alpha)
+      acc++;
+  rep->spec_proposed += (guint64) k;
+  rep->spec_accepted += (guint64) acc;
+  return acc;
+}
+
+static void host_release (struct ServeReplica *rep, struct ServeRequest *r);
 
 static void
 retire (struct ServeReplica *rep, struct ServeRequest *r)
 {
   kv_release (rep, r);
+  host_release (rep, r);
   rep->load--;
   rep->world->in_flight--;
   g_queue_unlink (&rep->live, &r->live_link);
@@ -145,6 +332,7 @@ replica_step (struct ServeReplica *rep)
   g_array_set_size (b->entries, 0);
   g_array_set_size (b->work, 0);
   b->tokens = 0;
+  b->n_spec = 0;
   rep->ops->schedule (rep->state, rep, b);
   flush_retired (rep); /* requests it rejected */
   kv_sample (rep);
@@ -160,7 +348,26 @@ replica_step (struct ServeReplica *rep)
   }
   ModelIterCost cost;
   model_cost_iteration (&rep->cost, (const ModelSeqWork *) b->work->data, b->work->len, &cost);
-  SimTime dt = MAX (1, model_iter_ns (&cost));
+  SimTime dt = model_iter_ns (&cost);
+  if (b->n_spec > 0) {
+    /* b->work already holds the k+1-token verifications; add the drafts */
+    GArray *tmp = g_array_new (FALSE, FALSE, sizeof (ModelSeqWork));
+    double target_s;
+    double draft_s = spec_work (rep, b, -1, tmp, &target_s);
+    g_array_free (tmp, TRUE);
+    dt += SIM_TIME_FROM_S (draft_s);
+  }
+  if (rep->swap_bytes_pending > 0) {
+    const ServeScenario *sc = w->sc;
+    double swap_s = rep->swap_bytes_pending / (w->gpu->pcie_bw * sc->swap_link_eff)
+                    + (double) rep->swap_ops_pending * sc->swap_op_latency_s;
+    SimTime st = SIM_TIME_FROM_S (swap_s);
+    w->metrics->swap_ns += st;
+    dt = sc->swap_overlap ? MAX (dt, st) : dt + st;
+    rep->swap_bytes_pending = 0;
+    rep->swap_ops_pending = 0;
+  }
+  dt = MAX (1, dt);
   rep->busy = TRUE;
   rep->busy_ns += dt;
   rep->iterations++;
@@ -184,6 +391,16 @@ on_iteration_end (SimEngine *engine, gpointer user, gpointer target, gpointer da
     r->computed += e->q;
     if (r->computed < r->prompt + r->generated)
       continue; /* a prefill chunk that emits no token yet */
+    if (G_UNLIKELY (e->k > 0)) {
+      /* speculation: the accepted drafts are emitted with the verified token */
+      gint64 acc = spec_accept (rep, r, e->k);
+      r->computed += acc;
+      for (gint64 j = 0; j < acc; j++) {
+        r->generated++;
+        serve_metrics_token_gap (w->metrics, j == 0 ? now - r->last_token : 0);
+        r->last_token = now;
+      }
+    }
     r->generated++;
     if (r->generated == 1)
       r->first_token = now;
@@ -233,6 +450,21 @@ on_arrival (SimEngine *engine, gpointer user, gpointer target, gpointer data)
     r->prompt = w->next.prompt_tokens;
     r->output = w->next.output_tokens;
     r->first_scheduled = r->first_token = r->last_token = -1;
+    r->spec_alpha = -1;
+    if (w->class_rng) {
+      if (w->sc->priority_fraction > 0)
+        r->priority = sim_rng_double (w->class_rng) < w->sc->priority_fraction;
+      if (w->sc->clients > 1) {
+        if (w->client_cdf) {
+          double u = sim_rng_double (w->class_rng);
+          guint c = 0;
+          while (c + 1 < w->sc->clients && u >= w->client_cdf[c])
+            c++;
+          r->client = c;
+        } else
+          r->client = (guint) sim_rng_int_range (w->class_rng, 0, w->sc->clients - 1);
+      }
+    }
     if (w->metrics->first_arrival < 0)
       w->metrics->first_arrival = now;
     w->metrics->arrived++;
@@ -382,6 +614,8 @@ replica_free (gpointer p)
   g_array_free (rep->batch.work, TRUE);
   flush_retired (rep);
   g_ptr_array_free (rep->retire, TRUE);
+  if (rep->spec_rng)
+    sim_rng_free (rep->spec_rng);
   /* requests still live after a failed run */
   GList *l;
   while ((l = g_queue_pop_head_link (&rep->live)))
@@ -442,7 +676,12 @@ serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error)
   ModelCost cost;
   model_cost_init (&cost, w->llm, w->gpu, sc->tp);
   ModelMemoryPlan mem;
-  double max_tokens = policy_param (sops->params, w->sched_params, "max_batched_tokens");
+  /* activations are sized for the most tokens one iteration can hold: the
+   * policy's token cap under whichever name it uses, else vLLM's default */
+  static const char *const token_caps[] = { "max_batched_tokens", "token_budget", "forward_size" };
+  double max_tokens = NAN;
+  for (guint i = 0; i < G_N_ELEMENTS (token_caps) && isnan (max_tokens); i++)
+    max_tokens = policy_param (sops->params, w->sched_params, token_caps[i]);
   if (isnan (max_tokens))
     max_tokens = 8192;
   if (!model_memory_plan (&cost, sc->block_size, sc->mem_util, (gint64) max_tokens, &mem, &e)) {
@@ -451,8 +690,48 @@ serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error)
     goto fail;
   }
 
+  /* Speculation with a draft model: its weights share the GPU with the
+   * target's, so they come out of the KV cache. */
+  ModelCost draft_cost = cost;
+  if (g_strcmp0 (sc->spec_draft, "medusa") != 0) {
+    if (!(w->draft_llm = model_catalog_llm (w->catalog, sc->spec_draft, &e))) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                   "speculation.draft: %s (or \"medusa\" for Medusa heads)", e ? e->message : "missing");
+      g_clear_error (&e);
+      goto fail;
+    }
+    model_cost_init (&draft_cost, w->draft_llm, w->gpu, sc->tp);
+    ModelMemoryPlan dmem;
+    double dw = w->gpu->mem_bytes; /* a draft that does not fit alone fits nowhere */
+    if (model_memory_plan (&draft_cost, sc->block_size, 1.0, 1, &dmem, NULL))
+      dw = dmem.weight_bytes; /* per GPU; only the weights are added */
+    double lose_f = ceil (dw / mem.kv_bytes_per_block);
+    gint64 lose = lose_f < (double) mem.num_blocks ? (gint64) lose_f : mem.num_blocks;
+    if (lose >= mem.num_blocks) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                   "speculation.draft: the draft model '%s' (%.1f GiB per GPU) leaves no room "
+                   "for the KV cache", sc->spec_draft, dw / 1073741824.0);
+      goto fail;
+    }
+    mem.num_blocks -= lose;
+    mem.kv_bytes -= (double) lose * mem.kv_bytes_per_block;
+  }
+  if (sc->priority_fraction > 0 || sc->clients > 1)
+    w->class_rng = sim_rng_new (sc->seed, "classes", 0);
+  if (sc->clients > 1 && sc->client_skew > 0) {
+    /* client i's share is proportional to 1 / (i+1)^skew (Zipf-like) */
+    w->client_cdf = g_new (double, sc->clients);
+    double tot = 0;
+    for (guint c = 0; c < sc->clients; c++)
+      tot += pow (c + 1.0, -sc->client_skew);
+    double acc = 0;
+    for (guint c = 0; c < sc->clients; c++)
+      w->client_cdf[c] = (acc += pow (c + 1.0, -sc->client_skew) / tot);
+  }
+
   for (int i = 0; i < sc->replicas; i++) {
     struct ServeReplica *rep = g_new0 (struct ServeReplica, 1);
+    rep->draft_cost = draft_cost;
     rep->index = i;
     rep->world = w;
     rep->cost = cost;
@@ -501,6 +780,9 @@ serve_world_free (ServeWorld *w)
   g_ptr_array_free (w->replicas, TRUE);
   g_free (w->sched_params);
   g_free (w->router_params);
+  if (w->class_rng)
+    sim_rng_free (w->class_rng);
+  g_free (w->client_cdf);
   trace_source_free (w->source);
   g_free (w->trace_path);
   serve_metrics_free (w->metrics);

@@ -14,6 +14,7 @@
 
 #include "sim/engine.h"
 #include "sim/stats.h"
+#include "sim/rng.h"
 #include "models/catalog.h"
 #include "models/cost.h"
 #include "policies/policy.h"
@@ -41,12 +42,19 @@ struct ServeRequest {
   gboolean finished;
   gboolean rejected;
   gboolean in_batch;        /* guards against adding twice to one batch */
+  gboolean swapped;         /* KV in host memory (blocks == 0, computed kept) */
+  int      priority;        /* 0 = normal; higher = more important */
+  guint    client;
+  gint64   host_blocks;     /* blocks of host memory holding its KV copy */
+  gint64   host_valid;      /* of which full blocks, still valid for re-use */
+  double   spec_alpha;      /* this request's per-token draft acceptance */
   GList    live_link;       /* in its replica's live list (data = the request) */
 };
 
 typedef struct {
   struct ServeRequest *req;
   gint64 q;
+  int    k;                 /* speculative tokens verified with it (0 = plain) */
 } ServeBatchEntry;
 
 struct ServeBatch {
@@ -54,6 +62,7 @@ struct ServeBatch {
   GArray *entries;          /* ServeBatchEntry */
   GArray *work;             /* ModelSeqWork, parallel to entries */
   gint64  tokens;
+  guint   n_spec;           /* entries with k > 0 */
 };
 
 struct ServeReplica {
@@ -73,6 +82,14 @@ struct ServeReplica {
   SimTime                   busy_ns;
   guint64                   iterations;
   SimTimeAvg                kv_used;      /* fraction of blocks in use */
+  /* swapping: bytes and copy operations charged to the next iteration */
+  double                    swap_bytes_pending;
+  guint64                   swap_ops_pending;
+  gint64                    host_blocks_used;
+  /* speculation */
+  SimRng                   *spec_rng;
+  ModelCost                 draft_cost;   /* valid when the draft is a model */
+  guint64                   spec_proposed, spec_accepted;
 };
 
 /* Build a world for a resolved scenario: loads catalogs, checks the model
@@ -122,5 +139,10 @@ const ModelGpu *serve__world_gpu (const ServeWorld *w);
 const char     *serve__world_workload (const ServeWorld *w);
 const char     *serve__world_trace_path (const ServeWorld *w);
 guint64         serve__world_events (const ServeWorld *w);
+gboolean        serve__swap_out (struct ServeReplica *rep, struct ServeRequest *r);
+gboolean        serve__swap_in (struct ServeReplica *rep, struct ServeRequest *r);
+gboolean        serve__swap_enabled (const struct ServeReplica *rep);
+guint           serve__speculate (struct ServeReplica *rep, struct ServeBatch *b, int k);
+double          serve__estimate_s (struct ServeReplica *rep, const struct ServeBatch *b, int k);
 
 #endif

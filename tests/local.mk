@@ -5,7 +5,7 @@
 # directory), so it depends on it.
 
 serve_tests = tests/serve/test_scenario tests/serve/test_world
-policies_tests = tests/policies/test_vllm
+policies_tests = tests/policies/test_vllm tests/policies/test_schedulers tests/policies/test_plugin
 cli_tests = tests/cli/test_cli
 check_PROGRAMS += $(serve_tests) $(policies_tests) $(cli_tests)
 TESTS += $(serve_tests) $(policies_tests) $(cli_tests)
@@ -21,6 +21,15 @@ tests_serve_test_world_LDADD = $(SERVESIM_LIBS) $(CUNIT_LIBS)
 tests_policies_test_vllm_SOURCES = tests/policies/test_vllm.c tests/testutil.h
 tests_policies_test_vllm_CFLAGS = $(TEST_CFLAGS)
 tests_policies_test_vllm_LDADD = $(SERVESIM_LIBS) $(CUNIT_LIBS)
+
+tests_policies_test_schedulers_SOURCES = tests/policies/test_schedulers.c tests/testutil.h
+tests_policies_test_schedulers_CFLAGS = $(TEST_CFLAGS)
+tests_policies_test_schedulers_LDADD = $(SERVESIM_LIBS) $(CUNIT_LIBS)
+
+tests_policies_test_plugin_SOURCES = tests/policies/test_plugin.c tests/testutil.h
+tests_policies_test_plugin_CFLAGS = $(TEST_CFLAGS)
+tests_policies_test_plugin_LDADD = $(SERVESIM_LIBS) $(CUNIT_LIBS)
+EXTRA_tests_policies_test_plugin_DEPENDENCIES = plugins/sample_plugin.so servesim$(EXEEXT)
 
 tests_cli_test_cli_SOURCES = tests/cli/test_cli.c tests/testutil.h
 tests_cli_test_cli_CFLAGS = $(TEST_CFLAGS)

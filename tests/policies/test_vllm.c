@@ -77,9 +77,9 @@ test_registry_unknown (void)
 {
   PolicyRegistry *reg = policy_registry_new ();
   GError *e = NULL;
-  CU_ASSERT_PTR_NULL (policy_registry_scheduler (reg, "orca", &e));
+  CU_ASSERT_PTR_NULL (policy_registry_scheduler (reg, "orca2", &e));
   CU_ASSERT_TRUE_FATAL (g_error_matches (e, POLICY_ERROR, POLICY_ERROR_UNKNOWN));
-  CU_ASSERT_TRUE (contains (e->message, "orca"));
+  CU_ASSERT_TRUE (contains (e->message, "orca2"));
   CU_ASSERT_TRUE (contains (e->message, "template, vllm"));
   g_clear_error (&e);
   CU_ASSERT_PTR_NULL (policy_registry_router (reg, "random", &e));

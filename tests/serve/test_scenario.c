@@ -215,6 +215,16 @@ test_file_wrong_type_and_range (void)
     { "{ \"output\": { \"render\": \"yes\" } }", "output.render", "true or false" },
     { "{ \"workload\": { \"format\": \"parquet\" } }", "workload.format", "azure" },
     { "{ \"name\": \"\" }", "name", "empty" },
+    { "{ \"cache\": { \"preemption\": \"swapping\" } }", "cache.preemption", "recompute|swap" },
+    { "{ \"cache\": { \"swap\": { \"granularity_blocks\": 0 } } }", "cache.swap.granularity_blocks", "between" },
+    { "{ \"cache\": { \"swap\": { \"link_efficiency\": 0 } } }", "cache.swap.link_efficiency", "between" },
+    { "{ \"cache\": { \"swap\": { \"overlap\": 1 } } }", "cache.swap.overlap", "true or false" },
+    { "{ \"cache\": { \"swap\": { \"bandwidth\": 1 } } }", "cache.swap.bandwidth", "host_gib" },
+    { "{ \"workload\": { \"priority_fraction\": 1.5 } }", "workload.priority_fraction", "between" },
+    { "{ \"workload\": { \"clients\": 0 } }", "workload.clients", "between" },
+    { "{ \"speculation\": { \"acceptance\": -0.1 } }", "speculation.acceptance", "between" },
+    { "{ \"speculation\": { \"draft\": 7 } }", "speculation.draft", "a string" },
+    { "{ \"speculation\": { \"k\": 4 } }", "speculation.k", "medusa_overhead" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     char *p = write_tmp ("bad.json", cases[i].text);
@@ -225,6 +235,44 @@ test_file_wrong_type_and_range (void)
     g_free (m);
     g_free (p);
   }
+}
+
+/* The keys policies use (swap, request classes, speculation): defaults in
+ * the typed views, and values from a file and --set. */
+static void
+test_policy_keys (void)
+{
+  GError *e = NULL;
+  ServeScenario *sc = serve_scenario_load (NULL, NULL, &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
+  CU_ASSERT_FALSE (sc->swap);
+  CU_ASSERT_FALSE (sc->swap_overlap);
+  CU_ASSERT_FALSE (sc->swap_reuse);
+  CU_ASSERT_EQUAL (sc->swap_granularity, 1);
+  CU_ASSERT_DOUBLE_EQUAL (sc->swap_link_eff, 0.8, 0);
+  CU_ASSERT_DOUBLE_EQUAL (sc->priority_fraction, 0, 0);
+  CU_ASSERT_EQUAL (sc->clients, 1);
+  CU_ASSERT_STRING_EQUAL (sc->spec_draft, "medusa");
+  CU_ASSERT_DOUBLE_EQUAL (sc->spec_acceptance, 0.7, 0);
+  serve_scenario_free (sc);
+  char *p = write_tmp ("policy_keys.json",
+                       "{ \"cache\": { \"preemption\": \"swap\", \"swap\": { \"overlap\": true } },\n"
+                       "  \"speculation\": { \"draft\": \"llama-2-7b\" } }\n");
+  const char *sets[] = { "cache.swap.granularity_blocks=64", "workload.clients=3",
+                         "workload.priority_fraction=0.25", "speculation.acceptance=1", NULL };
+  sc = serve_scenario_load (p, (char **) sets, &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
+  CU_ASSERT_TRUE (sc->swap);
+  CU_ASSERT_TRUE (sc->swap_overlap);
+  CU_ASSERT_FALSE (sc->swap_reuse);          /* default kept beside the file's keys */
+  CU_ASSERT_EQUAL (sc->swap_granularity, 64);
+  CU_ASSERT_DOUBLE_EQUAL (sc->swap_host_gib, 256, 0);
+  CU_ASSERT_EQUAL (sc->clients, 3);
+  CU_ASSERT_DOUBLE_EQUAL (sc->priority_fraction, 0.25, 0);
+  CU_ASSERT_STRING_EQUAL (sc->spec_draft, "llama-2-7b");
+  CU_ASSERT_DOUBLE_EQUAL (sc->spec_acceptance, 1.0, 0);
+  serve_scenario_free (sc);
+  g_free (p);
 }
 
 static void
@@ -554,6 +602,7 @@ main (void)
     { "file: unknown key named, valid keys listed", test_file_unknown_key },
     { "file: wrong type / out of range named", test_file_wrong_type_and_range },
     { "file: JSON syntax error gives file:line:", test_file_syntax_error_line },
+    { "swap, request-class and speculation keys", test_policy_keys },
     { "missing scenario file names the path", test_missing_file },
     { "--set: number, string, null, bool, object", test_set_forms },
     { "--set: object value keeps the section valid", test_set_object_keeps_required_fields },

@@ -1048,8 +1048,8 @@ test_unknown_names (void)
   expect_new_fails ("model", "mixtral-8x7b", "model=llama-9", NULL);
   expect_new_fails ("cluster.gpu", "h100-sxm", "cluster.gpu=h100-sxmm", NULL);
   expect_new_fails ("cluster.gpu", "a100-80gb", "cluster.gpu=nope", NULL);
-  expect_new_fails ("scheduler.name", "vllm", "scheduler.name=orca", NULL);
-  expect_new_fails ("scheduler.name", "template", "scheduler.name=orca", NULL);
+  expect_new_fails ("scheduler.name", "vllm", "scheduler.name=orca2", NULL);
+  expect_new_fails ("scheduler.name", "template", "scheduler.name=orca2", NULL);
   expect_new_fails ("router.name", "round-robin", "router.name=least-loaded", NULL);
   expect_new_fails ("scheduler.max_batch_size", NULL, "scheduler.max_batch_size=0", NULL);
   expect_new_fails ("scheduler.bogus", "max_batch_size", "scheduler.bogus=1", NULL);

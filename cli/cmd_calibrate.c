@@ -1,0 +1,146 @@
+/* cli/cmd_calibrate.c — `servesim calibrate`: fit GPU device profiles to
+ * measured kernel and collective times and write them as profile files.
+ *
+ * Parses options, loads measurements (models/calibrate.h), fits each GPU
+ * found (the one with most measurements first; a fitted profile is loaded
+ * into the catalog at once, so a GPU fitted later inherits it for the groups
+ * it has no data for), prints the parameters and the accuracy, and writes
+ * <out>/<gpu>.json. The formulas and the fit live in models/.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "cli/cli.h"
+#include "models/calibrate.h"
+#include "models/catalog.h"
+
+int
+cli_cmd_calibrate (int argc, char **argv)
+{
+  char **paths = NULL, *gpu = NULL, *only = NULL, *out = NULL, *catalog = NULL;
+  GOptionEntry entries[] = {
+    { "profiles", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &paths,
+      "Measurements: a file or directory searched recursively for Vidur mlp.csv, attention.csv, "
+      "all_reduce.csv, send_recv.csv, *cpu_overheads*.csv and nccl-tests output (repeatable; "
+      "required)", "DIR" },
+    { "gpu", 'g', 0, G_OPTION_ARG_STRING, &gpu,
+      "GPU id for files whose path names no GPU (your own measurements in a plain directory)", "ID" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Fit only this GPU id", "ID" },
+    { "catalog", 'c', 0, G_OPTION_ARG_FILENAME, &catalog,
+      "Extra catalog file (e.g. your own GPU's spec sheet) loaded after the bundled one", "FILE" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+      "Directory for the profiles, one <gpu>.json each (default: current directory; "
+      "models/profiles updates the bundled ones)", "DIR" },
+    { NULL }
+  };
+  GOptionContext *ctx = g_option_context_new (NULL);
+  g_option_context_set_summary (ctx,
+    "Fit the device profile of every GPU found in the measurements: GEMM tile efficiency,\n"
+    "memory efficiency and floors, FlashAttention prefill and paged decode, element-wise\n"
+    "kernels, CPU overhead, and NCCL collectives (latency per protocol and hop, bus\n"
+    "bandwidth). Parameter groups without measurements are carried over from the closest\n"
+    "other calibrated architecture; the written profile says which groups were fitted and\n"
+    "where the others come from. Load a profile with --catalog FILE or a scenario's\n"
+    "\"catalog\" field, or write it to models/profiles/ to bundle it.");
+  g_option_context_set_description (ctx,
+    "Examples:\n"
+    "  servesim calibrate --profiles ../shared/data --out models/profiles\n"
+    "  servesim calibrate --profiles my-measurements/ --gpu l40s --out .\n");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  GError *err = NULL;
+  int rc = 2;
+  ModelCatalog *cat = NULL;
+  ModelCalData *d = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &err))
+    goto done;
+  if (!paths || !*paths) {
+    g_set_error (&err, MODEL_ERROR, MODEL_ERROR_INVALID, "--profiles DIR is required");
+    goto done;
+  }
+  if (argc > 1) {
+    g_set_error (&err, MODEL_ERROR, MODEL_ERROR_INVALID, "unexpected argument '%s'", argv[1]);
+    goto done;
+  }
+  const char *outdir = out ? out : ".";
+  if (g_mkdir_with_parents (outdir, 0755) != 0) {
+    int e = errno;
+    g_set_error (&err, MODEL_ERROR, MODEL_ERROR_INVALID, "cannot create '%s': %s", outdir,
+                 g_strerror (e));
+    goto done;
+  }
+  cat = model_catalog_new ();
+  if (!model_catalog_load_default (cat, &err) || (catalog && !model_catalog_load_file (cat, catalog, &err)))
+    goto done;
+  d = model_cal_data_new ();
+  for (char **p = paths; *p; p++)
+    if (!model_cal_data_load (d, cat, *p, gpu, only, MODEL_CAL_LOAD_ALL, &err))
+      goto done;
+  rc = 0;
+  char *joined = g_strjoinv (", ", paths);
+  for (guint i = 0; i < model_cal_data_n_sets (d); i++) {
+    ModelCalSet *s = model_cal_data_set (d, i);
+    /* groups without measurements are carried over from the closest other
+     * calibrated architecture (as for a GPU with no measurements at all) */
+    ModelCostParams p;
+    const char *from = NULL;
+    char *start = model_catalog_carried_profile (cat, s->gpu, &p, &from)
+                    ? g_strdup_printf ("%s (closest calibrated architecture)", from)
+                    : g_strdup ("the generic defaults (no other calibrated GPU)");
+    guint mask = model_cal_fit (s, &p, -1);
+    char *fitted = model_cal_groups_string (mask);
+    char *kept = model_cal_groups_string (~mask & 0x3ff);
+    char *src = *kept
+      ? g_strdup_printf ("fitted by 'servesim calibrate' to %u measurements (%u sources) under %s; "
+                         "fitted: %s; not measured, kept from %s: %s", s->samples->len,
+                         s->sources->len, joined, fitted, start, kept)
+      : g_strdup_printf ("fitted by 'servesim calibrate' to %u measurements (%u sources) under %s; "
+                         "fitted: %s", s->samples->len, s->sources->len, joined, fitted);
+    printf ("%s: %u measurements from %u sources\n  fitted: %s\n  kept:   %s%s%s\n", s->gpu->id,
+            s->samples->len, s->sources->len, fitted, *kept ? kept : "(none)",
+            *kept ? " from " : "", *kept ? start : "");
+    gsize np;
+    const ModelParamInfo *info = model_params_info (&np);
+    for (gsize j = 0; j < np; j++)
+      printf ("    %-24s %-12.6g %s\n", info[j].name, *model_param_ptr (&p, &info[j]), info[j].help);
+    double *pred = g_new (double, s->samples->len + 1);
+    model_cal_predict_all (s, &p, pred);
+    printf ("  accuracy on the fitted data (operators):\n");
+    cli_cost_report (s, pred, FALSE, 0, 0, -1);
+    printf ("  accuracy on the fitted data (collectives):\n");
+    cli_cost_report (s, pred, TRUE, 0, 0, -1);
+    g_free (pred);
+    char *file = g_strdup_printf ("%s/%s.json", outdir, s->gpu->id);
+    gboolean ok = model_profile_write (file, s->gpu->id, &p, src, (int) s->samples->len, &err)
+                  && model_catalog_load_file (cat, file, &err);
+    if (ok)
+      printf ("  wrote %s\n\n", file);
+    g_free (file);
+    g_free (fitted);
+    g_free (kept);
+    g_free (src);
+    g_free (start);
+    if (!ok) {
+      rc = 2;
+      break;
+    }
+  }
+  g_free (joined);
+done:
+  if (err) {
+    fprintf (stderr, "%s: %s\n", g_get_prgname (), err->message);
+    g_error_free (err);
+  }
+  model_cal_data_free (d);
+  model_catalog_free (cat);
+  g_option_context_free (ctx);
+  g_strfreev (paths);
+  g_free (gpu);
+  g_free (only);
+  g_free (out);
+  g_free (catalog);
+  return rc;
+}

@@ -1,0 +1,1212 @@
+/* models/calibrate.c — loading measured times, predicting them, statistics,
+ * and fitting device profiles.
+ *
+ * Files are recognised by name (mlp.csv, attention.csv, all_reduce.csv,
+ * send_recv.csv, *cpu_overheads*.csv) or by content (nccl-tests output: a
+ * "# nccl-tests" or "nThread" header). CSV columns are looked up by header
+ * name, so column order does not matter; a missing column or a malformed
+ * number is an error naming file, line and column. The fit is a
+ * Nelder-Mead search per parameter group (GEMM, prefill attention, decode
+ * attention, each element-wise class, CPU, collectives) on the log of the
+ * parameters, minimising a Huber loss of log(predicted / measured), so that a
+ * few outliers do not drag the median. Everything is deterministic. It does
+ * not own the time formulas (models/cost.c, models/comm.c) nor printing
+ * (cli/validate_cost.c, cli/cmd_calibrate.c).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/calibrate.h"
+#include "models/comm.h"
+
+static const char *const class_names[MODEL_CAL_COUNT] = {
+  [MODEL_CAL_QKV] = "qkv", [MODEL_CAL_ATTN_OUT] = "attn_out", [MODEL_CAL_MLP_UP] = "mlp_up",
+  [MODEL_CAL_MLP_DOWN] = "mlp_down", [MODEL_CAL_NORM] = "norm", [MODEL_CAL_ROPE] = "rope",
+  [MODEL_CAL_ACT] = "act", [MODEL_CAL_ADD] = "add", [MODEL_CAL_EMBED] = "embed",
+  [MODEL_CAL_ATTN_PREFILL] = "attn_prefill", [MODEL_CAL_ATTN_DECODE] = "attn_decode",
+  [MODEL_CAL_CPU] = "cpu", [MODEL_CAL_ALLREDUCE] = "all_reduce",
+  [MODEL_CAL_ALLGATHER] = "all_gather", [MODEL_CAL_REDUCESCATTER] = "reduce_scatter",
+  [MODEL_CAL_ALLTOALL] = "alltoall", [MODEL_CAL_SENDRECV] = "send_recv",
+};
+
+const char *
+model_cal_class_name (ModelCalClass c)
+{
+  g_return_val_if_fail ((int) c >= 0 && c < MODEL_CAL_COUNT, NULL);
+  return class_names[c];
+}
+
+gboolean
+model_cal_class_is_comm (ModelCalClass c)
+{
+  return c >= MODEL_CAL_FIRST_COMM && c < MODEL_CAL_COUNT;
+}
+
+struct ModelCalData {
+  GPtrArray *sets;   /* ModelCalSet* */
+  const ModelCatalog *cat;
+  GHashTable *vocab; /* "org/model" (from mlp.csv paths) -> vocabulary size, as a double* */
+  GPtrArray  *names; /* model names of CPU-overhead rows, indexed by sample a[3] */
+};
+
+static void
+set_free (gpointer p)
+{
+  ModelCalSet *s = p;
+  g_array_free (s->samples, TRUE);
+  g_ptr_array_free (s->sources, TRUE);
+  g_ptr_array_free (s->source_files, TRUE);
+  g_ptr_array_free (s->attn, TRUE);
+  g_ptr_array_free (s->llms, TRUE);
+  g_free (s);
+}
+
+static void
+llm_free (gpointer p)
+{
+  ModelLlm *m = p;
+  g_free (m->id);
+  g_free (m->name);
+  g_free (m->norm);
+  g_free (m->activation);
+  g_free (m->weight_dtype);
+  g_free (m->source);
+  g_free (m);
+}
+
+ModelCalData *
+model_cal_data_new (void)
+{
+  ModelCalData *d = g_new0 (ModelCalData, 1);
+  d->sets = g_ptr_array_new_with_free_func (set_free);
+  d->vocab = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  d->names = g_ptr_array_new_with_free_func (g_free);
+  return d;
+}
+
+void
+model_cal_data_free (ModelCalData *d)
+{
+  if (!d)
+    return;
+  g_ptr_array_free (d->sets, TRUE);
+  g_hash_table_destroy (d->vocab);
+  g_ptr_array_free (d->names, TRUE);
+  g_free (d);
+}
+
+guint
+model_cal_data_n_sets (const ModelCalData *d)
+{
+  g_return_val_if_fail (d != NULL, 0);
+  return d->sets->len;
+}
+
+ModelCalSet *
+model_cal_data_set (ModelCalData *d, guint i)
+{
+  g_return_val_if_fail (d != NULL && i < d->sets->len, NULL);
+  return g_ptr_array_index (d->sets, i);
+}
+
+static ModelCalSet *
+set_for (ModelCalData *d, const ModelGpu *g)
+{
+  for (guint i = 0; i < d->sets->len; i++) {
+    ModelCalSet *s = g_ptr_array_index (d->sets, i);
+    if (s->gpu == g)
+      return s;
+  }
+  ModelCalSet *s = g_new0 (ModelCalSet, 1);
+  s->gpu = g;
+  s->samples = g_array_new (FALSE, FALSE, sizeof (ModelCalSample));
+  s->sources = g_ptr_array_new_with_free_func (g_free);
+  s->source_files = g_ptr_array_new_with_free_func (g_free);
+  s->attn = g_ptr_array_new_with_free_func (g_free);
+  s->llms = g_ptr_array_new_with_free_func (llm_free);
+  g_ptr_array_add (d->sets, s);
+  return s;
+}
+
+static guint
+source_index (ModelCalSet *s, const char *name, const char *file)
+{
+  for (guint i = 0; i < s->sources->len; i++)
+    if (strcmp (g_ptr_array_index (s->sources, i), name) == 0)
+      return i;
+  g_ptr_array_add (s->sources, g_strdup (name));
+  g_ptr_array_add (s->source_files, g_strdup (file));
+  return s->sources->len - 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* CSV                                                                 */
+
+typedef struct {
+  const char *path;
+  char      **lines;
+  char      **header;
+  guint       n_header;
+} Csv;
+
+static gboolean
+csv_open (Csv *c, const char *path, GError **error)
+{
+  memset (c, 0, sizeof *c);
+  c->path = path;
+  char *text = NULL;
+  GError *io = NULL;
+  if (!g_file_get_contents (path, &text, NULL, &io)) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE, "%s: cannot read: %s", path, io->message);
+    g_error_free (io);
+    return FALSE;
+  }
+  c->lines = g_strsplit (text, "\n", -1);
+  g_free (text);
+  if (!c->lines[0] || !*c->lines[0]) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE, "%s:1: empty file; expected a CSV header",
+                 path);
+    return FALSE;
+  }
+  g_strchomp (c->lines[0]);
+  c->header = g_strsplit (c->lines[0], ",", -1);
+  c->n_header = g_strv_length (c->header);
+  return TRUE;
+}
+
+static void
+csv_clear (Csv *c)
+{
+  g_strfreev (c->lines);
+  g_strfreev (c->header);
+  memset (c, 0, sizeof *c);
+}
+
+static int
+csv_col (const Csv *c, const char *name, gboolean required, GError **error)
+{
+  for (guint i = 0; i < c->n_header; i++)
+    if (strcmp (c->header[i], name) == 0)
+      return (int) i;
+  if (required)
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE,
+                 "%s:1: missing column '%s' (a Vidur-format profile needs it; see "
+                 "docs/cost-model.md)", c->path, name);
+  return -1;
+}
+
+/* A number field; *empty is set for an empty field (then FALSE without error). */
+static gboolean
+csv_num (const Csv *c, char **f, guint nf, int col, guint line, double *out, gboolean *empty,
+         GError **error)
+{
+  *empty = FALSE;
+  if (col < 0 || (guint) col >= nf) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE, "%s:%u: %u fields, expected at least %d",
+                 c->path, line, nf, col + 1);
+    return FALSE;
+  }
+  const char *s = f[col];
+  if (!*s) {
+    *empty = TRUE;
+    return FALSE;
+  }
+  if (g_ascii_strcasecmp (s, "true") == 0 || g_ascii_strcasecmp (s, "false") == 0) {
+    *out = g_ascii_strcasecmp (s, "true") == 0;
+    return TRUE;
+  }
+  char *end;
+  double v = g_ascii_strtod (s, &end);
+  if (end == s || *end || !isfinite (v)) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE,
+                 "%s:%u: column '%s': '%s' is not a number", c->path, line, c->header[col], s);
+    return FALSE;
+  }
+  *out = v;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Vidur mlp.csv                                                       */
+
+static void
+add_sample (ModelCalSet *s, ModelCalClass cls, guint src, guint line, double x, double ms,
+            double a0, double a1, double a2, double a3)
+{
+  if (!(ms > 0))
+    return;   /* Vidur writes 0 for ops it did not time */
+  ModelCalSample smp = { cls, src, line, x, ms * 1e-3, { a0, a1, a2, a3 } };
+  g_array_append_val (s->samples, smp);
+}
+
+static gboolean
+load_mlp (ModelCalData *data, ModelCalSet *s, const char *path, const char *model, GError **error)
+{
+  Csv c;
+  if (!csv_open (&c, path, error))
+    return FALSE;
+  static const char *const in_cols[] = { "n_head", "n_kv_head", "n_embd", "n_expanded_embd",
+                                         "use_gated_mlp", "num_tokens",
+                                         "num_tensor_parallel_workers" };
+  static const struct { const char *op; ModelCalClass cls; } ops[] = {
+    { "attn_pre_proj", MODEL_CAL_QKV }, { "attn_post_proj", MODEL_CAL_ATTN_OUT },
+    { "mlp_up_proj", MODEL_CAL_MLP_UP }, { "mlp_down_proj", MODEL_CAL_MLP_DOWN },
+    { "input_layernorm", MODEL_CAL_NORM }, { "post_attention_layernorm", MODEL_CAL_NORM },
+    { "attn_rope", MODEL_CAL_ROPE }, { "mlp_act", MODEL_CAL_ACT }, { "add", MODEL_CAL_ADD },
+    { "emb", MODEL_CAL_EMBED },
+  };
+  int ic[G_N_ELEMENTS (in_cols)], oc[G_N_ELEMENTS (ops)];
+  gboolean ok = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (in_cols); i++)
+    if ((ic[i] = csv_col (&c, in_cols[i], TRUE, error)) < 0)
+      goto out;
+  for (guint i = 0; i < G_N_ELEMENTS (ops); i++) {
+    char *name = g_strdup_printf ("time_stats.%s.median", ops[i].op);
+    oc[i] = csv_col (&c, name, FALSE, NULL);
+    g_free (name);
+  }
+  guint src = source_index (s, model, path);
+  int vcol = csv_col (&c, "vocab_size", FALSE, NULL);
+  for (guint ln = 1; c.lines[ln]; ln++) {
+    g_strchomp (c.lines[ln]);
+    if (!*c.lines[ln])
+      continue;
+    char **f = g_strsplit (c.lines[ln], ",", -1);
+    guint nf = g_strv_length (f);
+    double in[G_N_ELEMENTS (in_cols)];
+    if (ln == 1 && vcol >= 0 && (guint) vcol < nf) {
+      /* remember "org/model" -> vocabulary, for the CPU-overhead rows */
+      char *dir = g_path_get_dirname (path), *org_dir = g_path_get_dirname (dir);
+      char *m = g_path_get_basename (dir), *org = g_path_get_basename (org_dir);
+      double *v = g_new (double, 1);
+      *v = g_ascii_strtod (f[vcol], NULL);
+      g_hash_table_replace (data->vocab, g_strdup_printf ("%s/%s", org, m), v);
+      g_free (dir);
+      g_free (org_dir);
+      g_free (m);
+      g_free (org);
+    }
+    gboolean empty, good = TRUE;
+    for (guint i = 0; i < G_N_ELEMENTS (in_cols) && good; i++)
+      if (!csv_num (&c, f, nf, ic[i], ln + 1, &in[i], &empty, error)) {
+        if (!empty) {
+          g_strfreev (f);
+          goto out;
+        }
+        good = FALSE;
+      }
+    if (!good || in[0] < 1 || in[2] < 1 || in[5] < 1 || in[6] < 1) {
+      g_strfreev (f);
+      continue;
+    }
+    double nh = in[0], nkv = in[1], h = in[2], ffn = in[3], gated = in[4], T = in[5], t = in[6];
+    double d = h / nh, up = (gated ? 2 : 1) * ffn / t, f_r = ffn / t;
+    double nh_r = nh / t, kv_r = nkv >= t ? nkv / t : 1;
+    for (guint i = 0; i < G_N_ELEMENTS (ops); i++) {
+      double ms;
+      if (oc[i] < 0)
+        continue;
+      if (!csv_num (&c, f, nf, oc[i], ln + 1, &ms, &empty, error)) {
+        if (empty)
+          continue;
+        g_strfreev (f);
+        goto out;
+      }
+      /* shapes and bytes as models/cost.c charges them (bf16/fp16: 2 bytes) */
+      switch (ops[i].cls) {
+      case MODEL_CAL_QKV: add_sample (s, ops[i].cls, src, ln + 1, T, ms, T, (nh + 2 * nkv) * d / t, h, 2); break;
+      case MODEL_CAL_ATTN_OUT: add_sample (s, ops[i].cls, src, ln + 1, T, ms, T, h, nh * d / t, 2); break;
+      case MODEL_CAL_MLP_UP: add_sample (s, ops[i].cls, src, ln + 1, T, ms, T, up, h, 2); break;
+      case MODEL_CAL_MLP_DOWN: add_sample (s, ops[i].cls, src, ln + 1, T, ms, T, h, f_r, 2); break;
+      case MODEL_CAL_NORM: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 2 * T * h * 2 + h * 2, 0, 0, 0); break;
+      case MODEL_CAL_ROPE: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 2 * T * (nh_r + kv_r) * d * 2, 0, 0, 0); break;
+      case MODEL_CAL_ACT: add_sample (s, ops[i].cls, src, ln + 1, T, ms, (up / f_r + 1) * T * f_r * 2, 0, 0, 0); break;
+      case MODEL_CAL_ADD: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 3 * T * h * 2, 0, 0, 0); break;
+      case MODEL_CAL_EMBED: add_sample (s, ops[i].cls, src, ln + 1, T, ms, T * h * 4, 0, 0, 0); break;
+      default: break;
+      }
+    }
+    g_strfreev (f);
+  }
+  ok = TRUE;
+out:
+  csv_clear (&c);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Vidur attention.csv                                                 */
+
+static gboolean
+load_attention (ModelCalSet *s, const char *path, const char *name, GError **error)
+{
+  Csv c;
+  if (!csv_open (&c, path, error))
+    return FALSE;
+  static const char *const in_cols[] = { "n_embd", "n_q_head", "n_kv_head",
+                                         "num_tensor_parallel_workers", "batch_size",
+                                         "prefill_chunk_size", "kv_cache_size", "is_prefill" };
+  int ic[G_N_ELEMENTS (in_cols)];
+  gboolean ok = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (in_cols); i++)
+    if ((ic[i] = csv_col (&c, in_cols[i], TRUE, error)) < 0)
+      goto out;
+  int pre_col = csv_col (&c, "time_stats.attn_prefill.median", TRUE, error);
+  int dec_col = pre_col < 0 ? -1 : csv_col (&c, "time_stats.attn_decode.median", TRUE, error);
+  if (dec_col < 0)
+    goto out;
+  guint src = source_index (s, name, path);
+  GHashTable *geo = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint ln = 1; c.lines[ln]; ln++) {
+    g_strchomp (c.lines[ln]);
+    if (!*c.lines[ln])
+      continue;
+    char **f = g_strsplit (c.lines[ln], ",", -1);
+    guint nf = g_strv_length (f);
+    double in[G_N_ELEMENTS (in_cols)], ms;
+    gboolean empty, good = TRUE;
+    for (guint i = 0; i < G_N_ELEMENTS (in_cols) && good; i++)
+      if (!csv_num (&c, f, nf, ic[i], ln + 1, &in[i], &empty, error)) {
+        if (!empty) {
+          g_strfreev (f);
+          g_hash_table_destroy (geo);
+          goto out;
+        }
+        good = FALSE;
+      }
+    gboolean pre = good && in[7] != 0;
+    if (good && !csv_num (&c, f, nf, pre ? pre_col : dec_col, ln + 1, &ms, &empty, error)) {
+      if (!empty) {
+        g_strfreev (f);
+        g_hash_table_destroy (geo);
+        goto out;
+      }
+      good = FALSE;
+    }
+    g_strfreev (f);
+    if (!good || in[0] < 1 || in[1] < 1 || in[2] < 1 || in[3] < 1 || in[4] < 1
+        || (int) in[1] % (int) in[2] != 0 || (int) in[1] % (int) in[3] != 0)
+      continue;
+    /* one ModelCost per head geometry and tp */
+    char *key = g_strdup_printf ("%g/%g/%g/%g", in[0], in[1], in[2], in[3]);
+    gpointer gi;
+    if (!g_hash_table_lookup_extended (geo, key, NULL, &gi)) {
+      ModelLlm *m = g_new0 (ModelLlm, 1);
+      m->id = g_strdup_printf ("attention-%s", key);
+      m->name = g_strdup (m->id);
+      m->num_layers = 1;
+      m->hidden = (int) in[0];
+      m->num_heads = (int) in[1];
+      m->num_kv_heads = (int) in[2];
+      m->head_dim = m->hidden / m->num_heads;
+      m->ffn = m->hidden;
+      m->vocab = 1;
+      m->norm = g_strdup ("rmsnorm");
+      m->activation = g_strdup ("silu");
+      m->weight_dtype = g_strdup ("fp16");
+      m->bytes_per_param = 2;
+      m->max_context = G_MAXINT;
+      m->source = g_strdup (path);
+      g_ptr_array_add (s->llms, m);
+      ModelCost *mc = g_new0 (ModelCost, 1);
+      model_cost_init (mc, m, s->gpu, (int) in[3]);
+      model_cost_set_params (mc, &s->gpu->profile, FALSE);
+      g_ptr_array_add (s->attn, mc);
+      gi = GUINT_TO_POINTER (s->attn->len - 1);
+      g_hash_table_insert (geo, key, gi);
+    } else
+      g_free (key);
+    double idx = GPOINTER_TO_UINT (gi);
+    if (pre)
+      add_sample (s, MODEL_CAL_ATTN_PREFILL, src, ln + 1, in[5], ms, in[5], in[6], 1, idx);
+    else
+      add_sample (s, MODEL_CAL_ATTN_DECODE, src, ln + 1, in[4], ms, 1, in[6], in[4], idx);
+  }
+  g_hash_table_destroy (geo);
+  ok = TRUE;
+out:
+  csv_clear (&c);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Vidur network CSVs and CPU overheads                                */
+
+static gboolean
+load_network (ModelCalSet *s, const char *path, const char *name, ModelCalClass cls,
+              GError **error)
+{
+  Csv c;
+  if (!csv_open (&c, path, error))
+    return FALSE;
+  const char *op = cls == MODEL_CAL_ALLREDUCE ? "all_reduce" : "send_recv";
+  char *tcol = g_strdup_printf ("time_stats.%s.median", op);
+  int ct = csv_col (&c, tcol, TRUE, error);
+  g_free (tcol);
+  int cs = ct < 0 ? -1 : csv_col (&c, "size", TRUE, error);
+  int cw = cs < 0 ? -1 : csv_col (&c, "num_workers", TRUE, error);
+  int cd = cw < 0 ? -1 : csv_col (&c, "devices_per_node", TRUE, error);
+  gboolean ok = FALSE;
+  if (cd < 0)
+    goto out;
+  guint src = source_index (s, name, path);
+  for (guint ln = 1; c.lines[ln]; ln++) {
+    g_strchomp (c.lines[ln]);
+    if (!*c.lines[ln])
+      continue;
+    char **f = g_strsplit (c.lines[ln], ",", -1);
+    guint nf = g_strv_length (f);
+    double ms, size, w, dpn;
+    gboolean empty;
+    gboolean good = csv_num (&c, f, nf, ct, ln + 1, &ms, &empty, error)
+                    && csv_num (&c, f, nf, cs, ln + 1, &size, &empty, error)
+                    && csv_num (&c, f, nf, cw, ln + 1, &w, &empty, error)
+                    && csv_num (&c, f, nf, cd, ln + 1, &dpn, &empty, error);
+    g_strfreev (f);
+    if (!good) {
+      if (!empty)
+        goto out;
+      continue;
+    }
+    if (w < 2 || dpn < 1)
+      continue;
+    /* send_recv: devices_per_node 1 = the two peers on different nodes */
+    double per_node = cls == MODEL_CAL_SENDRECV ? (dpn >= 2 ? 2 : 1) : dpn;
+    add_sample (s, cls, src, ln + 1, size, ms, size, w, per_node, 0);
+  }
+  ok = TRUE;
+out:
+  csv_clear (&c);
+  return ok;
+}
+
+static gboolean
+load_cpu (ModelCalData *d, ModelCalSet *s, const char *path, const char *name, GError **error)
+{
+  Csv c;
+  if (!csv_open (&c, path, error))
+    return FALSE;
+  static const char *const cols[] = { "schedule_median", "sampler_e2e_median",
+                                      "prepare_inputs_e2e_median", "process_model_outputs_median",
+                                      "batch_size", "tensor_parallel_degree" };
+  int ic[G_N_ELEMENTS (cols)];
+  gboolean ok = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (cols); i++)
+    if ((ic[i] = csv_col (&c, cols[i], TRUE, error)) < 0)
+      goto out;
+  guint src = source_index (s, name, path);
+  int mcol = csv_col (&c, "model_name", FALSE, NULL);
+  for (guint ln = 1; c.lines[ln]; ln++) {
+    g_strchomp (c.lines[ln]);
+    if (!*c.lines[ln])
+      continue;
+    /* the model name column may be quoted but holds no commas */
+    char **f = g_strsplit (c.lines[ln], ",", -1);
+    guint nf = g_strv_length (f);
+    double v[G_N_ELEMENTS (cols)];
+    gboolean empty, good = TRUE;
+    for (guint i = 0; i < G_N_ELEMENTS (cols) && good; i++)
+      good = csv_num (&c, f, nf, ic[i], ln + 1, &v[i], &empty, error);
+    g_strfreev (f);
+    if (!good) {
+      if (!empty)
+        goto out;
+      continue;
+    }
+    /* the vocabulary is resolved after every file is read (model_cal_data_load) */
+    char **g = g_strsplit (c.lines[ln], ",", -1);
+    g_ptr_array_add (d->names, g_strdup (mcol >= 0 && (guint) mcol < g_strv_length (g) ? g[mcol] : ""));
+    g_strfreev (g);
+    add_sample (s, MODEL_CAL_CPU, src, ln + 1, v[4], v[0] + v[1] + v[2] + v[3], v[4], v[5], 0,
+                d->names->len - 1);
+  }
+  ok = TRUE;
+out:
+  csv_clear (&c);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* nccl-tests output                                                   */
+
+static ModelCalClass
+nccl_class (const char *name)
+{
+  if (strstr (name, "all_reduce"))
+    return MODEL_CAL_ALLREDUCE;
+  if (strstr (name, "all_gather"))
+    return MODEL_CAL_ALLGATHER;
+  if (strstr (name, "reduce_scatter"))
+    return MODEL_CAL_REDUCESCATTER;
+  if (strstr (name, "alltoall"))
+    return MODEL_CAL_ALLTOALL;
+  if (strstr (name, "sendrecv"))
+    return MODEL_CAL_SENDRECV;
+  return MODEL_CAL_COUNT;
+}
+
+static gboolean
+load_nccl (ModelCalSet *s, const char *path, const char *name, GError **error)
+{
+  char *text = NULL;
+  GError *io = NULL;
+  if (!g_file_get_contents (path, &text, NULL, &io)) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE, "%s: cannot read: %s", path, io->message);
+    g_error_free (io);
+    return FALSE;
+  }
+  char **lines = g_strsplit (text, "\n", -1);
+  g_free (text);
+  char *base = g_path_get_basename (path);
+  ModelCalClass cls = nccl_class (base);
+  g_free (base);
+  guint ranks = 0, src = source_index (s, name, path);
+  GHashTable *hosts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint ln = 0; lines[ln]; ln++) {
+    const char *l = lines[ln];
+    const char *k;
+    if ((k = strstr (l, "Collective test starting:"))) {
+      cls = nccl_class (k);
+      ranks = 0;
+      g_hash_table_remove_all (hosts);
+      continue;
+    }
+    if (g_str_has_prefix (l, "#  Rank") && (k = strstr (l, " on "))) {
+      ranks++;
+      char **w = g_strsplit (k + 4, " ", 2);
+      g_hash_table_add (hosts, g_strdup (w[0]));
+      g_strfreev (w);
+      continue;
+    }
+    if (l[0] == '#' || !*g_strstrip (lines[ln]))
+      continue;
+    char **w = g_strsplit_set (lines[ln], " \t", -1);
+    double v[6];
+    guint nv = 0;
+    for (guint i = 0; w[i] && nv < 6; i++) {
+      if (!*w[i])
+        continue;
+      char *end;
+      double x = g_ascii_strtod (w[i], &end);
+      /* columns: size count type redop root time (type and redop are words) */
+      if (nv == 2 || nv == 3) {
+        v[nv++] = 0;
+        continue;
+      }
+      if (end == w[i] || *end) {
+        nv = 0;
+        break;
+      }
+      v[nv++] = x;
+    }
+    g_strfreev (w);
+    if (nv < 6 || cls == MODEL_CAL_COUNT || ranks < 2 || !(v[0] > 0))
+      continue;   /* nccl-tests also times 0-byte calls: nothing to model */
+    guint nodes = MAX (1, g_hash_table_size (hosts));
+    double per_node = (double) ranks / nodes;
+    /* time column is in microseconds */
+    add_sample (s, cls, src, ln + 1, v[0], v[5] * 1e-3, v[0], ranks, per_node, 0);
+  }
+  g_hash_table_destroy (hosts);
+  g_strfreev (lines);
+  return TRUE;
+}
+
+/* The GPU an nccl-tests log names in its "# Using devices" lines, or NULL. */
+static const ModelGpu *
+nccl_device (const ModelCatalog *cat, const char *path)
+{
+  char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NULL;
+  const char *id = NULL;
+  const char *r = strstr (text, "#  Rank");
+  const char *eol = r ? strchr (r, '\n') : NULL;
+  char *line = r ? g_strndup (r, eol ? (gsize) (eol - r) : strlen (r)) : NULL;
+  if (line) {
+    if (strstr (line, "A100") && strstr (line, "40GB"))
+      id = "a100-40gb";
+    else if (strstr (line, "A100"))
+      id = "a100-80gb";
+    else if (strstr (line, "H100") && strstr (line, "PCIe"))
+      id = "h100-pcie";
+    else if (strstr (line, "H100"))
+      id = "h100-sxm";
+    else if (strstr (line, "H200"))
+      id = "h200";
+  }
+  g_free (line);
+  g_free (text);
+  return id ? model_catalog_gpu (cat, id, NULL) : NULL;
+}
+
+static gboolean
+is_nccl_output (const char *path)
+{
+  char buf[512] = { 0 };
+  FILE *fp = fopen (path, "r");
+  if (!fp)
+    return FALSE;
+  size_t n = fread (buf, 1, sizeof buf - 1, fp);
+  fclose (fp);
+  buf[n] = 0;
+  return strstr (buf, "# nccl-tests") || strstr (buf, "# nThread");
+}
+
+/* ------------------------------------------------------------------ */
+/* walking a directory                                                 */
+
+/* The GPU a path belongs to: a component equal to a catalog id, or one that
+ * starts with a short name followed by a separator ("a100_dgx"). */
+static const ModelGpu *
+gpu_of_path (const ModelCatalog *cat, const char *path)
+{
+  static const struct { const char *alias, *id; } aliases[] = {
+    { "a100", "a100-80gb" }, { "h100", "h100-sxm" }, { "h200", "h200" }, { "b200", "b200" },
+    { "l40s", "l40s" }, { "a10g", "a10g" }, { "mi300x", "mi300x" },
+  };
+  char **comp = g_strsplit (path, G_DIR_SEPARATOR_S, -1);
+  const ModelGpu *found = NULL;
+  for (int i = (int) g_strv_length (comp) - 1; i >= 0 && !found; i--) {
+    char *lc = g_ascii_strdown (comp[i], -1);
+    found = model_catalog_gpu (cat, lc, NULL);
+    for (guint a = 0; a < G_N_ELEMENTS (aliases) && !found; a++) {
+      gsize n = strlen (aliases[a].alias);
+      if (strncmp (lc, aliases[a].alias, n) == 0 && !g_ascii_isalnum (lc[n]))
+        found = model_catalog_gpu (cat, aliases[a].id, NULL);
+    }
+    g_free (lc);
+  }
+  g_strfreev (comp);
+  return found;
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static gboolean
+load_file (ModelCalData *d, const char *path, const char *default_gpu, const char *only_gpu,
+           guint kinds, guint *recognised, GError **error)
+{
+  char *base = g_path_get_basename (path);
+  char *dir = g_path_get_dirname (path);
+  char *parent = g_path_get_basename (dir);
+  enum { NONE, MLP, ATTN, AR, SR, CPU, NCCL } kind = NONE;
+  if (strcmp (base, "mlp.csv") == 0)
+    kind = MLP;
+  else if (strcmp (base, "attention.csv") == 0)
+    kind = ATTN;
+  else if (strcmp (base, "all_reduce.csv") == 0)
+    kind = AR;
+  else if (strcmp (base, "send_recv.csv") == 0)
+    kind = SR;
+  else if (strstr (base, "cpu_overheads") && g_str_has_suffix (base, ".csv"))
+    kind = CPU;
+  else if (!g_str_has_suffix (base, ".csv") && !g_str_has_suffix (base, ".md")
+           && is_nccl_output (path))
+    kind = NCCL;
+  gboolean ok = TRUE;
+  gboolean want = kind != NONE
+                  && ((kinds & MODEL_CAL_LOAD_OPS && (kind == MLP || kind == ATTN || kind == CPU))
+                      || (kinds & MODEL_CAL_LOAD_COMM && (kind == AR || kind == SR || kind == NCCL)));
+  if (want) {
+    const ModelGpu *g = kind == NCCL ? nccl_device (d->cat, path) : NULL;
+    if (!g)
+      g = gpu_of_path (d->cat, path);
+    if (!g && default_gpu)
+      g = model_catalog_gpu (d->cat, default_gpu, error);
+    else if (!g)
+      g_set_error (error, MODEL_ERROR, MODEL_ERROR_UNKNOWN,
+                   "%s: no GPU named in the path (a directory such as 'a100', 'h100' or a "
+                   "catalog id like 'h100-sxm'); give --gpu ID", path);
+    if (!g)
+      ok = FALSE;
+    else if (!only_gpu || strcmp (only_gpu, g->id) == 0) {
+      ModelCalSet *s = set_for (d, g);
+      char *label = g_strdup_printf ("%s/%s", parent, base);
+      switch (kind) {
+      case MLP: ok = load_mlp (d, s, path, parent, error); break;
+      case ATTN: ok = load_attention (s, path, label, error); break;
+      case AR: ok = load_network (s, path, label, MODEL_CAL_ALLREDUCE, error); break;
+      case SR: ok = load_network (s, path, label, MODEL_CAL_SENDRECV, error); break;
+      case CPU: ok = load_cpu (d, s, path, base, error); break;
+      default: ok = load_nccl (s, path, label, error); break;
+      }
+      g_free (label);
+      (*recognised)++;
+    }
+  }
+  g_free (base);
+  g_free (dir);
+  g_free (parent);
+  return ok;
+}
+
+static gboolean
+load_path (ModelCalData *d, const char *path, const char *default_gpu, const char *only_gpu,
+           guint kinds, guint *recognised, GError **error)
+{
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    return load_file (d, path, default_gpu, only_gpu, kinds, recognised, error);
+  GError *e = NULL;
+  GDir *dir = g_dir_open (path, 0, &e);
+  if (!dir) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE, "%s: %s", path, e->message);
+    g_error_free (e);
+    return FALSE;
+  }
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *n;
+  while ((n = g_dir_read_name (dir)))
+    if (n[0] != '.')
+      g_ptr_array_add (names, g_build_filename (path, n, NULL));
+  g_dir_close (dir);
+  qsort (names->pdata, names->len, sizeof (gpointer), cmp_str);
+  gboolean ok = TRUE;
+  for (guint i = 0; i < names->len && ok; i++)
+    ok = load_path (d, g_ptr_array_index (names, i), default_gpu, only_gpu, kinds, recognised,
+                    error);
+  g_ptr_array_free (names, TRUE);
+  return ok;
+}
+
+static int
+cmp_sets (const void *a, const void *b)
+{
+  const ModelCalSet *x = *(ModelCalSet *const *) a, *y = *(ModelCalSet *const *) b;
+  if (x->samples->len != y->samples->len)
+    return x->samples->len > y->samples->len ? -1 : 1;
+  return strcmp (x->gpu->id, y->gpu->id);
+}
+
+gboolean
+model_cal_data_load (ModelCalData *d, const ModelCatalog *cat, const char *path,
+                     const char *default_gpu, const char *only_gpu, guint kinds, GError **error)
+{
+  g_return_val_if_fail (d != NULL && cat != NULL && path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  d->cat = cat;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_PARSE, "%s: no such file or directory", path);
+    return FALSE;
+  }
+  guint recognised = 0;
+  if (!load_path (d, path, default_gpu, only_gpu, kinds, &recognised, error))
+    return FALSE;
+  if (recognised == 0) {
+    g_set_error (error, MODEL_ERROR, MODEL_ERROR_UNKNOWN,
+                 "%s: no measurements found%s%s (expected Vidur mlp.csv / attention.csv / "
+                 "all_reduce.csv / send_recv.csv / *cpu_overheads*.csv, or nccl-tests output)",
+                 path, only_gpu ? " for GPU " : "", only_gpu ? only_gpu : "");
+    return FALSE;
+  }
+  /* CPU rows: the vocabulary of their model, from an mlp.csv under the same
+   * tree or the catalog (by Hugging Face name); 0 when unknown */
+  for (guint i = 0; i < d->sets->len; i++) {
+    ModelCalSet *s = g_ptr_array_index (d->sets, i);
+    for (guint j = 0; j < s->samples->len; j++) {
+      ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, j);
+      if (x->cls != MODEL_CAL_CPU || x->a[2] > 0)
+        continue;
+      const char *name = g_ptr_array_index (d->names, (guint) x->a[3]);
+      const double *v = g_hash_table_lookup (d->vocab, name);
+      if (v)
+        x->a[2] = *v;
+      else {
+        const char **ids = model_catalog_llm_ids (cat);
+        for (const char **id = ids; *id && x->a[2] == 0; id++) {
+          const ModelLlm *m = model_catalog_llm (cat, *id, NULL);
+          if (g_ascii_strcasecmp (m->name, name) == 0)
+            x->a[2] = m->vocab;
+        }
+        g_free (ids);
+      }
+    }
+  }
+  qsort (d->sets->pdata, d->sets->len, sizeof (gpointer), cmp_sets);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* predictions                                                         */
+
+static ModelElemClass
+elem_of (ModelCalClass c)
+{
+  switch (c) {
+  case MODEL_CAL_NORM: return MODEL_ELEM_NORM;
+  case MODEL_CAL_ROPE: return MODEL_ELEM_ROPE;
+  case MODEL_CAL_ACT: return MODEL_ELEM_ACT;
+  case MODEL_CAL_ADD: return MODEL_ELEM_ADD;
+  default: return MODEL_ELEM_EMBED;
+  }
+}
+
+double
+model_cal_predict (ModelCalSet *s, const ModelCalSample *x, const ModelCostParams *p)
+{
+  g_return_val_if_fail (s != NULL && x != NULL && p != NULL, 0);
+  const double *a = x->a;
+  switch (x->cls) {
+  case MODEL_CAL_QKV:
+  case MODEL_CAL_ATTN_OUT:
+  case MODEL_CAL_MLP_UP:
+  case MODEL_CAL_MLP_DOWN:
+    return model_time_gemm (p, s->gpu, a[0], a[1], a[2], (int) a[3]);
+  case MODEL_CAL_NORM:
+  case MODEL_CAL_ROPE:
+  case MODEL_CAL_ACT:
+  case MODEL_CAL_ADD:
+  case MODEL_CAL_EMBED:
+    return model_time_elem (p, s->gpu, elem_of (x->cls), a[0]);
+  case MODEL_CAL_ATTN_PREFILL:
+  case MODEL_CAL_ATTN_DECODE: {
+    ModelCost *c = g_ptr_array_index (s->attn, (guint) a[3]);
+    c->params = *p;
+    ModelSeqWork seqs[256];
+    gsize n = (gsize) MIN (a[2], G_N_ELEMENTS (seqs));
+    for (gsize i = 0; i < n; i++)
+      seqs[i] = (ModelSeqWork) { (gint64) a[0], (gint64) a[1] };
+    return model_cost_attn_time (c, seqs, n, x->cls == MODEL_CAL_ATTN_DECODE);
+  }
+  case MODEL_CAL_CPU:
+    return p->cpu_base_s + (a[1] > 1 ? p->cpu_tp_s : 0)
+           + (p->cpu_per_seq_s + p->cpu_per_seq_vocab_s * a[2]) * a[0];
+  case MODEL_CAL_ALLREDUCE: return model_comm_time (p, s->gpu, MODEL_COLL_ALLREDUCE, a[0], (int) a[1], (int) a[2], NULL);
+  case MODEL_CAL_ALLGATHER: return model_comm_time (p, s->gpu, MODEL_COLL_ALLGATHER, a[0], (int) a[1], (int) a[2], NULL);
+  case MODEL_CAL_REDUCESCATTER: return model_comm_time (p, s->gpu, MODEL_COLL_REDUCESCATTER, a[0], (int) a[1], (int) a[2], NULL);
+  case MODEL_CAL_ALLTOALL: return model_comm_time (p, s->gpu, MODEL_COLL_ALLTOALL, a[0], (int) a[1], (int) a[2], NULL);
+  case MODEL_CAL_SENDRECV: return model_comm_time (p, s->gpu, MODEL_COLL_SENDRECV, a[0], (int) a[1], (int) a[2], NULL);
+  default: return 0;
+  }
+}
+
+void
+model_cal_predict_all (ModelCalSet *s, const ModelCostParams *p, double *pred)
+{
+  g_return_if_fail (s != NULL && p != NULL && pred != NULL);
+  for (guint i = 0; i < s->samples->len; i++)
+    pred[i] = model_cal_predict (s, &g_array_index (s->samples, ModelCalSample, i), p);
+}
+
+/* ------------------------------------------------------------------ */
+/* fitting                                                             */
+
+/* Parameter groups: the classes whose samples fit them, and their names. */
+typedef struct {
+  const char   *label;
+  ModelCalClass classes[6];   /* terminated by MODEL_CAL_COUNT */
+  const char   *params[16];   /* NULL-terminated */
+} Group;
+
+static const Group groups[] = {
+  { "GEMM", { MODEL_CAL_QKV, MODEL_CAL_ATTN_OUT, MODEL_CAL_MLP_UP, MODEL_CAL_MLP_DOWN, MODEL_CAL_COUNT },
+    { "gemm_eff", "gemm_small_tile", "gemm_mem_eff", "gemm_floor_s", "gemm_sharp", "gemm_wave", NULL } },
+  { "attention prefill", { MODEL_CAL_ATTN_PREFILL, MODEL_CAL_COUNT },
+    { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL } },
+  { "attention decode", { MODEL_CAL_ATTN_DECODE, MODEL_CAL_COUNT },
+    { "dec_mem_eff", "dec_floor_s", "dec_per_seq_s", "dec_per_block_s", "dec_tail", NULL } },
+  { "norm", { MODEL_CAL_NORM, MODEL_CAL_COUNT }, { "elem_bw_eff.norm", "elem_floor_s.norm", "elem_sharp.norm", NULL } },
+  { "rope", { MODEL_CAL_ROPE, MODEL_CAL_COUNT }, { "elem_bw_eff.rope", "elem_floor_s.rope", "elem_sharp.rope", NULL } },
+  { "act", { MODEL_CAL_ACT, MODEL_CAL_COUNT }, { "elem_bw_eff.act", "elem_floor_s.act", "elem_sharp.act", NULL } },
+  { "add", { MODEL_CAL_ADD, MODEL_CAL_COUNT }, { "elem_bw_eff.add", "elem_floor_s.add", "elem_sharp.add", NULL } },
+  { "embed", { MODEL_CAL_EMBED, MODEL_CAL_COUNT }, { "elem_bw_eff.embed", "elem_floor_s.embed", "elem_sharp.embed", NULL } },
+  { "cpu", { MODEL_CAL_CPU, MODEL_CAL_COUNT },
+    { "cpu_base_s", "cpu_per_seq_s", "cpu_tp_s", "cpu_per_seq_vocab_s", NULL } },
+  { "collectives", { MODEL_CAL_ALLREDUCE, MODEL_CAL_ALLGATHER, MODEL_CAL_REDUCESCATTER,
+                     MODEL_CAL_ALLTOALL, MODEL_CAL_SENDRECV, MODEL_CAL_COUNT },
+    /* protocol bandwidth fractions and per-step latency ratios are NCCL's
+     * (fixed: fitting them too leaves the protocols interchangeable) */
+    { "comm_bw_frac.intra", "comm_bw.inter", "comm_base_lat_s.ll", "comm_base_lat_s.ll128",
+      "comm_base_lat_s.simple", "comm_hop_lat_s.intra", "comm_hop_lat_s.inter",
+      "comm_p2p_frac", "comm_nvls_frac", "comm_nvls_lat_s", NULL } },
+};
+
+char *
+model_cal_groups_string (guint mask)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (groups); i++)
+    if (mask & (1u << i))
+      g_string_append_printf (s, "%s%s", s->len ? ", " : "", groups[i].label);
+  return g_string_free (s, FALSE);
+}
+
+typedef struct {
+  ModelCalSet     *set;
+  ModelCostParams *p;
+  double         **ptr;    /* the parameters searched */
+  const ModelParamInfo **info;
+  guint            k;
+  GArray          *idx;    /* sample indices used */
+} Objective;
+
+/* Parameters are searched on a log scale (all are positive); x is projected
+ * into the valid range, so that the search never wanders on a flat plateau
+ * beyond a bound. */
+static void
+apply (Objective *o, double *x)
+{
+  for (guint j = 0; j < o->k; j++) {
+    double lo = log (fmax (o->info[j]->lo, 1e-12)), hi = log (o->info[j]->hi);
+    x[j] = fmin (hi, fmax (lo, x[j]));
+    *o->ptr[j] = exp (x[j]);
+  }
+}
+
+static double
+loss (Objective *o, double *x)
+{
+  apply (o, x);
+  double sum = 0, wsum = 0;
+  for (guint i = 0; i < o->idx->len; i++) {
+    const ModelCalSample *smp = &g_array_index (o->set->samples, ModelCalSample,
+                                                g_array_index (o->idx, guint, i));
+    double pr = model_cal_predict (o->set, smp, o->p);
+    double r = pr > 0 ? fabs (log (pr / smp->measured_s)) : 10;
+    /* small messages and token counts are noisier and matter less: half or
+     * a quarter of the weight */
+    double w = model_cal_class_is_comm (smp->cls) ? (smp->x < MODEL_CAL_SMALL_BYTES ? 0.25 : 1)
+                                                  : (smp->x < MODEL_CAL_SMALL_TOKENS ? 0.5 : 1);
+    /* Huber on the log ratio: quadratic up to 10%, linear beyond */
+    sum += w * (r < 0.1 ? r * r : 0.2 * r - 0.01);
+    wsum += w;
+  }
+  return sum / MAX (1e-9, wsum);
+}
+
+/* Nelder-Mead in k dimensions from x (updated in place). */
+static void
+nelder_mead (Objective *o, double *x, int iters)
+{
+  const guint k = o->k;
+  typedef double Vertex[16];
+  Vertex *v = g_new0 (Vertex, k + 1);
+  double *f = g_new (double, k + 1);
+  double c[16], r[16], e[16];
+  for (guint i = 0; i <= k; i++) {
+    for (guint j = 0; j < k; j++)
+      v[i][j] = x[j] + (i == j + 1 ? 0.5 : 0);
+    f[i] = loss (o, v[i]);
+  }
+  for (int it = 0; it < iters; it++) {
+    /* order: best first */
+    for (guint i = 1; i <= k; i++)
+      for (guint j = i; j > 0 && f[j] < f[j - 1]; j--) {
+        double tf = f[j]; f[j] = f[j - 1]; f[j - 1] = tf;
+        for (guint q = 0; q < k; q++) {
+          double t = v[j][q]; v[j][q] = v[j - 1][q]; v[j - 1][q] = t;
+        }
+      }
+    if (f[k] - f[0] < 1e-10 * (1 + fabs (f[0])) && it > 20)
+      break;
+    for (guint j = 0; j < k; j++) {
+      c[j] = 0;
+      for (guint i = 0; i < k; i++)
+        c[j] += v[i][j] / k;
+      r[j] = c[j] + (c[j] - v[k][j]);
+    }
+    double fr = loss (o, r);
+    if (fr < f[0]) {
+      for (guint j = 0; j < k; j++)
+        e[j] = c[j] + 2 * (c[j] - v[k][j]);
+      double fe = loss (o, e);
+      if (fe < fr) {
+        memcpy (v[k], e, k * sizeof (double));
+        f[k] = fe;
+      } else {
+        memcpy (v[k], r, k * sizeof (double));
+        f[k] = fr;
+      }
+    } else if (fr < f[k - 1]) {
+      memcpy (v[k], r, k * sizeof (double));
+      f[k] = fr;
+    } else {
+      for (guint j = 0; j < k; j++)
+        e[j] = c[j] + 0.5 * (v[k][j] - c[j]);
+      double fc = loss (o, e);
+      if (fc < f[k]) {
+        memcpy (v[k], e, k * sizeof (double));
+        f[k] = fc;
+      } else {
+        for (guint i = 1; i <= k; i++) {
+          for (guint j = 0; j < k; j++)
+            v[i][j] = v[0][j] + 0.5 * (v[i][j] - v[0][j]);
+          f[i] = loss (o, v[i]);
+        }
+      }
+    }
+  }
+  guint best = 0;
+  for (guint i = 1; i <= k; i++)
+    if (f[i] < f[best])
+      best = i;
+  memcpy (x, v[best], k * sizeof (double));
+  apply (o, x);
+  g_free (v);
+  g_free (f);
+}
+
+/* Coordinate (pattern) search on x: the loss is continuous but not smooth
+ * (tile choices, waves), where Nelder-Mead can stall; this polishes. */
+static void
+pattern_search (Objective *o, double *x)
+{
+  double f = loss (o, x);
+  for (double step = 0.2; step > 1e-3; step /= 2) {
+    gboolean improved = TRUE;
+    for (int pass = 0; pass < 20 && improved; pass++) {
+      improved = FALSE;
+      for (guint j = 0; j < o->k; j++)
+        for (int sgn = -1; sgn <= 1; sgn += 2) {
+          double keep = x[j];
+          x[j] = keep + sgn * step;
+          double fn = loss (o, x);
+          if (fn < f - 1e-12) {
+            f = fn;
+            improved = TRUE;
+          } else
+            x[j] = keep;
+        }
+    }
+  }
+  apply (o, x);
+}
+
+static gboolean
+in_group (const Group *g, ModelCalClass c)
+{
+  for (const ModelCalClass *gc = g->classes; *gc != MODEL_CAL_COUNT; gc++)
+    if (*gc == c)
+      return TRUE;
+  return FALSE;
+}
+
+guint
+model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
+{
+  g_return_val_if_fail (s != NULL && p != NULL, 0);
+  gsize np;
+  const ModelParamInfo *info = model_params_info (&np);
+  ModelCostParams dflt;
+  model_cost_params_default (&dflt);
+  guint mask = 0;
+  for (guint gi = 0; gi < G_N_ELEMENTS (groups); gi++) {
+    const Group *g = &groups[gi];
+    Objective o = { s, p, NULL, NULL, 0, g_array_new (FALSE, FALSE, sizeof (guint)) };
+    for (guint i = 0; i < s->samples->len; i++) {
+      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if (in_group (g, smp->cls) && (int) smp->source != exclude)
+        g_array_append_val (o.idx, i);
+    }
+    if (o.idx->len < 4) {
+      g_array_free (o.idx, TRUE);
+      continue;
+    }
+    /* at most ~4,000 samples per group: an even stride keeps every shape family */
+    guint stride = (o.idx->len + 3999) / 4000;
+    if (stride > 1) {
+      guint w = 0;
+      for (guint i = 0; i < o.idx->len; i += stride)
+        g_array_index (o.idx, guint, w++) = g_array_index (o.idx, guint, i);
+      g_array_set_size (o.idx, w);
+    }
+    double *ptrs[16];
+    const ModelParamInfo *infos[16];
+    double x[16];
+    /* NVLS exists only on NVSwitch systems of Hopper and later */
+    gboolean nvls = s->gpu->nvlink_bw > 0 && s->gpu->arch
+                    && (strcmp (s->gpu->arch, "hopper") == 0 || strcmp (s->gpu->arch, "blackwell") == 0);
+    dflt.comm_nvls_frac = nvls ? 1.0 : 0;
+    if (in_group (g, MODEL_CAL_ALLREDUCE) && !nvls)
+      p->comm_nvls_frac = 0;
+    for (const char *const *name = g->params; *name; name++)
+      for (gsize i = 0; i < np; i++)
+        if (strcmp (info[i].name, *name) == 0 && (nvls || strncmp (*name, "comm_nvls", 9) != 0)) {
+          infos[o.k] = &info[i];
+          ptrs[o.k] = model_param_ptr (p, &info[i]);
+          /* every fit starts from the defaults, so that it does not depend on
+           * what profile happened to be loaded */
+          *ptrs[o.k] = *model_param_ptr (&dflt, &info[i]);
+          x[o.k] = log (fmax (*ptrs[o.k], fmax (info[i].lo, 1e-9)));
+          o.k++;
+        }
+    o.ptr = ptrs;
+    o.info = infos;
+    /* restarts shake the simplex out of flat spots */
+    for (int rep = 0; rep < 3; rep++)
+      nelder_mead (&o, x, 150 * (int) o.k);
+    pattern_search (&o, x);
+    mask |= 1u << gi;
+    g_array_free (o.idx, TRUE);
+  }
+  return mask;
+}
+
+/* ------------------------------------------------------------------ */
+/* statistics                                                          */
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+quantile (double *v, gsize n, double q)
+{
+  if (n == 0)
+    return 0;
+  qsort (v, n, sizeof *v, cmp_double);
+  double pos = q * (n - 1);
+  gsize i = (gsize) floor (pos);
+  if (i + 1 >= n)
+    return v[n - 1];
+  return v[i] + (pos - i) * (v[i + 1] - v[i]);
+}
+
+void
+model_cal_stats (const ModelCalSet *s, const double *pred, ModelCalClass cls, gboolean comm,
+                 ModelCalSplit split, int only, ModelCalStats *out)
+{
+  g_return_if_fail (s != NULL && pred != NULL && out != NULL);
+  memset (out, 0, sizeof *out);
+  out->worst = -1;
+  double *ape = g_new (double, s->samples->len + 1);
+  double *sgn = g_new (double, s->samples->len + 1);
+  gsize n = 0;
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
+    if (cls == MODEL_CAL_COUNT ? model_cal_class_is_comm (x->cls) != comm : x->cls != cls)
+      continue;
+    if (only >= 0 && (int) x->source != only)
+      continue;
+    double thr = model_cal_class_is_comm (x->cls) ? MODEL_CAL_SMALL_BYTES : MODEL_CAL_SMALL_TOKENS;
+    if ((split == MODEL_CAL_SMALL && x->x >= thr) || (split == MODEL_CAL_LARGE && x->x < thr))
+      continue;
+    double e = (pred[i] - x->measured_s) / x->measured_s * 100;
+    sgn[n] = e;
+    ape[n] = fabs (e);
+    if (ape[n] > out->max_ape || out->worst < 0) {
+      out->max_ape = ape[n];
+      out->worst = i;
+    }
+    n++;
+  }
+  out->n = n;
+  if (n) {
+    out->median_ape = quantile (ape, n, 0.5);
+    out->p90_ape = quantile (ape, n, 0.9);
+    out->bias = quantile (sgn, n, 0.5);
+  }
+  g_free (ape);
+  g_free (sgn);
+}

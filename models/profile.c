@@ -1,0 +1,142 @@
+/* models/profile.c — device-profile parameters: defaults and the table that
+ * names, bounds and documents each one.
+ *
+ * The table is what the catalog reader, the profile writer (`servesim
+ * calibrate`), `servesim describe gpus` and the calibrator iterate over, so a
+ * new parameter is added in exactly two places: the struct in profile.h and a
+ * row here. It does not own the formulas that use the parameters
+ * (models/cost.c, models/comm.c) nor the fits (models/calibrate.c).
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "models/profile.h"
+
+static const char *const elem_names[MODEL_ELEM_COUNT] = {
+  [MODEL_ELEM_EMBED] = "embed", [MODEL_ELEM_NORM] = "norm", [MODEL_ELEM_ROPE] = "rope",
+  [MODEL_ELEM_ACT] = "act", [MODEL_ELEM_ADD] = "add", [MODEL_ELEM_KV_WRITE] = "kv_write",
+};
+
+const char *
+model_elem_name (ModelElemClass c)
+{
+  g_return_val_if_fail ((int) c >= 0 && c < MODEL_ELEM_COUNT, NULL);
+  return elem_names[c];
+}
+
+void
+model_cost_params_default (ModelCostParams *p)
+{
+  g_return_if_fail (p != NULL);
+  /* Generic values in the range of the A100/H100 fits (docs/cost-model.md):
+   * used only for a GPU with no profile when no calibrated GPU is loaded. */
+  p->gemm_eff = 0.80;
+  p->gemm_small_tile = 1.15;
+  p->gemm_mem_eff = 0.80;
+  p->gemm_floor_s = 5e-6;
+  p->gemm_sharp = 3.0;
+  p->gemm_wave = 0.8;
+  p->attn_eff = 0.45;
+  p->attn_floor_s = 8e-6;
+  p->attn_per_tile_s = 1e-6;
+  p->attn_causal = 1.3;
+  p->dec_mem_eff = 0.75;
+  p->dec_floor_s = 12e-6;
+  p->dec_per_seq_s = 0.1e-6;
+  p->dec_per_block_s = 2e-9;
+  p->dec_tail = 0.3;
+  static const double eff[MODEL_ELEM_COUNT] = { 0.2, 0.45, 0.4, 0.5, 0.8, 0.5 };
+  for (int i = 0; i < MODEL_ELEM_COUNT; i++) {
+    p->elem_bw_eff[i] = eff[i];
+    p->elem_floor_s[i] = 3e-6;
+    p->elem_sharp[i] = 4;
+  }
+  p->comm_bw_frac[MODEL_HOP_INTRA] = 0.75;
+  p->comm_bw_frac[MODEL_HOP_INTER] = 20e9;
+  /* NCCL: LL carries 4 data bytes per 8-byte line, LL128 120 of 128 */
+  p->comm_proto_frac[MODEL_PROTO_LL] = 0.5;
+  p->comm_proto_frac[MODEL_PROTO_LL128] = 0.9375;
+  p->comm_proto_frac[MODEL_PROTO_SIMPLE] = 1.0;
+  p->comm_base_lat_s[MODEL_PROTO_LL] = 8e-6;
+  p->comm_base_lat_s[MODEL_PROTO_LL128] = 12e-6;
+  p->comm_base_lat_s[MODEL_PROTO_SIMPLE] = 20e-6;
+  p->comm_hop_lat_s[MODEL_HOP_INTRA] = 0.6e-6;
+  p->comm_hop_lat_s[MODEL_HOP_INTER] = 5e-6;
+  p->comm_proto_lat[MODEL_PROTO_LL] = 1.0;
+  /* NCCL's NVLink hardware latencies per step: LL 0.6, LL128 1.25, Simple 4 us */
+  p->comm_proto_lat[MODEL_PROTO_LL128] = 2.1;
+  p->comm_proto_lat[MODEL_PROTO_SIMPLE] = 6.7;
+  p->comm_p2p_frac = 0.8;
+  p->comm_nvls_frac = 0;
+  p->comm_nvls_lat_s = 20e-6;
+  p->cpu_base_s = 0.8e-3;
+  p->cpu_per_seq_s = 42e-6;
+  p->cpu_tp_s = 0.4e-3;
+  p->cpu_per_seq_vocab_s = 0;
+  p->kv_dtype_bytes = 2;
+}
+
+#define P(field) offsetof (ModelCostParams, field)
+static const ModelParamInfo params_info[] = {
+  { "gemm_eff", P (gemm_eff), 0.05, 1.0, "fraction of dense peak one SM reaches on a full 128x128 GEMM tile" },
+  { "gemm_small_tile", P (gemm_small_tile), 1.0, 3.0, "time factor per 64-wide tile dimension (vs 128)" },
+  { "gemm_mem_eff", P (gemm_mem_eff), 0.05, 1.0, "fraction of memory bandwidth for GEMM compulsory traffic" },
+  { "gemm_floor_s", P (gemm_floor_s), 0, 1e-3, "fixed time of one GEMM kernel, s" },
+  { "gemm_sharp", P (gemm_sharp), 1.0, 20.0, "exponent p of the smooth max (tc^p + tm^p)^(1/p)" },
+  { "gemm_wave", P (gemm_wave), 0.0, 1.0, "GEMM: cost of the idle part of a partial last wave of tiles (1 = whole waves, 0 = perfectly balanced, e.g. stream-K)" },
+  { "attn_eff", P (attn_eff), 0.02, 1.0, "prefill attention: fraction of dense peak per SM inside a tile" },
+  { "attn_floor_s", P (attn_floor_s), 0, 1e-3, "prefill attention: fixed time per kernel, s" },
+  { "attn_per_tile_s", P (attn_per_tile_s), 0, 1e-3, "prefill attention: time per (128-query tile x head) on one SM, s" },
+  { "attn_causal", P (attn_causal), 0.5, 4.0, "prefill attention: cost of a key inside the chunk (causal mask) relative to a cached key" },
+  { "dec_mem_eff", P (dec_mem_eff), 0.02, 1.0, "decode attention: fraction of memory bandwidth reading the KV cache" },
+  { "dec_floor_s", P (dec_floor_s), 0, 1e-3, "decode attention: fixed time per kernel, s" },
+  { "dec_per_seq_s", P (dec_per_seq_s), 0, 1e-4, "decode attention: time per sequence in the batch, s" },
+  { "dec_per_block_s", P (dec_per_block_s), 0, 1e-5, "decode attention: time per 16-token KV block (whole batch, spread over SMs), s" },
+  { "dec_tail", P (dec_tail), 0.0, 1.0, "decode attention: cost of the idle part of a partial last wave of blocks (0 = none, 1 = a full wave)" },
+#define ELEM(i, n) \
+  { "elem_bw_eff." n, P (elem_bw_eff[i]), 0.01, 1.0, n ": fraction of memory bandwidth" }, \
+  { "elem_floor_s." n, P (elem_floor_s[i]), 0, 1e-3, n ": fixed time per kernel, s" }, \
+  { "elem_sharp." n, P (elem_sharp[i]), 1.0, 20.0, n ": exponent p of the smooth max of floor and transfer time" }
+  ELEM (MODEL_ELEM_EMBED, "embed"),
+  ELEM (MODEL_ELEM_NORM, "norm"),
+  ELEM (MODEL_ELEM_ROPE, "rope"),
+  ELEM (MODEL_ELEM_ACT, "act"),
+  ELEM (MODEL_ELEM_ADD, "add"),
+  ELEM (MODEL_ELEM_KV_WRITE, "kv_write"),
+#undef ELEM
+  { "comm_bw_frac.intra", P (comm_bw_frac[MODEL_HOP_INTRA]), 0.01, 2.0, "ring bus bandwidth inside a node / GPU link bandwidth (NVLink, else PCIe)" },
+  { "comm_bw.inter", P (comm_bw_frac[MODEL_HOP_INTER]), 1e8, 1e12, "inter-node bandwidth per GPU (its NIC), bytes/s" },
+  { "comm_proto_frac.ll", P (comm_proto_frac[MODEL_PROTO_LL]), 0.01, 1.0, "LL protocol: bandwidth fraction of Simple" },
+  { "comm_proto_frac.ll128", P (comm_proto_frac[MODEL_PROTO_LL128]), 0.01, 1.0, "LL128 protocol: bandwidth fraction of Simple" },
+  { "comm_base_lat_s.ll", P (comm_base_lat_s[MODEL_PROTO_LL]), 0, 1e-3, "LL: fixed latency per collective, s" },
+  { "comm_base_lat_s.ll128", P (comm_base_lat_s[MODEL_PROTO_LL128]), 0, 1e-3, "LL128: fixed latency per collective, s" },
+  { "comm_base_lat_s.simple", P (comm_base_lat_s[MODEL_PROTO_SIMPLE]), 0, 1e-3, "Simple: fixed latency per collective, s" },
+  { "comm_hop_lat_s.intra", P (comm_hop_lat_s[MODEL_HOP_INTRA]), 0, 1e-4, "latency per algorithm step over an intra-node hop (LL), s" },
+  { "comm_hop_lat_s.inter", P (comm_hop_lat_s[MODEL_HOP_INTER]), 0, 1e-3, "latency per algorithm step over an inter-node hop (LL), s" },
+  { "comm_proto_lat.ll128", P (comm_proto_lat[MODEL_PROTO_LL128]), 1.0, 20.0, "LL128: per-step latency multiplier (LL = 1)" },
+  { "comm_proto_lat.simple", P (comm_proto_lat[MODEL_PROTO_SIMPLE]), 1.0, 50.0, "Simple: per-step latency multiplier (LL = 1)" },
+  { "comm_p2p_frac", P (comm_p2p_frac), 0.01, 2.0, "intra-node send/recv bandwidth / link bandwidth" },
+  { "comm_nvls_frac", P (comm_nvls_frac), 0, 4.0, "NVLS all-reduce bus bandwidth / link bandwidth; 0 = no NVLS" },
+  { "comm_nvls_lat_s", P (comm_nvls_lat_s), 0, 1e-3, "NVLS all-reduce fixed latency, s" },
+  { "cpu_base_s", P (cpu_base_s), 0, 1.0, "CPU overhead per iteration, s" },
+  { "cpu_per_seq_s", P (cpu_per_seq_s), 0, 1e-2, "CPU overhead per sequence in the batch, s" },
+  { "cpu_tp_s", P (cpu_tp_s), 0, 1e-1, "CPU overhead per iteration added by tensor parallelism, s" },
+  { "cpu_per_seq_vocab_s", P (cpu_per_seq_vocab_s), 0, 1e-6, "CPU overhead per sequence per vocabulary entry (sampling), s" },
+};
+#undef P
+
+const ModelParamInfo *
+model_params_info (gsize *n)
+{
+  if (n)
+    *n = G_N_ELEMENTS (params_info);
+  return params_info;
+}
+
+double *
+model_param_ptr (ModelCostParams *p, const ModelParamInfo *info)
+{
+  g_return_val_if_fail (p != NULL && info != NULL, NULL);
+  return (double *) ((char *) p + info->offset);
+}

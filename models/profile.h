@@ -1,0 +1,90 @@
+/* models/profile.h — a GPU's device profile: the handful of fitted efficiency
+ * parameters that turn the cost model's per-operator FLOPs and bytes into
+ * times (GEMM, attention, element-wise kernels, collectives, CPU overhead).
+ *
+ * A profile is data: bundled ones live in models/profiles/<gpu>.json and are
+ * written by `servesim calibrate`; any catalog file may carry a "profiles"
+ * array of the same entries. This header owns the parameter struct, its
+ * defaults and a table describing every parameter (name, meaning, range) so
+ * that readers, writers and the calibrator share one list. It does not own the
+ * time formulas (models/cost.c, models/comm.c) or the fitting (models/calibrate.c).
+ */
+#ifndef MODEL_PROFILE_H
+#define MODEL_PROFILE_H
+
+#include <glib.h>
+
+/* Element-wise kernel classes, each with its own bandwidth efficiency and floor. */
+typedef enum {
+  MODEL_ELEM_EMBED,
+  MODEL_ELEM_NORM,
+  MODEL_ELEM_ROPE,
+  MODEL_ELEM_ACT,
+  MODEL_ELEM_ADD,
+  MODEL_ELEM_KV_WRITE,
+  MODEL_ELEM_COUNT
+} ModelElemClass;
+
+/* NCCL protocols. */
+typedef enum { MODEL_PROTO_LL, MODEL_PROTO_LL128, MODEL_PROTO_SIMPLE, MODEL_PROTO_COUNT } ModelProto;
+/* Hop types: inside a node (NVLink/NVSwitch, or PCIe without NVLink) and between nodes (NIC). */
+typedef enum { MODEL_HOP_INTRA, MODEL_HOP_INTER, MODEL_HOP_COUNT } ModelHop;
+
+typedef struct {
+  /* GEMM: tiles of 128x128 (or smaller) over the SMs, split-K, waves */
+  double gemm_eff;          /* fraction of dense peak one SM reaches on a full 128x128 tile */
+  double gemm_small_tile;   /* slowdown of a 64-wide tile dimension relative to 128 */
+  double gemm_mem_eff;      /* fraction of mem_bw for the compulsory GEMM traffic */
+  double gemm_floor_s;      /* fixed cost of one GEMM kernel */
+  double gemm_sharp;        /* exponent of the smooth max of compute and memory time */
+  double gemm_wave;         /* cost of the idle part of a partial last wave (1 = whole waves, 0 = stream-K) */
+  /* attention prefill (FlashAttention: 128-query tiles per head, causal) */
+  double attn_eff;          /* fraction of dense peak per SM inside a tile */
+  double attn_floor_s;
+  double attn_per_tile_s;   /* per (query tile x head) fixed cost, spread over the SMs */
+  double attn_causal;       /* cost factor of the keys inside the chunk (causal mask) vs cached keys */
+  /* attention decode (paged KV read) */
+  double dec_mem_eff;       /* fraction of mem_bw reading the KV cache */
+  double dec_floor_s;
+  double dec_per_seq_s;     /* per sequence in the batch */
+  double dec_per_block_s;   /* per 16-token KV block read, all heads, spread over SMs */
+  double dec_tail;          /* cost of the idle part of a partial last wave (0 = none, 1 = full wave) */
+  /* element-wise kernels */
+  double elem_bw_eff[MODEL_ELEM_COUNT];
+  double elem_floor_s[MODEL_ELEM_COUNT];
+  double elem_sharp[MODEL_ELEM_COUNT];  /* exponent of the smooth max of floor and transfer time */
+  /* collectives, NCCL-style */
+  double comm_bw_frac[MODEL_HOP_COUNT]; /* intra: ring bus bandwidth / GPU link bandwidth; inter: NIC bytes/s per GPU */
+  double comm_proto_frac[MODEL_PROTO_COUNT]; /* bandwidth fraction of each protocol (Simple = 1) */
+  double comm_base_lat_s[MODEL_PROTO_COUNT]; /* per collective */
+  double comm_hop_lat_s[MODEL_HOP_COUNT];    /* per step (x protocol factor below) */
+  double comm_proto_lat[MODEL_PROTO_COUNT];  /* per-step latency multiplier of each protocol */
+  double comm_p2p_frac;     /* intra-node send/recv bandwidth / link bandwidth */
+  double comm_nvls_frac;    /* NVLS (NVSwitch reduction) all-reduce bus bandwidth / link; 0 = none */
+  double comm_nvls_lat_s;
+  /* CPU side, per iteration */
+  double cpu_base_s;
+  double cpu_per_seq_s;
+  double cpu_tp_s;          /* extra per iteration with tensor parallelism (driving the workers) */
+  double cpu_per_seq_vocab_s; /* sampling: per sequence per vocabulary entry */
+  int    kv_dtype_bytes;    /* bytes per cached K/V element (2 = bf16/fp16, 1 = fp8); not fitted */
+} ModelCostParams;
+
+/* Defaults (generic, A100-like efficiencies) documented in docs/cost-model.md. */
+void model_cost_params_default (ModelCostParams *p);
+
+/* One parameter of ModelCostParams, as it appears in profile JSON. */
+typedef struct {
+  const char *name;    /* "gemm_eff", "elem_floor_s.norm" */
+  gsize       offset;  /* of the double inside ModelCostParams */
+  double      lo, hi;  /* valid range (inclusive) */
+  const char *help;
+} ModelParamInfo;
+
+/* The table of every fitted parameter; *n gets its length. Static, never NULL. */
+const ModelParamInfo *model_params_info (gsize *n);
+/* Pointer to parameter `i` of the table inside p. */
+double *model_param_ptr (ModelCostParams *p, const ModelParamInfo *info);
+const char *model_elem_name (ModelElemClass c);
+
+#endif

@@ -1,0 +1,528 @@
+/* tests/models/test_calibrate.c — device profiles (files, carry-over,
+ * provenance, errors), the NCCL-style collective model, loading measurements
+ * (good and malformed), the fit recovering known parameters from synthetic
+ * data, and the accuracy gate: the bundled profiles against the shared
+ * measured data (skipped, with a note, when $SERVESIM_SHARED_DATA is absent).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tests/testutil.h"
+#include "models/calibrate.h"
+#include "models/catalog.h"
+#include "models/comm.h"
+#include "models/cost.h"
+
+static ModelCatalog *
+catalog (void)
+{
+  ModelCatalog *cat = model_catalog_new ();
+  GError *e = NULL;
+  gboolean ok = model_catalog_load_default (cat, &e);
+  if (!ok)
+    fprintf (stderr, "%s\n", e->message);
+  CU_ASSERT_TRUE_FATAL (ok);
+  return cat;
+}
+
+static void
+write_file (const char *path, const char *text)
+{
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (g_file_set_contents (path, text, -1, &e));
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+test_bundled_profiles (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *a100 = model_catalog_gpu (cat, "a100-80gb", NULL);
+  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  const ModelGpu *h200 = model_catalog_gpu (cat, "h200", NULL);
+  const ModelGpu *l40s = model_catalog_gpu (cat, "l40s", NULL);
+  const ModelGpu *b200 = model_catalog_gpu (cat, "b200", NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (a100);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (h200);
+  CU_ASSERT_STRING_EQUAL (a100->profile_gpu, "a100-80gb");
+  CU_ASSERT_TRUE (g_str_has_prefix (a100->profile_from, "calibrated: "));
+  CU_ASSERT_STRING_EQUAL (h100->profile_gpu, "h100-sxm");
+  /* same architecture first */
+  CU_ASSERT_STRING_EQUAL (h200->profile_gpu, "h100-sxm");
+  CU_ASSERT_TRUE (g_str_has_prefix (h200->profile_from, "carried over from h100-sxm (hopper) to h200"));
+  CU_ASSERT_EQUAL (memcmp (&h200->profile, &h100->profile, sizeof h100->profile), 0);
+  /* nearest generation: Ada is nearer Ampere, Blackwell nearer Hopper; among
+   * the Ampere profiles the one fitted to more measurements */
+  CU_ASSERT_STRING_EQUAL (l40s->profile_gpu, "a100-80gb");
+  CU_ASSERT_STRING_EQUAL (b200->profile_gpu, "h100-sxm");
+  /* every parameter in range */
+  gsize np;
+  const ModelParamInfo *info = model_params_info (&np);
+  const char **ids = model_catalog_gpu_ids (cat);
+  for (const char **id = ids; *id; id++) {
+    ModelGpu *g = (ModelGpu *) model_catalog_gpu (cat, *id, NULL);
+    for (gsize i = 0; i < np; i++) {
+      double v = *model_param_ptr (&g->profile, &info[i]);
+      CU_ASSERT_TRUE (v >= info[i].lo && v <= info[i].hi);
+    }
+  }
+  g_free (ids);
+  const char **pids = model_catalog_profile_ids (cat);
+  CU_ASSERT_TRUE (g_strv_length ((char **) pids) >= 2);
+  g_free (pids);
+  model_catalog_free (cat);
+}
+
+static void
+test_profile_roundtrip (void)
+{
+  char *dir = test_tmpdir ();
+  char *path = g_build_filename (dir, "l4.json", NULL);
+  ModelCostParams p;
+  model_cost_params_default (&p);
+  p.gemm_eff = 0.612345678;
+  p.dec_floor_s = 12.3456789e-6;
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_profile_write (path, "l4", &p, "a test \"fit\"", 123, &e));
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *l4 = model_catalog_gpu (cat, "l4", NULL);
+  CU_ASSERT_STRING_NOT_EQUAL (l4->profile_gpu, "l4");
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_file (cat, path, &e));
+  CU_ASSERT_STRING_EQUAL (l4->profile_gpu, "l4");
+  CU_ASSERT_STRING_EQUAL (l4->profile_from, "calibrated: a test \"fit\"");
+  CU_ASSERT_DOUBLE_EQUAL (l4->profile.gemm_eff, 0.612346, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL (l4->profile.dec_floor_s, 12.3457e-6, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (l4->profile.attn_causal, p.attn_causal, 1e-12);
+  /* a cost model on l4 now uses it */
+  ModelCost c;
+  model_cost_init (&c, model_catalog_llm (cat, "llama-3.1-8b", NULL), l4, 1);
+  CU_ASSERT_DOUBLE_EQUAL (c.params.gemm_eff, 0.612346, 1e-9);
+  model_catalog_free (cat);
+  g_remove (path);
+  g_free (path);
+  test_rmdir_r (dir);
+  g_free (dir);
+}
+
+static void
+test_profile_errors (void)
+{
+  ModelCatalog *cat = catalog ();
+  GError *e = NULL;
+  CU_ASSERT_FALSE (model_catalog_load_data (cat,
+    "{\"profiles\": [\n {\"id\": \"h100-sxm\",\n  \"params\": {\"gemm_efff\": 0.8}}]}", "p.json", &e));
+  CU_ASSERT_TRUE (e && g_str_has_prefix (e->message, "p.json:3:")
+                  && strstr (e->message, "unknown parameter 'gemm_efff'")
+                  && strstr (e->message, "gemm_eff,"));
+  g_clear_error (&e);
+  CU_ASSERT_FALSE (model_catalog_load_data (cat,
+    "{\"profiles\": [{\"id\": \"h100-sxm\", \"params\": {\"gemm_eff\": 1.5}}]}", "r.json", &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "gemm_eff") && strstr (e->message, "[0.05, 1]"));
+  g_clear_error (&e);
+  CU_ASSERT_FALSE (model_catalog_load_data (cat,
+    "{\"profiles\": [{\"id\": \"h100-sxm\"}]}", "n.json", &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "params"));
+  g_clear_error (&e);
+  /* a partial profile: named parameters set, the rest the defaults; the
+   * failed loads above changed nothing */
+  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  double before = h100->profile.gemm_eff;
+  CU_ASSERT_TRUE (model_catalog_load_data (cat,
+    "{\"profiles\": [{\"id\": \"h100-sxm\", \"params\": {\"gemm_wave\": 0.5}}]}", "ok.json", &e));
+  CU_ASSERT_PTR_NULL (e);
+  ModelCostParams d;
+  model_cost_params_default (&d);
+  CU_ASSERT_DOUBLE_EQUAL (h100->profile.gemm_wave, 0.5, 0);
+  CU_ASSERT_DOUBLE_EQUAL (h100->profile.gemm_eff, d.gemm_eff, 0);
+  CU_ASSERT_TRUE (before != d.gemm_eff);
+  /* a profile for a GPU nobody has loaded is kept, and used once it is */
+  CU_ASSERT_TRUE (model_catalog_load_data (cat,
+    "{\"profiles\": [{\"id\": \"my-gpu\", \"params\": {\"gemm_eff\": 0.5}}]}", "mine.json", &e));
+  CU_ASSERT_TRUE (model_catalog_load_data (cat,
+    "{\"gpus\": [{\"id\": \"my-gpu\", \"name\": \"x\", \"vendor\": \"nvidia\", \"arch\": \"ada\","
+    " \"bf16_tflops\": 100, \"mem_gib\": 24, \"mem_bw_gbps\": 1000, \"pcie_gbps\": 32}]}",
+    "gpu.json", &e));
+  CU_ASSERT_DOUBLE_EQUAL (model_catalog_gpu (cat, "my-gpu", NULL)->profile.gemm_eff, 0.5, 0);
+  model_catalog_free (cat);
+
+  /* no calibrated GPU at all: the defaults, and the provenance says so */
+  ModelCatalog *bare = model_catalog_new ();
+  CU_ASSERT_TRUE (model_catalog_load_data (bare,
+    "{\"gpus\": [{\"id\": \"g\", \"name\": \"x\", \"vendor\": \"nvidia\", \"bf16_tflops\": 100,"
+    " \"mem_gib\": 24, \"mem_bw_gbps\": 1000, \"pcie_gbps\": 32}]}", "g.json", &e));
+  const ModelGpu *g = model_catalog_gpu (bare, "g", NULL);
+  CU_ASSERT_TRUE (g_str_has_prefix (g->profile_from, "defaults"));
+  CU_ASSERT_PTR_NULL (g->profile_gpu);
+  CU_ASSERT_DOUBLE_EQUAL (g->profile.gemm_eff, d.gemm_eff, 0);
+  model_catalog_free (bare);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+test_comm (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *g = model_catalog_gpu (cat, "a100-80gb", NULL);
+  ModelCostParams p;
+  model_cost_params_default (&p);
+  ModelCommChoice ch;
+  /* nothing to do */
+  CU_ASSERT_EQUAL (model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 1e6, 1, 1, NULL), 0);
+  CU_ASSERT_EQUAL (model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 0, 8, 8, NULL), 0);
+  /* tiny messages take LL, huge ones Simple; time grows with size */
+  model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 1024, 8, 8, &ch);
+  CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL);
+  CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_RING);
+  double t_big = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 1e9, 8, 8, &ch);
+  CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
+  /* by hand: Simple ring, 8 ranks: 14 steps */
+  double link = g->nvlink_bw * p.comm_bw_frac[MODEL_HOP_INTRA];
+  CU_ASSERT_DOUBLE_EQUAL (t_big, p.comm_base_lat_s[MODEL_PROTO_SIMPLE]
+                          + 14 * p.comm_hop_lat_s[MODEL_HOP_INTRA] * p.comm_proto_lat[MODEL_PROTO_SIMPLE]
+                          + 2 * 7.0 / 8 * 1e9 / link, 1e-12);
+  double prev = 0;
+  for (double b = 16; b < 1e10; b *= 4) {
+    double t = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, b, 4, 4, NULL);
+    CU_ASSERT_TRUE (t >= prev);
+    prev = t;
+  }
+  /* across nodes is slower than inside one; all-gather moves half the bytes */
+  double intra = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 64e6, 16, 16, NULL);
+  double inter = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 64e6, 16, 8, NULL);
+  CU_ASSERT_TRUE (inter > intra);
+  double ag = model_comm_time (&p, g, MODEL_COLL_ALLGATHER, 64e6, 8, 8, NULL);
+  double ar = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 64e6, 8, 8, NULL);
+  CU_ASSERT_TRUE (ag < ar && ag > 0.4 * ar);
+  /* send/recv: one hop; between nodes at the NIC's bandwidth */
+  double sr = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e9, 2, 1, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (sr, p.comm_base_lat_s[MODEL_PROTO_SIMPLE]
+                          + p.comm_hop_lat_s[MODEL_HOP_INTER] * p.comm_proto_lat[MODEL_PROTO_SIMPLE]
+                          + 1e9 / p.comm_bw_frac[MODEL_HOP_INTER], 1e-12);
+  /* NVLS, where the profile has it, wins for big all-reduces in one node */
+  p.comm_nvls_frac = 2.0;
+  model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 1e9, 8, 8, &ch);
+  CU_ASSERT_NOT_EQUAL (ch.algo, MODEL_ALGO_NVLS);   /* an A100 has no NVLS */
+  model_comm_time (&p, model_catalog_gpu (cat, "h100-sxm", NULL), MODEL_COLL_ALLREDUCE, 1e9, 8, 8, &ch);
+  CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_NVLS);
+  model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 1e9, 16, 8, &ch);
+  CU_ASSERT_NOT_EQUAL (ch.algo, MODEL_ALGO_NVLS);
+  CU_ASSERT_STRING_EQUAL (model_proto_name (MODEL_PROTO_LL128), "LL128");
+  CU_ASSERT_STRING_EQUAL (model_coll_name (MODEL_COLL_SENDRECV), "send_recv");
+  model_catalog_free (cat);
+}
+
+/* ------------------------------------------------------------------ */
+
+static const char *mlp_header =
+  "n_head,n_kv_head,n_embd,n_expanded_embd,vocab_size,use_gated_mlp,num_tokens,"
+  "num_tensor_parallel_workers,time_stats.attn_pre_proj.median,time_stats.mlp_down_proj.median,"
+  "time_stats.input_layernorm.median\n";
+
+static void
+test_load_errors (void)
+{
+  ModelCatalog *cat = catalog ();
+  char *dir = test_tmpdir ();
+  char *sub = g_build_filename (dir, "mine", NULL);
+  g_mkdir (sub, 0755);
+  char *p = g_build_filename (sub, "mlp.csv", NULL);
+  GError *e = NULL;
+  ModelCalData *d = model_cal_data_new ();
+
+  /* nothing recognised */
+  CU_ASSERT_FALSE (model_cal_data_load (d, cat, dir, "h100-sxm", NULL, MODEL_CAL_LOAD_ALL, &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "no measurements found"));
+  g_clear_error (&e);
+  CU_ASSERT_FALSE (model_cal_data_load (d, cat, "/nonexistent/dir", NULL, NULL, MODEL_CAL_LOAD_ALL, &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "/nonexistent/dir"));
+  g_clear_error (&e);
+
+  /* a file whose path names no GPU needs --gpu */
+  char *good = g_strdup_printf ("%s32,32,4096,11008,32000,True,16,1,0.02,0.03,0.004\n", mlp_header);
+  write_file (p, good);
+  CU_ASSERT_FALSE (model_cal_data_load (d, cat, dir, NULL, NULL, MODEL_CAL_LOAD_ALL, &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "mlp.csv") && strstr (e->message, "--gpu"));
+  g_clear_error (&e);
+  /* unknown GPU id */
+  CU_ASSERT_FALSE (model_cal_data_load (d, cat, dir, "no-such-gpu", NULL, MODEL_CAL_LOAD_ALL, &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "no-such-gpu"));
+  g_clear_error (&e);
+
+  /* a malformed number: file, line, column */
+  char *bad = g_strdup_printf ("%s32,32,4096,11008,32000,True,16,1,0.02,0.03,0.004\n"
+                               "32,32,4096,11008,32000,True,x7,1,0.02,0.03,0.004\n", mlp_header);
+  write_file (p, bad);
+  CU_ASSERT_FALSE (model_cal_data_load (d, cat, dir, "h100-sxm", NULL, MODEL_CAL_LOAD_ALL, &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "mlp.csv:3:") && strstr (e->message, "num_tokens")
+                  && strstr (e->message, "'x7'"));
+  g_clear_error (&e);
+  /* a missing input column */
+  write_file (p, "n_head,n_kv_head\n1,1\n");
+  CU_ASSERT_FALSE (model_cal_data_load (d, cat, dir, "h100-sxm", NULL, MODEL_CAL_LOAD_ALL, &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "mlp.csv:1:") && strstr (e->message, "n_embd"));
+  g_clear_error (&e);
+  model_cal_data_free (d);
+
+  /* good: one row gives one sample per timed op; empty fields are skipped;
+   * --only filters; a directory named after a GPU needs no --gpu */
+  char *ok = g_strdup_printf ("%s32,32,4096,11008,32000,True,16,1,0.02,,0.004\n", mlp_header);
+  write_file (p, ok);
+  d = model_cal_data_new ();
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "h100-sxm", NULL, MODEL_CAL_LOAD_ALL, &e));
+  CU_ASSERT_EQUAL_FATAL (model_cal_data_n_sets (d), 1);
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  CU_ASSERT_STRING_EQUAL (s->gpu->id, "h100-sxm");
+  CU_ASSERT_EQUAL (s->samples->len, 2);
+  const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, 0);
+  CU_ASSERT_EQUAL (x->cls, MODEL_CAL_QKV);
+  CU_ASSERT_DOUBLE_EQUAL (x->measured_s, 0.02e-3, 1e-15);
+  CU_ASSERT_DOUBLE_EQUAL (x->a[1], 12288, 0);
+  CU_ASSERT_EQUAL (x->line, 2);
+  CU_ASSERT_STRING_EQUAL (g_ptr_array_index (s->sources, x->source), "mine");
+  model_cal_data_free (d);
+  d = model_cal_data_new ();
+  CU_ASSERT_FALSE (model_cal_data_load (d, cat, dir, "h100-sxm", "a100-80gb", MODEL_CAL_LOAD_ALL, &e));
+  g_clear_error (&e);
+  model_cal_data_free (d);
+  char *named = g_build_filename (dir, "h200", NULL);
+  g_rename (sub, named);
+  d = model_cal_data_new ();
+  CU_ASSERT_TRUE (model_cal_data_load (d, cat, dir, NULL, NULL, MODEL_CAL_LOAD_OPS, &e));
+  CU_ASSERT_STRING_EQUAL (model_cal_data_set (d, 0)->gpu->id, "h200");
+  model_cal_data_free (d);
+
+  g_free (good);
+  g_free (bad);
+  g_free (ok);
+  g_free (p);
+  g_free (sub);
+  g_free (named);
+  test_rmdir_r (dir);
+  g_free (dir);
+  model_catalog_free (cat);
+}
+
+/* Synthetic measurements from known parameters: the fit must find them
+ * again (predictions within 1%, the identifiable parameters within a few %). */
+static void
+test_fit_recovers (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *g = model_catalog_gpu (cat, "h100-sxm", NULL);
+  ModelCostParams truth;
+  model_cost_params_default (&truth);
+  truth.gemm_eff = 0.7;
+  truth.gemm_mem_eff = 0.85;
+  truth.gemm_floor_s = 4e-6;
+  truth.elem_bw_eff[MODEL_ELEM_NORM] = 0.35;
+  truth.elem_floor_s[MODEL_ELEM_NORM] = 3.5e-6;
+  GString *csv = g_string_new (mlp_header);
+  static const int shapes[][4] = { { 32, 32, 4096, 11008 }, { 64, 8, 8192, 28672 }, { 40, 40, 5120, 13824 } };
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (int tp = 1; tp <= 4; tp *= 2)
+      for (int T = 1; T <= 8192; T = T < 64 ? T * 2 : T + 192) {
+        double nh = shapes[s][0], nkv = shapes[s][1], h = shapes[s][2], f = shapes[s][3];
+        double qkv = model_time_gemm (&truth, g, T, (nh + 2 * nkv) * (h / nh) / tp, h, 2);
+        double down = model_time_gemm (&truth, g, T, h, f / tp, 2);
+        double norm = model_time_elem (&truth, g, MODEL_ELEM_NORM, 2.0 * T * h * 2 + h * 2);
+        g_string_append_printf (csv, "%g,%g,%g,%g,32000,True,%d,%d,%.9g,%.9g,%.9g\n", nh, nkv, h,
+                                f, T, tp, qkv * 1e3, down * 1e3, norm * 1e3);
+      }
+  char *dir = test_tmpdir ();
+  char *p = g_build_filename (dir, "mlp.csv", NULL);
+  write_file (p, csv->str);
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "h100-sxm", NULL, MODEL_CAL_LOAD_ALL, &e));
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  ModelCostParams p0;
+  model_cost_params_default (&p0);
+  ModelCostParams fit = p0;
+  guint mask = model_cal_fit (s, &fit, -1);
+  char *groups = model_cal_groups_string (mask);
+  CU_ASSERT_STRING_EQUAL (groups, "GEMM, norm");
+  g_free (groups);
+  double *pred = g_new (double, s->samples->len);
+  ModelCalStats st;
+  model_cal_predict_all (s, &truth, pred);
+  model_cal_stats (s, pred, MODEL_CAL_COUNT, FALSE, MODEL_CAL_ALL, -1, &st);
+  CU_ASSERT_TRUE (st.max_ape < 1e-4);   /* the generator and the loader agree */
+  model_cal_predict_all (s, &fit, pred);
+  model_cal_stats (s, pred, MODEL_CAL_COUNT, FALSE, MODEL_CAL_ALL, -1, &st);
+  printf ("\n  synthetic fit: %zu rows, median APE %.3f%%, p90 %.3f%%, max %.2f%%; gemm_eff %.4f "
+          "(true 0.7), norm eff %.4f (0.35), norm floor %.2f us (3.5)\n", st.n, st.median_ape,
+          st.p90_ape, st.max_ape, fit.gemm_eff, fit.elem_bw_eff[MODEL_ELEM_NORM],
+          fit.elem_floor_s[MODEL_ELEM_NORM] * 1e6);
+  CU_ASSERT_TRUE (st.median_ape < 0.1);
+  CU_ASSERT_TRUE (st.max_ape < 1.0);
+  CU_ASSERT_DOUBLE_EQUAL (fit.elem_bw_eff[MODEL_ELEM_NORM], 0.35, 0.35 * 0.01);
+  CU_ASSERT_DOUBLE_EQUAL (fit.elem_floor_s[MODEL_ELEM_NORM], 3.5e-6, 3.5e-6 * 0.01);
+  CU_ASSERT_DOUBLE_EQUAL (fit.gemm_eff, 0.7, 0.7 * 0.01);
+  CU_ASSERT_DOUBLE_EQUAL (fit.gemm_mem_eff, 0.85, 0.85 * 0.01);
+  CU_ASSERT_DOUBLE_EQUAL (fit.gemm_floor_s, 4e-6, 4e-6 * 0.02);
+  /* groups without data keep their starting values */
+  CU_ASSERT_EQUAL (fit.attn_eff, p0.attn_eff);
+  CU_ASSERT_EQUAL (fit.comm_bw_frac[MODEL_HOP_INTRA], p0.comm_bw_frac[MODEL_HOP_INTRA]);
+  /* deterministic */
+  ModelCostParams again = p0;
+  model_cal_fit (s, &again, -1);
+  CU_ASSERT_EQUAL (memcmp (&again, &fit, sizeof fit), 0);
+  /* the statistics by hand on two samples */
+  double two[2];
+  ModelCalSet tiny = *s;
+  tiny.samples = g_array_new (FALSE, FALSE, sizeof (ModelCalSample));
+  ModelCalSample a = { .cls = MODEL_CAL_NORM, .x = 100, .measured_s = 1.0 };
+  ModelCalSample b = { .cls = MODEL_CAL_NORM, .x = 8, .measured_s = 2.0 };
+  g_array_append_val (tiny.samples, a);
+  g_array_append_val (tiny.samples, b);
+  two[0] = 1.1;   /* +10% */
+  two[1] = 1.0;   /* -50% */
+  model_cal_stats (&tiny, two, MODEL_CAL_NORM, FALSE, MODEL_CAL_ALL, -1, &st);
+  CU_ASSERT_EQUAL (st.n, 2);
+  CU_ASSERT_DOUBLE_EQUAL (st.median_ape, 30, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL (st.max_ape, 50, 1e-9);
+  CU_ASSERT_EQUAL (st.worst, 1);
+  CU_ASSERT_DOUBLE_EQUAL (st.bias, -20, 1e-9);
+  model_cal_stats (&tiny, two, MODEL_CAL_NORM, FALSE, MODEL_CAL_LARGE, -1, &st);
+  CU_ASSERT_EQUAL (st.n, 1);
+  CU_ASSERT_DOUBLE_EQUAL (st.median_ape, 10, 1e-9);
+  g_array_free (tiny.samples, TRUE);
+
+  g_free (pred);
+  model_cal_data_free (d);
+  g_string_free (csv, TRUE);
+  g_remove (p);
+  g_free (p);
+  test_rmdir_r (dir);
+  g_free (dir);
+  model_catalog_free (cat);
+}
+
+/* ------------------------------------------------------------------ */
+/* accuracy gate on the shared measured data                           */
+
+typedef struct {
+  const char   *gpu;
+  ModelCalClass cls;
+  double        max_median, max_p90;   /* %, at T >= 16 (collectives: >= 1 MiB) */
+} Gate;
+
+/* What the bundled profiles reach (docs/cost-model.md), with about one
+ * point of slack: a change that makes any of them worse fails here. */
+static const Gate gates[] = {
+#include "tests/models/accuracy_gates.h"
+};
+
+static char *
+shared_path (const char *rel)
+{
+  const char *root = g_getenv ("SERVESIM_SHARED_DATA");
+  char *p = root ? g_build_filename (root, rel, NULL) : NULL;
+  if (p && g_file_test (p, G_FILE_TEST_IS_DIR))
+    return p;
+  g_free (p);
+  return NULL;
+}
+
+static void
+test_shared_accuracy (void)
+{
+  char *root = shared_path (".");
+  if (!root) {
+    printf ("\n  skipped: shared data not found (set SERVESIM_SHARED_DATA)\n");
+    return;
+  }
+  ModelCatalog *cat = catalog ();
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, root, NULL, NULL, MODEL_CAL_LOAD_ALL, &e));
+  int checked = 0;
+  for (guint i = 0; i < model_cal_data_n_sets (d); i++) {
+    ModelCalSet *s = model_cal_data_set (d, i);
+    double *pred = g_new (double, s->samples->len + 1);
+    model_cal_predict_all (s, &s->gpu->profile, pred);
+    for (guint k = 0; k < G_N_ELEMENTS (gates); k++) {
+      if (strcmp (gates[k].gpu, s->gpu->id) != 0)
+        continue;
+      ModelCalStats st;
+      model_cal_stats (s, pred, gates[k].cls, FALSE, MODEL_CAL_LARGE, -1, &st);
+      printf ("\n  %-9s %-14s %6zu rows  median %5.2f%% (gate %5.2f)  p90 %6.2f%% (gate %6.2f)",
+              s->gpu->id, model_cal_class_name (gates[k].cls), st.n, st.median_ape,
+              gates[k].max_median, st.p90_ape, gates[k].max_p90);
+      CU_ASSERT_TRUE (st.n > 0);
+      CU_ASSERT_TRUE (st.median_ape <= gates[k].max_median);
+      CU_ASSERT_TRUE (st.p90_ape <= gates[k].max_p90);
+      checked++;
+    }
+    g_free (pred);
+  }
+  printf ("\n");
+  CU_ASSERT_EQUAL (checked, (int) G_N_ELEMENTS (gates));
+  model_cal_data_free (d);
+  model_catalog_free (cat);
+  g_free (root);
+}
+
+/* Leave one model out on the H100 operators: fit without phi-2 (the smallest
+ * and least Llama-like model), predict it. */
+static void
+test_leave_one_out (void)
+{
+  char *dir = shared_path ("profiles/vidur/compute/h100");
+  if (!dir) {
+    printf ("\n  skipped: shared data not found (set SERVESIM_SHARED_DATA)\n");
+    return;
+  }
+  ModelCatalog *cat = catalog ();
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, NULL, NULL, MODEL_CAL_LOAD_OPS, &e));
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  int held = -1;
+  for (guint i = 0; i < s->sources->len; i++)
+    if (strcmp (g_ptr_array_index (s->sources, i), "phi-2") == 0)
+      held = (int) i;
+  CU_ASSERT_TRUE_FATAL (held >= 0);
+  ModelCostParams p = s->gpu->profile;
+  model_cal_fit (s, &p, held);
+  double *pred = g_new (double, s->samples->len);
+  model_cal_predict_all (s, &p, pred);
+  static const ModelCalClass gemms[] = { MODEL_CAL_QKV, MODEL_CAL_ATTN_OUT, MODEL_CAL_MLP_UP,
+                                         MODEL_CAL_MLP_DOWN };
+  for (guint k = 0; k < G_N_ELEMENTS (gemms); k++) {
+    ModelCalStats st;
+    model_cal_stats (s, pred, gemms[k], FALSE, MODEL_CAL_LARGE, held, &st);
+    printf ("\n  phi-2 held out: %-9s %4zu rows  median %5.2f%%  p90 %6.2f%%",
+            model_cal_class_name (gemms[k]), st.n, st.median_ape, st.p90_ape);
+    CU_ASSERT_TRUE (st.n > 50);
+    CU_ASSERT_TRUE (st.median_ape < 10);
+    CU_ASSERT_TRUE (st.p90_ape < 30);
+  }
+  printf ("\n");
+  g_free (pred);
+  model_cal_data_free (d);
+  model_catalog_free (cat);
+  g_free (dir);
+}
+
+int
+main (void)
+{
+  static const TestCase cases[] = {
+    { "bundled profiles and carry-over", test_bundled_profiles },
+    { "profile write and load", test_profile_roundtrip },
+    { "bad profiles", test_profile_errors },
+    { "collectives, NCCL-style", test_comm },
+    { "loading measurements: errors and attribution", test_load_errors },
+    { "fit recovers known parameters", test_fit_recovers },
+    { "accuracy gate on the shared data", test_shared_accuracy },
+    { "leave one model out (H100, phi-2)", test_leave_one_out },
+    { NULL, NULL }
+  };
+  return test_run_suite ("models/calibrate", cases);
+}
