@@ -116,7 +116,7 @@ write_plots (const char *dir, const char *name, const ModelCalSet *s, const doub
   gsize ns = 0, block = 0;
   char *title = g_strdup_printf ("%s: predicted vs measured (%s)", s->gpu->id, comm ? "collectives" : "operators");
   g_string_append (gp, "# servesim: scatter of predicted vs measured times\n"
-                   "set terminal pngcairo size 900,800\n");
+                   "set terminal pngcairo size 900,800 noenhanced\n");
   g_string_append_printf (gp, "set output '%s_scatter.png'\nset title ", name);
   gp_quote (gp, title);
   g_string_append (gp, "\nset logscale xy\nset xlabel 'measured (ms)'\nset ylabel 'predicted (ms)'\n"
@@ -171,15 +171,19 @@ write_plots (const char *dir, const char *name, const ModelCalSet *s, const doub
   return ok;
 }
 
-/* Leave-one-model-out predictions: for each source with operator samples, fit
- * on the others (from the catalog's profile) and predict it. Samples of a GPU's
- * only source in a parameter group then keep the starting profile. */
+/* Leave-one-source-out predictions: for each source (a model's mlp.csv, an
+ * attention or CPU file, a collective file), fit on the others and predict it.
+ * The fit starts from the generic defaults, not from the bundled profile (which
+ * was fitted on the held-out data): a class whose only source is held out is
+ * predicted with the defaults, i.e. as if nothing of that class had ever been
+ * measured. */
 static void
 predict_lomo (ModelCalSet *s, double *pred)
 {
   double *tmp = g_new (double, s->samples->len + 1);
   for (guint src = 0; src < s->sources->len; src++) {
-    ModelCostParams p = s->gpu->profile;
+    ModelCostParams p;
+    model_cost_params_default (&p);
     model_cal_fit (s, &p, (int) src);
     model_cal_predict_all (s, &p, tmp);
     for (guint i = 0; i < s->samples->len; i++)
@@ -218,8 +222,8 @@ run_validate (int argc, char **argv, gboolean comm)
     { "max-p90-ape", 0, 0, G_OPTION_ARG_DOUBLE, &max_p90,
       "Exit 1 if any class's p90 APE in the large split exceeds PCT", "PCT" },
     { "leave-one-out", 'l', 0, G_OPTION_ARG_NONE, &lomo,
-      "Predict each source (model, or file) with a profile fitted without it; prints one table "
-      "per held-out source and the pooled table", NULL },
+      "Predict each source (a model's mlp.csv, or a file) with a profile fitted from the "
+      "defaults without it; prints one table per held-out source and the pooled table", NULL },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new (NULL);

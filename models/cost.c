@@ -159,8 +159,14 @@ model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls
 {
   g_return_val_if_fail (p != NULL && g != NULL, 0);
   g_return_val_if_fail ((int) cls >= 0 && cls < MODEL_ELEM_COUNT, 0);
-  /* the launch floor hides the first bytes: a smooth max, not a sum */
-  return smax (p->elem_floor_s[cls], bytes / (g->mem_bw * p->elem_bw_eff[cls]), p->elem_sharp[cls]);
+  /* the launch floor hides the first bytes: a smooth max, not a sum; small
+   * working sets come from L2 (the measurements repeat the kernel on the same
+   * data, and in a forward pass the producer just wrote it), faster by up to
+   * elem_cache_gain */
+  double cb = p->elem_cache_bytes[cls];
+  double cache = (cb / p->elem_cache_gain[cls] + bytes) / (cb + bytes);
+  return smax (p->elem_floor_s[cls], cache * bytes / (g->mem_bw * p->elem_bw_eff[cls]),
+               p->elem_sharp[cls]);
 }
 
 /* Attention work of one iteration, gathered in the single pass over sequences. */
@@ -318,6 +324,27 @@ allreduce_time (const ModelCost *c, double T)
                           c->tp, MIN (c->tp, 8), NULL);
 }
 
+/* Bytes of one element-wise kernel over T tokens: the same expressions as the
+ * charges in model_cost_iteration (a test checks table and direct agree). */
+static double
+elem_bytes (const Shape *s, int col, double T)
+{
+  switch (col) {
+  case MODEL_TAB_EMBED: return T * s->h * (s->wb + s->ab);
+  case MODEL_TAB_NORM: return 2 * T * s->h * s->ab + s->norm_w * s->wb;
+  case MODEL_TAB_ROPE: return 2 * (T * (s->nh_r + s->kv_r) * s->d) * s->ab;
+  case MODEL_TAB_KV_WRITE: return T * (2 * s->kv_r * s->d) * (s->ab + s->kvb);
+  case MODEL_TAB_ACT: return (s->up_r / s->f_r + 1) * (T * s->k * s->f_r) * s->ab;
+  default: return 3 * T * s->h * s->ab;
+  }
+}
+
+static const ModelElemClass tab_elem[MODEL_TAB_COUNT] = {
+  [MODEL_TAB_EMBED] = MODEL_ELEM_EMBED, [MODEL_TAB_NORM] = MODEL_ELEM_NORM,
+  [MODEL_TAB_ROPE] = MODEL_ELEM_ROPE, [MODEL_TAB_KV_WRITE] = MODEL_ELEM_KV_WRITE,
+  [MODEL_TAB_ACT] = MODEL_ELEM_ACT, [MODEL_TAB_ADD] = MODEL_ELEM_ADD,
+};
+
 static double
 tab_time (const ModelCost *c, int col, double m)
 {
@@ -325,6 +352,8 @@ tab_time (const ModelCost *c, int col, double m)
     return c->table[(int) m][col];
   if (col == MODEL_TAB_ALLREDUCE)
     return allreduce_time (c, m);
+  if (col >= MODEL_TAB_EMBED)
+    return model_time_elem (&c->params, c->gpu, tab_elem[col], elem_bytes (&c->shape, col, m));
   double n, k;
   gemm_dims (&c->shape, col, &n, &k);
   return model_time_gemm (&c->params, c->gpu, m, n, k, c->shape.wb);
@@ -384,12 +413,12 @@ charge_gemm (ModelOpCost *oc, const ModelCost *c, int col, double m, double coun
 }
 
 /* Element-wise kernels run on the vector units: their FLOPs are counted but the
- * time is bandwidth plus a floor. */
+ * time is bandwidth plus a floor, tabulated by tokens `m` (column col). */
 static inline void
-charge_elem (ModelOpCost *oc, const ModelCost *c, ModelElemClass cls, double flops,
+charge_elem (ModelOpCost *oc, const ModelCost *c, int col, double m, double flops,
              double bytes, double count)
 {
-  charge (oc, flops, bytes, model_time_elem (&c->params, c->gpu, cls, bytes), count);
+  charge (oc, flops, bytes, tab_time (c, col, m), count);
 }
 
 void
@@ -423,15 +452,16 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
 
   ModelOpCost *op = out->op;
   const double L = s.L, h = s.h;
-  const double kv_elems = 2 * s.kv_r * s.d;
 
-  charge_elem (&op[MODEL_OP_EMBED], c, MODEL_ELEM_EMBED, 0, T * h * (s.wb + s.ab), 1);
-  charge_elem (&op[MODEL_OP_NORM], c, MODEL_ELEM_NORM, s.norm_flops * T * h,
-               2 * T * h * s.ab + s.norm_w * s.wb, L * s.norms);
+  charge_elem (&op[MODEL_OP_EMBED], c, MODEL_TAB_EMBED, T, 0, elem_bytes (sp, MODEL_TAB_EMBED, T), 1);
+  charge_elem (&op[MODEL_OP_NORM], c, MODEL_TAB_NORM, T, s.norm_flops * T * h,
+               elem_bytes (sp, MODEL_TAB_NORM, T), L * s.norms);
   charge_gemm (&op[MODEL_OP_QKV], c, MODEL_TAB_QKV, T, L);
   double rope_el = T * (s.nh_r + s.kv_r) * s.d;
-  charge_elem (&op[MODEL_OP_ROPE], c, MODEL_ELEM_ROPE, 3 * rope_el, 2 * rope_el * s.ab, L);
-  charge_elem (&op[MODEL_OP_KV_WRITE], c, MODEL_ELEM_KV_WRITE, 0, T * kv_elems * (s.ab + s.kvb), L);
+  charge_elem (&op[MODEL_OP_ROPE], c, MODEL_TAB_ROPE, T, 3 * rope_el,
+               elem_bytes (sp, MODEL_TAB_ROPE, T), L);
+  charge_elem (&op[MODEL_OP_KV_WRITE], c, MODEL_TAB_KV_WRITE, T, 0,
+               elem_bytes (sp, MODEL_TAB_KV_WRITE, T), L);
   if (a.any_pre)
     charge (&op[MODEL_OP_ATTN_PREFILL], a.pre_f, a.pre_b, attn_prefill_time (c, &a), L);
   if (a.any_dec)
@@ -454,19 +484,19 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
     double ub = (T * h + touched * h * s.up_r + Tk * s.up_r) * s.wb;
     charge (&op[MODEL_OP_MLP_UP], uf, ub, p->gemm_floor_s + smax (uf / peak, ub / bw, p->gemm_sharp), L);
     double act_el = Tk * s.f_r;
-    charge_elem (&op[MODEL_OP_ACT], c, MODEL_ELEM_ACT, s.act_flops * act_el,
-                 (s.up_r / s.f_r + 1) * act_el * s.ab, L);
+    charge_elem (&op[MODEL_OP_ACT], c, MODEL_TAB_ACT, T, s.act_flops * act_el,
+                 elem_bytes (sp, MODEL_TAB_ACT, T), L);
     double df = 2 * Tk * s.f_r * h;
     double db = (Tk * s.f_r + touched * s.f_r * h + Tk * h) * s.wb;
     charge (&op[MODEL_OP_MLP_DOWN], df, db, p->gemm_floor_s + smax (df / peak, db / bw, p->gemm_sharp), L);
   } else {
     charge_gemm (&op[MODEL_OP_MLP_UP], c, MODEL_TAB_UP, T, L);
     double act_el = T * s.f_r;
-    charge_elem (&op[MODEL_OP_ACT], c, MODEL_ELEM_ACT, s.act_flops * act_el,
-                 (s.up_r / s.f_r + 1) * act_el * s.ab, L);
+    charge_elem (&op[MODEL_OP_ACT], c, MODEL_TAB_ACT, T, s.act_flops * act_el,
+                 elem_bytes (sp, MODEL_TAB_ACT, T), L);
     charge_gemm (&op[MODEL_OP_MLP_DOWN], c, MODEL_TAB_DOWN, T, L);
   }
-  charge_elem (&op[MODEL_OP_ADD], c, MODEL_ELEM_ADD, T * h, 3 * T * h * s.ab, 2 * L);
+  charge_elem (&op[MODEL_OP_ADD], c, MODEL_TAB_ADD, T, T * h, elem_bytes (sp, MODEL_TAB_ADD, T), 2 * L);
 
   if (c->tp > 1) {
     double tp = c->tp;
@@ -475,8 +505,8 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
             tab_time (c, MODEL_TAB_ALLREDUCE, T), 2 * L);
   }
 
-  charge_elem (&op[MODEL_OP_FINAL_NORM], c, MODEL_ELEM_NORM, s.norm_flops * n_out * h,
-               2 * n_out * h * s.ab + s.norm_w * s.wb, 1);
+  charge_elem (&op[MODEL_OP_FINAL_NORM], c, MODEL_TAB_NORM, n_out, s.norm_flops * n_out * h,
+               elem_bytes (sp, MODEL_TAB_NORM, n_out), 1);
   charge_gemm (&op[MODEL_OP_LM_HEAD], c, MODEL_TAB_LM_HEAD, n_out, 1);
 
   for (int i = 0; i < MODEL_OP_COUNT; i++)

@@ -64,15 +64,17 @@ typedef struct {
   double norm_w, norm_flops, act_flops, norms;
 } ModelCostShape;
 
-/* Per-kernel times of the dense GEMMs and the TP all-reduce are tabulated for
- * token counts 1..MODEL_COST_TABLE at init (decode batches hit the table). */
+/* Per-kernel times of the dense GEMMs, the element-wise kernels and the TP
+ * all-reduce are tabulated for token counts 1..MODEL_COST_TABLE at init
+ * (decode batches hit the table and never call pow()). */
 #define MODEL_COST_TABLE 512
 /* FlashAttention split-KV choices for decode batches of 1..MODEL_COST_SPLIT_B - 1
  * sequences over 1..MODEL_COST_SPLIT_NB 128-key blocks (0 = not tabulated) */
 #define MODEL_COST_SPLIT_B 128
 #define MODEL_COST_SPLIT_NB 128
 enum { MODEL_TAB_QKV, MODEL_TAB_OUT, MODEL_TAB_UP, MODEL_TAB_DOWN, MODEL_TAB_LM_HEAD,
-       MODEL_TAB_ALLREDUCE, MODEL_TAB_COUNT };
+       MODEL_TAB_ALLREDUCE, MODEL_TAB_EMBED, MODEL_TAB_NORM, MODEL_TAB_ROPE, MODEL_TAB_KV_WRITE,
+       MODEL_TAB_ACT, MODEL_TAB_ADD, MODEL_TAB_COUNT };
 
 typedef struct {
   const ModelLlm *llm;

@@ -51,6 +51,8 @@ model_cost_params_default (ModelCostParams *p)
     p->elem_bw_eff[i] = eff[i];
     p->elem_floor_s[i] = 3e-6;
     p->elem_sharp[i] = 4;
+    p->elem_cache_gain[i] = 1.0;
+    p->elem_cache_bytes[i] = 32e6;
   }
   p->comm_bw_frac[MODEL_HOP_INTRA] = 0.75;
   p->comm_bw_frac[MODEL_HOP_INTER] = 20e9;
@@ -97,7 +99,9 @@ static const ModelParamInfo params_info[] = {
 #define ELEM(i, n) \
   { "elem_bw_eff." n, P (elem_bw_eff[i]), 0.01, 1.0, n ": fraction of memory bandwidth" }, \
   { "elem_floor_s." n, P (elem_floor_s[i]), 0, 1e-3, n ": fixed time per kernel, s" }, \
-  { "elem_sharp." n, P (elem_sharp[i]), 1.0, 20.0, n ": exponent p of the smooth max of floor and transfer time" }
+  { "elem_sharp." n, P (elem_sharp[i]), 1.0, 20.0, n ": exponent p of the smooth max of floor and transfer time" }, \
+  { "elem_cache_gain." n, P (elem_cache_gain[i]), 1.0, 8.0, n ": bandwidth gain while the data fit in cache (1 = none)" }, \
+  { "elem_cache_bytes." n, P (elem_cache_bytes[i]), 1e5, 1e10, n ": bytes at which the cache gain is half gone" }
   ELEM (MODEL_ELEM_EMBED, "embed"),
   ELEM (MODEL_ELEM_NORM, "norm"),
   ELEM (MODEL_ELEM_ROPE, "rope"),
@@ -105,7 +109,7 @@ static const ModelParamInfo params_info[] = {
   ELEM (MODEL_ELEM_ADD, "add"),
   ELEM (MODEL_ELEM_KV_WRITE, "kv_write"),
 #undef ELEM
-  { "comm_bw_frac.intra", P (comm_bw_frac[MODEL_HOP_INTRA]), 0.01, 2.0, "ring bus bandwidth inside a node / GPU link bandwidth (NVLink, else PCIe)" },
+  { "comm_bw_frac.intra", P (comm_bw_frac[MODEL_HOP_INTRA]), 0.01, 1.0, "ring bus bandwidth inside a node / GPU link bandwidth (NVLink, else PCIe)" },
   { "comm_bw.inter", P (comm_bw_frac[MODEL_HOP_INTER]), 1e8, 1e12, "inter-node bandwidth per GPU (its NIC), bytes/s" },
   { "comm_proto_frac.ll", P (comm_proto_frac[MODEL_PROTO_LL]), 0.01, 1.0, "LL protocol: bandwidth fraction of Simple" },
   { "comm_proto_frac.ll128", P (comm_proto_frac[MODEL_PROTO_LL128]), 0.01, 1.0, "LL128 protocol: bandwidth fraction of Simple" },
@@ -116,7 +120,7 @@ static const ModelParamInfo params_info[] = {
   { "comm_hop_lat_s.inter", P (comm_hop_lat_s[MODEL_HOP_INTER]), 0, 1e-3, "latency per algorithm step over an inter-node hop (LL), s" },
   { "comm_proto_lat.ll128", P (comm_proto_lat[MODEL_PROTO_LL128]), 1.0, 20.0, "LL128: per-step latency multiplier (LL = 1)" },
   { "comm_proto_lat.simple", P (comm_proto_lat[MODEL_PROTO_SIMPLE]), 1.0, 50.0, "Simple: per-step latency multiplier (LL = 1)" },
-  { "comm_p2p_frac", P (comm_p2p_frac), 0.01, 2.0, "intra-node send/recv bandwidth / link bandwidth" },
+  { "comm_p2p_frac", P (comm_p2p_frac), 0.01, 1.0, "intra-node send/recv bandwidth / link bandwidth" },
   { "comm_nvls_frac", P (comm_nvls_frac), 0, 4.0, "NVLS all-reduce bus bandwidth / link bandwidth; 0 = no NVLS" },
   { "comm_nvls_lat_s", P (comm_nvls_lat_s), 0, 1e-3, "NVLS all-reduce fixed latency, s" },
   { "cpu_base_s", P (cpu_base_s), 0, 1.0, "CPU overhead per iteration, s" },

@@ -53,6 +53,8 @@ typedef struct {
   double elem_bw_eff[MODEL_ELEM_COUNT];
   double elem_floor_s[MODEL_ELEM_COUNT];
   double elem_sharp[MODEL_ELEM_COUNT];  /* exponent of the smooth max of floor and transfer time */
+  double elem_cache_gain[MODEL_ELEM_COUNT];  /* speed-up while the data fit in cache (L2) */
+  double elem_cache_bytes[MODEL_ELEM_COUNT]; /* bytes at which half of that gain is left */
   /* collectives, NCCL-style */
   double comm_bw_frac[MODEL_HOP_COUNT]; /* intra: ring bus bandwidth / GPU link bandwidth; inter: NIC bytes/s per GPU */
   double comm_proto_frac[MODEL_PROTO_COUNT]; /* bandwidth fraction of each protocol (Simple = 1) */

@@ -430,7 +430,7 @@ write_scatter (const char *dir, const char *name, const char *title, const char 
   gp_quote (g, xlabel);
   g_string_append (g, "\nset ylabel ");
   gp_quote (g, ylabel);
-  g_string_append_printf (g, "\nset grid\nset key top left noenhanced\n%s", logxy ? "set logscale xy\n" : "");
+  g_string_append_printf (g, "\nset grid\nset key below noenhanced\n%s", logxy ? "set logscale xy\n" : "");
   if (n == 0)
     g_string_append (g, "unset key\nset label 1 'no evaluated configurations' at graph 0.5, graph 0.5 "
                         "center\nplot [0:1] [0:1] NaN notitle\n");

@@ -62,6 +62,11 @@ struct PolicyCb {
   guint64     iterations;
 };
 
+/* Set up the state block (zeroed by the core) from a configuration; always
+ * TRUE today (the GError is for configurations a range cannot express).
+ * policy__cb_clear frees the queues (not the block; safe if init never ran).
+ * The other functions are the scheduler hooks, to put in the ops table as
+ * they are. */
 gboolean policy__cb_init (PolicyCb *cb, PolicyReplica *rep, const PolicyCbConfig *c, GError **error);
 void     policy__cb_clear (void *state);
 void     policy__cb_on_arrival (void *state, PolicyReplica *rep, PolicyRequest *r);

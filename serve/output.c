@@ -204,7 +204,7 @@ serve_world_summary_json (ServeWorld *w)
   json_object_set_new (o, "gpu_busy_fraction", json_real (busy / nrep));
   json_object_set_new (o, "events", json_integer ((json_int_t) serve__world_events (w)));
   /* Keys below appear only when the feature is in use. */
-  if (sc->priority_fraction > 0) {
+  if (sc->priority_fraction > 0 || sc->priority_max_prompt > 0) {
     json_t *pr = json_object (), *hi = json_object (), *lo = json_object ();
     json_object_set_new (hi, "ttft_s", serve_metrics_dist_json (m->ttft_high));
     json_object_set_new (hi, "e2e_s", serve_metrics_dist_json (m->e2e_high));
@@ -296,6 +296,31 @@ serve_world_summary_text (ServeWorld *w)
                           (gint64) JN (((const char *[]) { "kv_cache", "blocks_per_replica" })),
                           100 * json_number_value (json_object_get (j, "gpu_busy_fraction")));
 #undef JN
+  json_t *pr = json_object_get (j, "priority");
+  if (pr) {
+    json_t *hi = json_object_get (json_object_get (pr, "high"), "ttft_s");
+    json_t *lo = json_object_get (json_object_get (pr, "normal"), "ttft_s");
+    g_string_append_printf (s, "  priority classes: TTFT p99 high %.2f ms (%" G_GINT64_FORMAT
+                            " requests), normal %.2f ms\n",
+                            1e3 * json_number_value (json_object_get (hi, "p99")),
+                            (gint64) json_integer_value (json_object_get (hi, "count")),
+                            1e3 * json_number_value (json_object_get (lo, "p99")));
+  }
+  json_t *sw = json_object_get (j, "swap");
+  if (sw)
+    g_string_append_printf (s, "  swapping: %" G_GINT64_FORMAT " out, %" G_GINT64_FORMAT
+                            " in, %.2f GiB per GPU over the host link, %.3f s of copies (%s)\n",
+                            (gint64) json_integer_value (json_object_get (sw, "swap_outs")),
+                            (gint64) json_integer_value (json_object_get (sw, "swap_ins")),
+                            json_number_value (json_object_get (sw, "gib_copied_per_gpu")),
+                            json_number_value (json_object_get (sw, "copy_time_s")),
+                            json_is_true (json_object_get (sw, "overlap")) ? "overlapped" : "blocking");
+  json_t *sp = json_object_get (j, "speculation");
+  if (sp)
+    g_string_append_printf (s, "  speculation (%s): %" G_GINT64_FORMAT " draft tokens, %.1f%% accepted\n",
+                            json_string_value (json_object_get (sp, "draft")),
+                            (gint64) json_integer_value (json_object_get (sp, "proposed_tokens")),
+                            100 * json_number_value (json_object_get (sp, "acceptance")));
   json_decref (j);
   return g_string_free (s, FALSE);
 }

@@ -35,6 +35,7 @@ static const char default_json[] =
   "    \"start\": 0,\n"
   "    \"end\": 0,\n"
   "    \"priority_fraction\": 0,\n"
+  "    \"priority_max_prompt\": 0,\n"
   "    \"clients\": 1,\n"
   "    \"client_skew\": 0,\n"
   "    \"generator\": {\n"
@@ -99,6 +100,7 @@ static const Field schema[] = {
   { "workload.start", T_NUM, 0, BIG, NULL },
   { "workload.end", T_NUM, 0, BIG, NULL },
   { "workload.priority_fraction", T_NUM, 0, 1, NULL },
+  { "workload.priority_max_prompt", T_INT, 0, 1e7, NULL },
   { "workload.clients", T_INT, 1, 1e6, NULL },
   { "workload.client_skew", T_NUM, 0, 10, NULL },
   { "workload.generator", T_OBJ, 0, 0, NULL },
@@ -428,6 +430,7 @@ fill_views (ServeScenario *sc, GError **error)
   sc->swap_reuse = json_is_true (serve_scenario_get (sc, "cache.swap.reuse_host_copy"));
   sc->swap_host_gib = get_num (sc, "cache.swap.host_gib");
   sc->priority_fraction = get_num (sc, "workload.priority_fraction");
+  sc->priority_max_prompt = (gint64) get_num (sc, "workload.priority_max_prompt");
   sc->clients = (guint) get_num (sc, "workload.clients");
   sc->client_skew = get_num (sc, "workload.client_skew");
   sc->spec_draft = get_str (sc, "speculation.draft");

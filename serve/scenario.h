@@ -48,7 +48,8 @@ typedef struct {
   gint64      swap_granularity;   /* blocks per host-link copy operation */
   double      swap_link_eff, swap_op_latency_s, swap_host_gib;
   /* request classes (workload.priority_fraction, clients, client_skew) */
-  double      priority_fraction;
+  double      priority_fraction;   /* share of requests drawn as high priority */
+  gint64      priority_max_prompt; /* prompts up to this many tokens are high priority (0 = off) */
   guint       clients;
   double      client_skew;
   /* speculative decoding (speculation.*) */

@@ -451,9 +451,11 @@ on_arrival (SimEngine *engine, gpointer user, gpointer target, gpointer data)
     r->output = w->next.output_tokens;
     r->first_scheduled = r->first_token = r->last_token = -1;
     r->spec_alpha = -1;
+    if (w->sc->priority_max_prompt > 0 && r->prompt <= w->sc->priority_max_prompt)
+      r->priority = 1;
     if (w->class_rng) {
-      if (w->sc->priority_fraction > 0)
-        r->priority = sim_rng_double (w->class_rng) < w->sc->priority_fraction;
+      if (w->sc->priority_fraction > 0 && sim_rng_double (w->class_rng) < w->sc->priority_fraction)
+        r->priority = 1;
       if (w->sc->clients > 1) {
         if (w->client_cdf) {
           double u = sim_rng_double (w->class_rng);
@@ -703,14 +705,27 @@ serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error)
     model_cost_init (&draft_cost, w->draft_llm, w->gpu, sc->tp);
     ModelMemoryPlan dmem;
     double dw = w->gpu->mem_bytes; /* a draft that does not fit alone fits nowhere */
-    if (model_memory_plan (&draft_cost, sc->block_size, 1.0, 1, &dmem, NULL))
+    if (model_memory_plan (&draft_cost, sc->block_size, 1.0, 1, &dmem, &e))
       dw = dmem.weight_bytes; /* per GPU; only the weights are added */
+    else if (e->code != MODEL_ERROR_NO_FIT) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "speculation.draft: %s", e->message);
+      g_clear_error (&e);
+      goto fail;
+    }
+    g_clear_error (&e);
     double lose_f = ceil (dw / mem.kv_bytes_per_block);
     gint64 lose = lose_f < (double) mem.num_blocks ? (gint64) lose_f : mem.num_blocks;
     if (lose >= mem.num_blocks) {
-      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
-                   "speculation.draft: the draft model '%s' (%.1f GiB per GPU) leaves no room "
-                   "for the KV cache", sc->spec_draft, dw / 1073741824.0);
+      if (dw >= w->gpu->mem_bytes)
+        g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                     "speculation.draft: the draft model '%s' does not fit on a %s at tp %d, let "
+                     "alone beside %s: it leaves no room for the KV cache (pick a smaller draft, "
+                     "or \"medusa\")", sc->spec_draft, w->gpu->id, sc->tp, sc->model);
+      else
+        g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                     "speculation.draft: the draft model '%s' (%.1f GiB of weights per GPU) leaves "
+                     "no room for the KV cache beside %s (pick a smaller draft, a larger tp, or "
+                     "\"medusa\")", sc->spec_draft, dw / 1073741824.0, sc->model);
       goto fail;
     }
     mem.num_blocks -= lose;

@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
 # experiments/plan/run.sh — the worked example of `servesim plan` (docs/plan.md):
 # the Azure 2023 conversation trace at 2x, 5x and 10x its recorded rate, searched
-# over h100-sxm, a100-80gb, l40s and l4, TP 1-8, 1-16 replicas, and two
-# schedulers (vllm, sarathi) for llama-3.1-8b and llama-3.1-70b.
+# over h100-sxm, a100-80gb, l40s and l4, TP 1-8, 1-16 replicas and two
+# schedulers (vllm, sarathi) for llama-3.1-8b and llama-3.1-70b (512
+# configurations, 60 s of traffic per simulation).
 #
-#   bash experiments/plan/run.sh            # from a clean checkout: builds, then runs
-#   bash experiments/plan/run.sh --bench    # also the 1,000-configuration benchmark
+#   bash experiments/plan/run.sh [BUILD_DIR]           # the worked example
+#   bash experiments/plan/run.sh [BUILD_DIR] --bench   # the 1,000-configuration benchmark
 #
-# Outputs go to experiments/plan/out/ (and out-bench-1000/): results.csv,
-# results.json, recommendation.md, pareto_cost.png, pareto_latency.png, the
-# gnuplot data and scripts, plan.json, results.jsonl (the resumable log) and
-# summary.txt (this run's console output, with its wall time). It needs the
-# shared data (../shared/data next to the checkout, or SERVESIM_SHARED_DATA).
+# BUILD_DIR holds the servesim binary (default: the source tree; when no
+# ./servesim is there, scripts/setup.sh builds one, so a clean checkout needs
+# nothing else). Outputs: experiments/plan/out/ (or out-bench-1000/):
+# results.csv, results.json, recommendation.md, pareto_cost.png,
+# pareto_latency.png with their .dat/.gp, plan.json, results.jsonl (the
+# resumable log) and summary.txt (the console output with the wall time).
+# Needs the shared data: ../shared/data next to the checkout, or SERVESIM_SHARED_DATA.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=${SERVESIM:-./servesim}   # SERVESIM=/path/to/servesim for an out-of-tree build
-[ -x "$bin" ] || bash scripts/setup.sh
+build=.
+bench=no
+for a in "$@"; do
+  case "$a" in
+    --bench) bench=yes ;;
+    *) build="$a" ;;
+  esac
+done
+bin=${SERVESIM:-$build/servesim}
+if [ ! -x "$bin" ]; then
+  if [ "$build" = . ]; then bash scripts/setup.sh; else echo "run.sh: no $bin" >&2; exit 1; fi
+fi
 shared=${SERVESIM_SHARED_DATA:-../shared/data}
 trace="$shared/traces/azure2023/AzureLLMInferenceTrace_conv.csv"
 if [ ! -f "$trace" ]; then
@@ -23,12 +36,13 @@ if [ ! -f "$trace" ]; then
   exit 1
 fi
 export SERVESIM_DATA_DIR=${SERVESIM_DATA_DIR:-$PWD}
-TIMEFORMAT="wall %R s, user %U s, sys %S s ($(nproc) CPUs)"
+TIMEFORMAT="wall %R s, user %U s, sys %S s ($(nproc) CPUs, load average before: $(cut -d' ' -f1-3 /proc/loadavg))"
 run () { # plan-file out-dir
   mkdir -p "$2"
   { time "$bin" plan "$1" --set workload.trace="$trace" -o "$2" --fresh; } 2>&1 | tee "$2/summary.txt"
 }
-run experiments/plan/azure-conv.json experiments/plan/out
-if [ "${1:-}" = "--bench" ]; then
+if [ "$bench" = yes ]; then
   run experiments/plan/bench-1000.json experiments/plan/out-bench-1000
+else
+  run experiments/plan/azure-conv.json experiments/plan/out
 fi

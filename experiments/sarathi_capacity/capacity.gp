@@ -10,4 +10,4 @@ set xtics rotate by -20
 set key top right
 set xrange [-0.5:*]
 set datafile separator "\t"
-plot 'capacity.tsv' using 3:xtic(1) title 'vLLM', '' using 4 title 'Orca', '' using 5 title 'Sarathi-Serve'
+plot 'capacity.tsv' using 3:xtic(1) title 'vLLM (best max batch)', '' using 4 title 'Orca', '' using 5 title 'Sarathi-Serve'

@@ -10,7 +10,7 @@
  * of 1.5 S the search must land within a few percent of it, in a number of
  * simulations fixed by the bracketing arithmetic. Pruning is checked reason by
  * reason; resume, thread counts and the single-process table are compared
- * byte for byte. The MPI comparison is tests/plan/test_mpi.sh. Small
+ * byte for byte. The MPI comparison is tests/plan/mpi_sweep.sh. Small
  * synthetic workloads only; nothing depends on wall-clock time.
  */
 #include "config.h"

@@ -24,6 +24,7 @@
 
 #include "models/catalog.h"
 #include "models/cost.h"
+#include "policies/cbatch.h"
 #include "policies/registry.h"
 #include "serve/metrics.h"
 #include "serve/scenario.h"
@@ -68,6 +69,10 @@ typedef struct {
    * normal request (prefill-first policies preempt for memory only in
    * decode iterations, so these are preemptions on behalf of priority) */
   guint64 prio_preempts;
+  /* finished requests whose class disagrees with prompt <= class_max_prompt
+   * (when > 0), and how many were high */
+  gint64  class_max_prompt;
+  guint64 class_mismatch, n_high;
   /* finished requests: sum of TTFT by client (VTC) */
   double ttft_sum[4];
   guint  ttft_n[4];
@@ -156,6 +161,10 @@ checked_after (void *state, PolicyReplica *rep, PolicyBatch *batch)
     struct ServeRequest *r = g_array_index (batch->entries, ServeBatchEntry, i).req;
     if (r->finished || r->rejected) {
       g_hash_table_remove (chk.static_set, r);
+      if (r->finished && chk.class_max_prompt > 0) {
+        chk.class_mismatch += (r->priority > 0) != (r->prompt <= chk.class_max_prompt);
+        chk.n_high += r->priority > 0;
+      }
       if (r->finished && r->client < 4) {
         chk.ttft_sum[r->client] += SIM_TIME_TO_S (r->first_token - r->arrival);
         chk.ttft_n[r->client]++;
@@ -341,8 +350,8 @@ assert_clean (Run *r, guint64 n)
 static const char *const ALL[] = { "vllm", "static", "orca", "sarathi", "fastgen", "priority",
                                    "vtc", "edf", "specdec", "smartspec", NULL };
 
-/* By name on the default scenario (first 300 requests of the bundled Azure
- * excerpt, two replicas): everything completes. */
+/* By name on the default scenario (the bundled 1,000-request Azure
+ * conversation excerpt on two replicas): everything completes. */
 static void
 test_all_by_name_default (void)
 {
@@ -358,9 +367,8 @@ test_all_by_name_default (void)
     Run r = { 0 };
     char *set = g_strdup_printf ("scheduler.name=%s", *n);
     guint bad0 = n_bad_logs;
-    if (run_ok (&r, checked_registry (*n), set, "scheduler.name=checked",
-                "workload.limit=300", NULL)) {
-      assert_clean (&r, 300);
+    if (run_ok (&r, checked_registry (*n), set, "scheduler.name=checked", NULL)) {
+      assert_clean (&r, 1000);
       CU_ASSERT_TRUE (chk.iterations > 0);
       CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (r.summary, "scheduler")),
                               "checked");
@@ -876,6 +884,30 @@ test_priority_preemptive (void)
   CU_ASSERT_TRUE (hi[1] < 0.95 * hi[0]);
 }
 
+/* The prompt-length rule: prompts up to N tokens are the high class, and
+ * priority scheduling serves them first. */
+static void
+test_priority_rule (void)
+{
+  Run r = { 0 };
+  PolicyRegistry *reg = checked_registry ("priority");
+  chk.class_max_prompt = 500;
+  if (run_ok (&r, reg, SYNTH, "scheduler.name=checked", "workload.priority_max_prompt=500",
+              "workload.generator.lengths=uniform", "workload.generator.prompt_min=100",
+              "workload.generator.prompt_max=2000", "workload.generator.num_requests=200",
+              "workload.generator.rate=60", NULL)) {
+    assert_clean (&r, 200);
+    CU_ASSERT_EQUAL (chk.class_mismatch, 0);
+    CU_ASSERT_TRUE (chk.n_high > 20 && chk.n_high < 100);
+    json_t *pr = json_object_get (r.summary, "priority");
+    CU_ASSERT_PTR_NOT_NULL_FATAL (pr);
+    CU_ASSERT_EQUAL (jnum (json_object_get (pr, "high"), "ttft_s", "count"), chk.n_high);
+    CU_ASSERT_TRUE (jnum (json_object_get (pr, "high"), "ttft_s", "mean")
+                    < jnum (json_object_get (pr, "normal"), "ttft_s", "mean"));
+  }
+  run_clear (&r);
+}
+
 /* VTC: a light client sharing with a heavy one waits less than under FCFS. */
 static void
 test_vtc_fairness (void)
@@ -936,6 +968,76 @@ test_edf (void)
   CU_ASSERT_TRUE (hi[1] < 0.5 * lo[1]);
   CU_ASSERT_TRUE (hi[1] < 0.5 * hi[0]);
   CU_ASSERT_TRUE (hi[0] > 0.5 * lo[0]);
+}
+
+/* VTC's counter lift, on the core directly: a client that was idle joins at
+ * the least counter among backlogged clients (no credit for idling); one
+ * already backlogged keeps its counter. */
+static void
+test_vtc_counter_lift (void)
+{
+  struct ServeReplica rep = { 0 };
+  rep.mem.num_blocks = 100;
+  rep.mem.block_size = 16;
+  PolicyCbConfig c;
+  policy__cb_config_init (&c);
+  c.order = POLICY_CB_VTC;
+  PolicyCb cb = { 0 };
+  CU_ASSERT_TRUE_FATAL (policy__cb_init (&cb, &rep, &c, NULL));
+  struct ServeRequest a = { 0 }, b = { 0 }, d = { 0 }, e = { 0 };
+  a.client = 0; a.id = 0; a.arrival = 1;
+  b.client = 1; b.id = 1; b.arrival = 2;
+  d.client = 2; d.id = 2; d.arrival = 3;
+  e.client = 2; e.id = 3; e.arrival = 4;
+  policy__cb_on_arrival (&cb, &rep, &a);            /* client 0 backlogged */
+  g_array_index (cb.vtc, double, 0) = 50;           /* it has been served */
+  policy__cb_on_arrival (&cb, &rep, &b);            /* client 1, idle: lifted to 50 */
+  CU_ASSERT_DOUBLE_EQUAL (g_array_index (cb.vtc, double, 1), 50, 0);
+  g_array_index (cb.vtc, double, 1) = 80;
+  g_array_set_size (cb.vtc, 3);
+  g_array_index (cb.vtc, double, 2) = 10;
+  policy__cb_on_arrival (&cb, &rep, &d);            /* client 2: lifted to min(50, 80) */
+  CU_ASSERT_DOUBLE_EQUAL (g_array_index (cb.vtc, double, 2), 50, 0);
+  g_array_index (cb.vtc, double, 2) = 20;
+  policy__cb_on_arrival (&cb, &rep, &e);            /* client 2 backlogged: unchanged */
+  CU_ASSERT_DOUBLE_EQUAL (g_array_index (cb.vtc, double, 2), 20, 0);
+  /* a counter above the others' is not lowered */
+  g_array_index (cb.vtc, double, 0) = 500;
+  g_ptr_array_remove (cb.waiting, &a);
+  policy__cb_on_arrival (&cb, &rep, &a);
+  CU_ASSERT_DOUBLE_EQUAL (g_array_index (cb.vtc, double, 0), 500, 0);
+  CU_ASSERT_EQUAL (policy__cb_queued (&cb), 4);
+  policy__cb_clear (&cb);
+}
+
+/* Runs with request classes, swapping and random acceptance are
+ * byte-identical for one seed and differ for another. */
+static void
+test_determinism (void)
+{
+  char *dump[3] = { NULL };
+  static const char *const seeds[] = { "seed=5", "seed=5", "seed=6" };
+  for (int i = 0; i < 3; i++) {
+    Tight t;
+    CU_ASSERT_TRUE_FATAL (tight_init (&t));
+    Run r = { 0 };
+    if (run_ok (&r, NULL, SYNTH, seeds[i], "scheduler.name=smartspec", t.mu,
+                "cache.preemption=swap", "workload.priority_fraction=0.3", "workload.clients=3",
+                "speculation.acceptance_spread=0.3", "workload.generator.lengths=uniform",
+                "workload.generator.num_requests=60", "workload.generator.rate=50", NULL)) {
+      json_object_del (r.summary, "scenario_file");
+      dump[i] = json_dumps (r.summary, JSON_SORT_KEYS | JSON_REAL_PRECISION (17));
+    }
+    run_clear (&r);
+  }
+  CU_ASSERT_TRUE_FATAL (dump[0] && dump[1] && dump[2]);
+  CU_ASSERT_STRING_EQUAL (dump[0], dump[1]);
+  CU_ASSERT_TRUE (strcmp (dump[0], dump[2]) != 0);
+  CU_ASSERT_PTR_NOT_NULL (strstr (dump[0], "\"speculation\""));
+  CU_ASSERT_PTR_NOT_NULL (strstr (dump[0], "\"swap\""));
+  CU_ASSERT_PTR_NOT_NULL (strstr (dump[0], "\"priority\""));
+  for (int i = 0; i < 3; i++)
+    free (dump[i]);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -999,8 +1101,11 @@ main (void)
     { "swap: bytes and operations per block", test_swap_time_exact },
     { "swap: host-copy re-use, hand-computed", test_swap_reuse_exact },
     { "priority: preemption lowers high-class tail TTFT", test_priority_preemptive },
+    { "priority by rule: short prompts first", test_priority_rule },
     { "vtc: a light client is not starved by a heavy one", test_vtc_fairness },
     { "edf: conserved, complete, chunked stall-free, class deadlines", test_edf },
+    { "vtc: counter lift on the core", test_vtc_counter_lift },
+    { "same seed byte-identical (classes, swap, acceptance)", test_determinism },
     { "bad parameters and scenario values", test_bad_params },
     { NULL, NULL },
   };

@@ -222,6 +222,7 @@ test_file_wrong_type_and_range (void)
     { "{ \"cache\": { \"swap\": { \"bandwidth\": 1 } } }", "cache.swap.bandwidth", "host_gib" },
     { "{ \"workload\": { \"priority_fraction\": 1.5 } }", "workload.priority_fraction", "between" },
     { "{ \"workload\": { \"clients\": 0 } }", "workload.clients", "between" },
+    { "{ \"workload\": { \"priority_max_prompt\": 1.5 } }", "workload.priority_max_prompt", "integer" },
     { "{ \"speculation\": { \"acceptance\": -0.1 } }", "speculation.acceptance", "between" },
     { "{ \"speculation\": { \"draft\": 7 } }", "speculation.draft", "a string" },
     { "{ \"speculation\": { \"k\": 4 } }", "speculation.k", "medusa_overhead" },
