@@ -6,6 +6,7 @@
 #define CLI_CLI_H
 
 #include <glib.h>
+#include "policies/registry.h"
 #include "serve/scenario.h"
 
 typedef struct {
@@ -23,6 +24,8 @@ void           cli_add_common (GOptionContext *ctx, CommonOpts *o);
  * common options; NULL with an error. */
 ServeScenario *cli_load_scenario (int argc, char **argv, CommonOpts *o, GError **error);
 void           cli_common_clear (CommonOpts *o);
+/* Loads every --plugin into the registry; FALSE with an error naming the file. */
+gboolean       cli_load_plugins (PolicyRegistry *reg, CommonOpts *o, GError **error);
 
 /* Subcommands: argv[0] is "servesim NAME". Return the exit status. */
 int cli_cmd_replay (int argc, char **argv);

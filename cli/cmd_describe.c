@@ -92,7 +92,7 @@ cli_cmd_describe (int argc, char **argv)
   PolicyRegistry *reg = policy_registry_new ();
   ModelCatalog *cat = NULL;
   ServeScenario *sc = NULL;
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || !cli_load_plugins (reg, &o, &error))
     goto out;
   if (argc < 2) {
     g_set_error (&error, SERVE_ERROR, SERVE_ERROR_SCENARIO,

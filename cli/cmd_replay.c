@@ -53,9 +53,6 @@ cli_cmd_replay (int argc, char **argv)
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &o.out, "Output directory (output.dir; default servesim-out)", "DIR" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "Print no summary and no progress", NULL },
     { "no-render", 0, 0, G_OPTION_ARG_NONE, &o.no_render, "Write plot scripts but do not run gnuplot/dot", NULL },
-    { "plugin", 'p', 0, G_OPTION_ARG_FILENAME_ARRAY, &o.plugins,
-      "Load a policy plug-in (a .so exporting servesim_plugin_register; see docs/policies.md); "
-      "its policies are then selectable by name like built-in ones (repeatable)", "FILE.so" },
     { NULL }
   };
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -66,9 +63,8 @@ cli_cmd_replay (int argc, char **argv)
   PolicyRegistry *reg = policy_registry_new ();
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     goto out;
-  for (char **p = o.plugins; p && *p; p++)
-    if (!policy_registry_load_plugin (reg, *p, &error))
-      goto out;
+  if (!cli_load_plugins (reg, &o, &error))
+    goto out;
   if (!(sc = cli_load_scenario (argc, argv, &o, &error)))
     goto out;
   if (!(w = serve_world_new (sc, reg, &error)))

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "policies/registry.h"
 
 void
 cli_add_common (GOptionContext *ctx, CommonOpts *o)
@@ -14,11 +15,23 @@ cli_add_common (GOptionContext *ctx, CommonOpts *o)
     { "set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &o->sets,
       "Override a scenario field, e.g. --set cluster.replicas=4 (repeatable; value is JSON or a "
       "string)", "PATH=VALUE" },
+    { "plugin", 'p', 0, G_OPTION_ARG_FILENAME_ARRAY, &o->plugins,
+      "Load a policy plug-in (a .so exporting servesim_plugin_register; see docs/policies.md); "
+      "its policies are then selectable by name like built-in ones (repeatable)", "FILE.so" },
     { "catalog", 'c', 0, G_OPTION_ARG_FILENAME, &o->catalog,
       "Extra catalog file adding or overriding GPUs/models (same as --set catalog=FILE)", "FILE" },
     { NULL }
   };
   g_option_context_add_main_entries (ctx, entries, NULL);
+}
+
+gboolean
+cli_load_plugins (PolicyRegistry *reg, CommonOpts *o, GError **error)
+{
+  for (char **p = o->plugins; p && *p; p++)
+    if (!policy_registry_load_plugin (reg, *p, error))
+      return FALSE;
+  return TRUE;
 }
 
 /* "key=<value as a JSON string>", so any path (quotes, backslashes) survives. */

@@ -908,11 +908,11 @@ typedef struct {
 
 static const Group groups[] = {
   { "GEMM", { MODEL_CAL_QKV, MODEL_CAL_ATTN_OUT, MODEL_CAL_MLP_UP, MODEL_CAL_MLP_DOWN, MODEL_CAL_COUNT },
-    { "gemm_eff", "gemm_small_tile", "gemm_mem_eff", "gemm_floor_s", "gemm_sharp", "gemm_wave", NULL } },
+    { "gemm_eff", "gemm_small_tile", "gemm_mem_eff", "gemm_floor_s", "gemm_sharp", "gemm_wave", "gemm_split_k", NULL } },
   { "attention prefill", { MODEL_CAL_ATTN_PREFILL, MODEL_CAL_COUNT },
     { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL } },
   { "attention decode", { MODEL_CAL_ATTN_DECODE, MODEL_CAL_COUNT },
-    { "dec_mem_eff", "dec_floor_s", "dec_per_seq_s", "dec_per_block_s", "dec_tail", NULL } },
+    { "dec_mem_eff", "dec_floor_s", "dec_per_seq_s", "dec_per_block_s", "dec_tail", "dec_split_s", NULL } },
   { "norm", { MODEL_CAL_NORM, MODEL_CAL_COUNT }, { "elem_bw_eff.norm", "elem_floor_s.norm", "elem_sharp.norm",
       "elem_cache_gain.norm", "elem_cache_bytes.norm", NULL } },
   { "rope", { MODEL_CAL_ROPE, MODEL_CAL_COUNT }, { "elem_bw_eff.rope", "elem_floor_s.rope", "elem_sharp.rope",

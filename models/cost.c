@@ -142,7 +142,7 @@ model_time_gemm (const ModelCostParams *p, const ModelGpu *g, double m, double n
   for (guint i = 0; i < G_N_ELEMENTS (tiles); i++) {
     double tm = tiles[i][0], tn = tiles[i][1];
     double nt = ceil (m / tm) * ceil (n / tn);
-    double split = nt < S ? fmax (1, fmin (floor (S / nt), floor (k / 512))) : 1;
+    double split = nt < S ? fmax (1, fmin (floor (S / nt), floor (k / p->gemm_split_k))) : 1;
     double w = nt * split / S;
     double waves = w + p->gemm_wave * (ceil (w - 1e-9) - w);
     double pen = (tm < 128 ? p->gemm_small_tile : 1) * (tn < 128 ? p->gemm_small_tile : 1);
@@ -169,10 +169,14 @@ model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls
                p->elem_sharp[cls]);
 }
 
+/* Queries per FlashAttention-2 tile: 64 in the split-KV kernel that serves
+ * prefill over a paged cache (flash_attn_with_kvcache, head size 128). */
+#define ATTN_TILE_Q 64
+
 /* Attention work of one iteration, gathered in the single pass over sequences. */
 typedef struct {
   double pre_f, pre_b, dec_f, dec_b;  /* counted FLOPs and bytes */
-  double pre_work;   /* FLOPs as FlashAttention tiles run them (128 queries x keys seen) */
+  double pre_work;   /* FLOPs as FlashAttention tiles run them (ATTN_TILE_Q queries x keys seen) */
   double pre_wmax;   /* the longest (query tile, head) unit */
   double pre_kmax;   /* the most keys one unit sees */
   double pre_units;  /* (query tile, head) units */
@@ -197,13 +201,15 @@ attn_add (AttnAcc *a, const Shape *s, double causal, gint64 qi, gint64 ci)
     double b = 2.0 * q * s->nh_r * s->d * s->ab + (ctx + q) * 2 * s->kv_r * s->d * s->kvb;
     a->pre_f += f;
     a->pre_b += b;
-    /* query tile j (of nt) sees ctx cached keys and min(q, 128 (j + 1)) keys
-     * of the chunk, the latter under the causal mask at `causal` times the cost */
-    double nt = ceil (q / 128);
-    double keys = nt * ctx + causal * (64 * (nt - 1) * nt + q);
-    a->pre_work += 4 * s->d * 128 * keys * s->nh_r;
+    /* query tile j (of nt, ATTN_TILE_Q queries each) sees ctx cached keys and
+     * min(q, ATTN_TILE_Q (j + 1)) keys of the chunk, the latter under the
+     * causal mask at `causal` times the cost */
+    const double B = ATTN_TILE_Q;
+    double nt = ceil (q / B);
+    double keys = nt * ctx + causal * (B / 2 * (nt - 1) * nt + q);
+    a->pre_work += 4 * s->d * B * keys * s->nh_r;
     a->pre_units += nt * s->nh_r;
-    double longest = 4 * s->d * 128 * (ctx + causal * q);
+    double longest = 4 * s->d * B * (ctx + causal * q);
     if (longest > a->pre_wmax) {
       a->pre_wmax = longest;
       a->pre_kmax = ctx + q;
@@ -284,7 +290,8 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
   double waves = w + p->dec_tail * (ceil (w - 1e-9) - w);
   double t_waves = waves * ceil (kavg / split) * per_key / bw_sm;
   return p->dec_floor_s + p->dec_per_seq_s * (double) a->dec_seqs
-         + p->dec_per_block_s * (double) a->dec_blocks * c->shape.kv_r + t_waves;
+         + p->dec_per_block_s * (double) a->dec_blocks * c->shape.kv_r + t_waves
+         + (split > 1 ? p->dec_split_s * units * split : 0);
 }
 
 double

@@ -37,6 +37,7 @@ model_cost_params_default (ModelCostParams *p)
   p->gemm_floor_s = 5e-6;
   p->gemm_sharp = 3.0;
   p->gemm_wave = 0.8;
+  p->gemm_split_k = 512;
   p->attn_eff = 0.45;
   p->attn_floor_s = 8e-6;
   p->attn_per_tile_s = 1e-6;
@@ -46,6 +47,7 @@ model_cost_params_default (ModelCostParams *p)
   p->dec_per_seq_s = 0.1e-6;
   p->dec_per_block_s = 2e-9;
   p->dec_tail = 0.3;
+  p->dec_split_s = 0.05e-6;
   static const double eff[MODEL_ELEM_COUNT] = { 0.2, 0.45, 0.4, 0.5, 0.8, 0.5 };
   for (int i = 0; i < MODEL_ELEM_COUNT; i++) {
     p->elem_bw_eff[i] = eff[i];
@@ -86,6 +88,7 @@ static const ModelParamInfo params_info[] = {
   { "gemm_mem_eff", P (gemm_mem_eff), 0.05, 1.0, "fraction of memory bandwidth for GEMM compulsory traffic" },
   { "gemm_floor_s", P (gemm_floor_s), 0, 1e-3, "fixed time of one GEMM kernel, s" },
   { "gemm_sharp", P (gemm_sharp), 1.0, 20.0, "exponent p of the smooth max (tc^p + tm^p)^(1/p)" },
+  { "gemm_split_k", P (gemm_split_k), 32, 16384, "GEMM: smallest K slice of split-K (when the tile grid leaves SMs idle)" },
   { "gemm_wave", P (gemm_wave), 0.0, 1.0, "GEMM: cost of the idle part of a partial last wave of tiles (1 = whole waves, 0 = perfectly balanced, e.g. stream-K)" },
   { "attn_eff", P (attn_eff), 0.02, 1.0, "prefill attention: fraction of dense peak per SM inside a tile" },
   { "attn_floor_s", P (attn_floor_s), 0, 1e-3, "prefill attention: fixed time per kernel, s" },
@@ -95,6 +98,7 @@ static const ModelParamInfo params_info[] = {
   { "dec_floor_s", P (dec_floor_s), 0, 1e-3, "decode attention: fixed time per kernel, s" },
   { "dec_per_seq_s", P (dec_per_seq_s), 0, 1e-4, "decode attention: time per sequence in the batch, s" },
   { "dec_per_block_s", P (dec_per_block_s), 0, 1e-5, "decode attention: time per 16-token KV block (whole batch, spread over SMs), s" },
+  { "dec_split_s", P (dec_split_s), 0, 1e-4, "decode attention: extra time per (sequence x KV head x split) block when the keys are split (combine), s" },
   { "dec_tail", P (dec_tail), 0.0, 1.0, "decode attention: cost of the idle part of a partial last wave of blocks (0 = none, 1 = a full wave)" },
 #define ELEM(i, n) \
   { "elem_bw_eff." n, P (elem_bw_eff[i]), 0.01, 1.0, n ": fraction of memory bandwidth" }, \

@@ -37,6 +37,7 @@ typedef struct {
   double gemm_mem_eff;      /* fraction of mem_bw for the compulsory GEMM traffic */
   double gemm_floor_s;      /* fixed cost of one GEMM kernel */
   double gemm_sharp;        /* exponent of the smooth max of compute and memory time */
+  double gemm_split_k;      /* smallest K slice split-K gives one tile */
   double gemm_wave;         /* cost of the idle part of a partial last wave (1 = whole waves, 0 = stream-K) */
   /* attention prefill (FlashAttention: 128-query tiles per head, causal) */
   double attn_eff;          /* fraction of dense peak per SM inside a tile */
@@ -48,6 +49,7 @@ typedef struct {
   double dec_floor_s;
   double dec_per_seq_s;     /* per sequence in the batch */
   double dec_per_block_s;   /* per 16-token KV block read, all heads, spread over SMs */
+  double dec_split_s;       /* extra time when the keys are split (the combine step), per split block */
   double dec_tail;          /* cost of the idle part of a partial last wave (0 = none, 1 = full wave) */
   /* element-wise kernels */
   double elem_bw_eff[MODEL_ELEM_COUNT];

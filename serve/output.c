@@ -204,7 +204,8 @@ serve_world_summary_json (ServeWorld *w)
   json_object_set_new (o, "gpu_busy_fraction", json_real (busy / nrep));
   json_object_set_new (o, "events", json_integer ((json_int_t) serve__world_events (w)));
   /* Keys below appear only when the feature is in use. */
-  if (sc->priority_fraction > 0 || sc->priority_max_prompt > 0) {
+  if (sc->priority_fraction > 0 || sc->priority_max_prompt > 0
+      || sim_quantiles_count (m->ttft_high) > 0) {
     json_t *pr = json_object (), *hi = json_object (), *lo = json_object ();
     json_object_set_new (hi, "ttft_s", serve_metrics_dist_json (m->ttft_high));
     json_object_set_new (hi, "e2e_s", serve_metrics_dist_json (m->e2e_high));

@@ -314,12 +314,19 @@ kv_sample (struct ServeReplica *rep)
   sim_time_avg_set (&rep->kv_used, sim_engine_now (rep->world->engine), used);
 }
 
+static void
+request_free (struct ServeRequest *r)
+{
+  g_free (r->prefix_blocks);
+  g_free (r);
+}
+
 /* Free retired requests: called only where no policy still points at them. */
 static void
 flush_retired (struct ServeReplica *rep)
 {
   for (guint i = 0; i < rep->retire->len; i++)
-    g_free (g_ptr_array_index (rep->retire, i));
+    request_free (g_ptr_array_index (rep->retire, i));
   g_ptr_array_set_size (rep->retire, 0);
 }
 
@@ -451,20 +458,35 @@ on_arrival (SimEngine *engine, gpointer user, gpointer target, gpointer data)
     r->output = w->next.output_tokens;
     r->first_scheduled = r->first_token = r->last_token = -1;
     r->spec_alpha = -1;
-    if (w->sc->priority_max_prompt > 0 && r->prompt <= w->sc->priority_max_prompt)
+    if (w->next.n_prefix_blocks > 0) {
+      r->n_prefix_blocks = w->next.n_prefix_blocks;
+      r->prefix_blocks = g_memdup2 (w->next.prefix_blocks,
+                                    w->next.n_prefix_blocks * sizeof (guint64));
+    }
+    /* classes given by the trace; the scenario's rules below apply otherwise */
+    gboolean trace_priority = w->next.priority >= 0, trace_client = w->next.client >= 0;
+    if (trace_priority)
+      r->priority = (int) w->next.priority;
+    if (trace_client)
+      r->client = (guint) w->next.client;
+    if (!trace_priority && w->sc->priority_max_prompt > 0 && r->prompt <= w->sc->priority_max_prompt)
       r->priority = 1;
     if (w->class_rng) {
-      if (w->sc->priority_fraction > 0 && sim_rng_double (w->class_rng) < w->sc->priority_fraction)
+      /* draws happen whether or not the trace gave the class, so the
+       * stream stays aligned with the request sequence */
+      gboolean hi = w->sc->priority_fraction > 0 && sim_rng_double (w->class_rng) < w->sc->priority_fraction;
+      if (hi && !trace_priority)
         r->priority = 1;
       if (w->sc->clients > 1) {
+        guint c = 0;
         if (w->client_cdf) {
           double u = sim_rng_double (w->class_rng);
-          guint c = 0;
           while (c + 1 < w->sc->clients && u >= w->client_cdf[c])
             c++;
-          r->client = c;
         } else
-          r->client = (guint) sim_rng_int_range (w->class_rng, 0, w->sc->clients - 1);
+          c = (guint) sim_rng_int_range (w->class_rng, 0, w->sc->clients - 1);
+        if (!trace_client)
+          r->client = c;
       }
     }
     if (w->metrics->first_arrival < 0)
@@ -621,7 +643,7 @@ replica_free (gpointer p)
   /* requests still live after a failed run */
   GList *l;
   while ((l = g_queue_pop_head_link (&rep->live)))
-    g_free (l->data);
+    request_free (l->data);
   g_free (rep);
 }
 

@@ -48,6 +48,8 @@ struct ServeRequest {
   gint64   host_blocks;     /* blocks of host memory holding its KV copy */
   gint64   host_valid;      /* of which full blocks, still valid for re-use */
   double   spec_alpha;      /* this request's per-token draft acceptance */
+  guint64 *prefix_blocks;   /* prompt block hashes from the trace (Mooncake hash_ids), or NULL */
+  gsize    n_prefix_blocks;
   GList    live_link;       /* in its replica's live list (data = the request) */
 };
 

@@ -238,8 +238,11 @@ typedef enum { SRC_FILE, SRC_SYNTH } SourceKind;
 typedef struct {
   char *name[3];
   int   index[3];
+  int   opt_index[2]; /* optional "priority" and "client" columns; -1 = absent */
   int   n_needed; /* 1 + the largest index */
 } Columns;
+
+static const char *const optional_columns[2] = { "priority", "client" };
 
 struct TraceSource {
   SourceKind kind;
@@ -660,6 +663,29 @@ find_columns (TraceSource *s, char **names, int n, GError **error)
     }
   }
   s->cols.n_needed = 1 + MAX (s->cols.index[0], MAX (s->cols.index[1], s->cols.index[2]));
+  for (int c = 0; c < 2; c++) {
+    s->cols.opt_index[c] = -1;
+    for (int i = 0; i < n; i++)
+      if (g_ascii_strcasecmp (names[i], optional_columns[c]) == 0) {
+        s->cols.opt_index[c] = i;
+        s->cols.n_needed = MAX (s->cols.n_needed, i + 1);
+        break;
+      }
+  }
+  return TRUE;
+}
+
+/* An optional class column: a whole number in [0, TRACE_MAX_CLASS]. */
+static gboolean
+parse_class (const char *text, const Where *w, gint64 *out, GError **error)
+{
+  char *end = NULL;
+  gint64 v = g_ascii_strtoll (text, &end, 10);
+  if (!*text || end == text || *end || v < 0 || v > TRACE_MAX_CLASS) {
+    where_error (w, error, "expected a whole number from 0 to %d, found '%s'", TRACE_MAX_CLASS, text);
+    return FALSE;
+  }
+  *out = v;
   return TRUE;
 }
 
@@ -809,15 +835,21 @@ parse_csv_row (TraceSource *s, char *line, gint64 *raw, TraceRequest *out, GErro
 {
   int nf = csv_split (line, s->fields, s->cols.n_needed);
   if (nf < s->cols.n_needed) {
-    int missing = 0;
-    for (int c = 0; c < 3; c++)
+    const char *missing = NULL;
+    int field = 0;
+    for (int c = 0; c < 3 && !missing; c++)
       if (s->cols.index[c] >= nf) {
-        missing = c;
-        break;
+        missing = s->cols.name[c];
+        field = s->cols.index[c] + 1;
+      }
+    for (int c = 0; c < 2 && !missing; c++)
+      if (s->cols.opt_index[c] >= nf) {
+        missing = optional_columns[c];
+        field = s->cols.opt_index[c] + 1;
       }
     ROW_ERROR (s, error,
                "too few fields: expected at least %d (column '%s' is field %d), found %d",
-               s->cols.n_needed, s->cols.name[missing], s->cols.index[missing] + 1, nf);
+               s->cols.n_needed, missing ? missing : "?", field, nf);
     return FALSE;
   }
   const char *ta = s->fields[s->cols.index[0]];
@@ -842,6 +874,15 @@ parse_csv_row (TraceSource *s, char *line, gint64 *raw, TraceRequest *out, GErro
     return FALSE;
   out->n_prefix_blocks = 0;
   out->prefix_blocks = NULL;
+  gint64 *cls[2] = { &out->priority, &out->client };
+  for (int c = 0; c < 2; c++) {
+    *cls[c] = -1;
+    if (s->cols.opt_index[c] < 0)
+      continue;
+    w.name = optional_columns[c];
+    if (!parse_class (s->fields[s->cols.opt_index[c]], &w, cls[c], error))
+      return FALSE;
+  }
   return check_order (s, *raw, ta, strlen (ta), error);
 }
 
@@ -1322,6 +1363,8 @@ trace_source_next (TraceSource *src, TraceRequest *out, GError **error)
     src->done = TRUE;
     return FALSE;
   }
+  /* formats without class columns leave them unset */
+  out->priority = out->client = -1;
   gboolean ok = src->kind == SRC_FILE ? next_from_file (src, out, error)
                                       : next_synthetic (src, out);
   if (ok)

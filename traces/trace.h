@@ -43,7 +43,12 @@ typedef struct {
   gsize    n_prefix_blocks;
   const guint64 *prefix_blocks; /* Mooncake hash_ids; owned by the source, valid until the next call */
   gint64   source_line;    /* line in the file (0 for synthetic) */
+  gint64   priority;       /* optional CSV column "priority" (>= 0, higher = more important); -1 = not given */
+  gint64   client;         /* optional CSV column "client" (>= 0); -1 = not given */
 } TraceRequest;
+
+/* Largest value accepted in the optional priority / client columns. */
+#define TRACE_MAX_CLASS 1000000
 
 typedef struct {
   gint64  limit;        /* take at most this many requests; <= 0 = all */

@@ -344,6 +344,36 @@ small_mem_util (gint64 min_blocks, gint64 *blocks_out)
 /* ------------------------------------------------------------------------ */
 /* hand-computed single request                                             */
 
+/* A trace's priority column reaches the requests: the summary's high class
+ * counts exactly the rows marked high, with no scenario rule set. */
+static void
+test_trace_priority_column (void)
+{
+  char *dir = subdir ("trace-priority", TRUE);
+  GString *t = g_string_new ("arrival_s,prompt_tokens,output_tokens,priority\n");
+  for (int i = 0; i < 40; i++)
+    g_string_append_printf (t, "%.3f,%d,%d,%d\n", i * 0.05, 200 + i, 20, i % 4 == 0 ? 1 : 0);
+  char *trace = test_write_file (dir, "trace.csv", t->str);
+  g_string_free (t, TRUE);
+  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
+  const char *sets[] = { set_trace, "workload.format=csv", "cluster.replicas=1",
+                         "scheduler.name=priority", NULL };
+  Run r = { 0 };
+  char *out = g_build_filename (dir, "out", NULL);
+  if (run_ok (&r, out, sets, NULL, NULL)) {
+    json_t *j = load_summary (out);
+    json_t *hi = json_object_get (json_object_get (json_object_get (j, "priority"), "high"), "ttft_s");
+    CU_ASSERT_EQUAL (json_integer_value (json_object_get (hi, "count")), 10);
+    CU_ASSERT_EQUAL (jpath (j, "requests", "completed"), 40);
+    json_decref (j);
+  }
+  run_clear (&r);
+  g_free (out);
+  g_free (set_trace);
+  g_free (trace);
+  g_free (dir);
+}
+
 static void
 test_single_request_exact (void)
 {
@@ -1206,6 +1236,7 @@ main (void)
     { "output commit failure leaves no partial files", test_commit_failure_no_partial_outputs },
     { "template scheduler: serial FCFS", test_template_serial },
     { "round-robin: request i on replica i mod 3", test_round_robin_placement },
+    { "a trace's priority column sets request priority", test_trace_priority_column },
     { NULL, NULL }
   };
   int rc = test_run_suite ("serve/world", cases);

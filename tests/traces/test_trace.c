@@ -223,6 +223,42 @@ test_mooncake_good (void)
   g_free (path);
 }
 
+/* Optional "priority" and "client" columns, in any CSV format. */
+static void
+test_class_columns (void)
+{
+  GError *e = NULL;
+  GArray *a = read_text ("arrival_s,prompt_tokens,output_tokens,client,priority\n"
+                         "0,10,2,3,1\n1,11,2,0,0\n", TRACE_FORMAT_CSV, NULL, NULL, &e);
+  CU_ASSERT_PTR_NULL (e);
+  CU_ASSERT_EQUAL_FATAL (a->len, 2);
+  CU_ASSERT_EQUAL (REQ (a, 0)->priority, 1);
+  CU_ASSERT_EQUAL (REQ (a, 0)->client, 3);
+  CU_ASSERT_EQUAL (REQ (a, 1)->priority, 0);
+  CU_ASSERT_EQUAL (REQ (a, 1)->client, 0);
+  g_array_free (a, TRUE);
+  /* absent columns: unset */
+  a = read_text ("arrived_at,num_prefill_tokens,num_decode_tokens\n0,5,5\n", TRACE_FORMAT_VIDUR,
+                 NULL, NULL, &e);
+  CU_ASSERT_PTR_NULL (e);
+  CU_ASSERT_EQUAL_FATAL (a->len, 1);
+  CU_ASSERT_EQUAL (REQ (a, 0)->priority, -1);
+  CU_ASSERT_EQUAL (REQ (a, 0)->client, -1);
+  g_array_free (a, TRUE);
+  /* bad values name the column and line */
+  expect_parse_error ("arrival_s,prompt_tokens,output_tokens,priority\n0,1,1,0\n1,1,1,-2\n",
+                      TRACE_FORMAT_CSV, 3, "column 'priority'");
+  expect_parse_error ("arrival_s,prompt_tokens,output_tokens,priority\n0,1,1,high\n",
+                      TRACE_FORMAT_CSV, 2, "whole number");
+  expect_parse_error ("arrival_s,prompt_tokens,output_tokens,client\n0,1,1,99999999999\n",
+                      TRACE_FORMAT_CSV, 2, "column 'client'");
+  expect_parse_error ("arrival_s,prompt_tokens,output_tokens,client\n0,1,1,\n",
+                      TRACE_FORMAT_CSV, 2, "column 'client'");
+  /* a row too short to hold the optional column */
+  expect_parse_error ("arrival_s,prompt_tokens,output_tokens,client\n0,1,1\n",
+                      TRACE_FORMAT_CSV, 2, "column 'client' is field 4");
+}
+
 static void
 test_generic_csv (void)
 {
@@ -1179,6 +1215,7 @@ main (void)
     { "vidur good", test_vidur_good },
     { "mooncake good", test_mooncake_good },
     { "generic csv", test_generic_csv },
+    { "optional priority and client columns", test_class_columns },
     { "auto sniff", test_auto_sniff },
     { "bundled excerpt", test_bundled_excerpt },
     { "crlf", test_crlf },
