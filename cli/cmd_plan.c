@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,7 +41,7 @@ cli_cmd_plan (int argc, char **argv)
 {
   CommonOpts o = { 0 };
   gint jobs = 0;
-  gboolean fresh = FALSE, use_mpi = FALSE;
+  gboolean fresh = FALSE, use_mpi = FALSE, list = FALSE;
   GOptionContext *ctx = g_option_context_new ("PLAN.json — what-if capacity planning");
   char *summary = g_strdup_printf (
     "Searches a space of configurations (GPU, replicas, TP, scheduler and its parameters, any\n"
@@ -74,6 +75,8 @@ cli_cmd_plan (int argc, char **argv)
       "Configurations run at once (default: number of CPUs; under MPI: threads on rank 0 "
       "besides dispatching, default 1)", "N" },
     { "fresh", 0, 0, G_OPTION_ARG_NONE, &fresh, "Ignore and replace an earlier run's log", NULL },
+    { "list", 'l', 0, G_OPTION_ARG_NONE, &list,
+      "List the configurations, their GPUs, cost and pruning reason, and run nothing", NULL },
     { "mpi", 0, 0, G_OPTION_ARG_NONE, &use_mpi,
       "Use MPI even if the environment does not look like mpirun's", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "Print no summary and no progress", NULL },
@@ -108,6 +111,27 @@ cli_cmd_plan (int argc, char **argv)
   g_ptr_array_add (sets, NULL);
   const char *out_dir = o.out ? o.out : "plan-out";
 
+  if (list) {
+    if (!(spec = plan_spec_load (argv[1], (char **) sets->pdata, &error)))
+      goto out;
+    guint n = plan_spec_n_configs (spec), pruned = 0;
+    printf ("index\tgpus\tcost_per_hour\tconfiguration\tpruned\n");
+    for (guint i = 0; i < n; i++) {
+      int gpus = 0;
+      double cost = 0;
+      char *why = NULL, *label = plan_spec_config_label (spec, i);
+      gboolean runs = plan_config_check (spec, reg, i, &gpus, &cost, &why);
+      pruned += !runs;
+      char *c = isnan (cost) ? g_strdup ("?") : g_strdup_printf ("%.2f", cost);
+      printf ("%u\t%d\t%s\t%s\t%s\n", i, gpus, c, label, runs ? "" : why);
+      g_free (c);
+      g_free (label);
+      g_free (why);
+    }
+    fprintf (stderr, "%u configurations: %u would run, %u pruned\n", n, n - pruned, pruned);
+    rc = 0;
+    goto out;
+  }
   if (plan_mpi_launched () && !plan_mpi_available ()) {
     g_set_error (&error, PLAN_ERROR, PLAN_ERROR_MPI,
                  "started by mpirun, but this servesim was built without MPI: every rank would run "

@@ -34,7 +34,7 @@ print_stats_row (const char *label, const char *split, const ModelCalStats *st,
     const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, st->worst);
     g_snprintf (worst, sizeof worst, "%s:%u (%s %.0f%s)",
                 (const char *) g_ptr_array_index (s->sources, x->source), x->line,
-                model_cal_class_name (x->cls), comm ? x->x : x->x, comm ? " B" : "");
+                model_cal_class_name (x->cls), x->x, comm ? " B" : "");
   }
   printf ("  %-15s %-7s %6zu %8.2f %8.2f %8.1f %+8.2f  %s\n", label, split, st->n, st->median_ape,
           st->p90_ape, st->max_ape, st->bias, worst);
@@ -268,9 +268,9 @@ run_validate (int argc, char **argv, gboolean comm)
     model_cal_predict_all (s, &s->gpu->profile, pred);
     if (lomo)
       predict_lomo (s, pred);
-    printf ("%s %s on %s: %u measurements from %u sources%s\n  profile: %s\n",
-            comm ? "collectives" : "operators", lomo ? "(leave-one-out)" : "", s->gpu->id,
-            s->samples->len, s->sources->len, "", s->gpu->profile_from);
+    printf ("%s%s on %s: %u measurements from %u sources\n  profile: %s\n",
+            comm ? "collectives" : "operators", lomo ? " (leave-one-out)" : "", s->gpu->id,
+            s->samples->len, s->sources->len, s->gpu->profile_from);
     if (lomo)
       for (guint src = 0; src < s->sources->len; src++) {
         printf ("\n  held out: %s\n", (const char *) g_ptr_array_index (s->sources, src));

@@ -17,4 +17,7 @@ EXTRA_DIST += experiments/plan/run.sh experiments/plan/azure-conv.json experimen
 	experiments/plan/out/results.csv experiments/plan/out/results.json experiments/plan/out/recommendation.md \
 	experiments/plan/out/pareto_cost.dat experiments/plan/out/pareto_cost.gp experiments/plan/out/pareto_cost.png \
 	experiments/plan/out/pareto_latency.dat experiments/plan/out/pareto_latency.gp \
-	experiments/plan/out/pareto_latency.png experiments/plan/out/plan.json experiments/plan/out/summary.txt
+	experiments/plan/out/pareto_latency.png experiments/plan/out/plan.json experiments/plan/out/summary.txt \
+	experiments/plan/out-bench-1000/summary.txt experiments/plan/out-bench-1000/results.csv \
+	experiments/plan/out-bench-1000/recommendation.md experiments/plan/out-bench-1000/plan.json \
+	experiments/plan/out-bench-1000/pareto_cost.png experiments/plan/out-bench-1000/pareto_latency.png

@@ -5,9 +5,12 @@
  * reduce-scatter and all-to-all (n-1)/n x size, send/recv size). Ring steps are
  * 2(n-1) for all-reduce and n-1 for the others; a tree all-reduce moves the
  * same bus bytes but takes only 2 log2(nodes) inter-node steps plus
- * 2 (per_node - 1) intra-node ones, so it wins on latency; NVLS (NVSwitch in-network reduction) is one step at its own
- * bandwidth, inside one node. Parameters are the profile's comm_* fields;
- * fitted by models/calibrate.c. It allocates nothing and owns no state.
+ * 2 (per_node - 1) intra-node ones, so it wins on latency; NVLS (NVSwitch
+ * in-network reduction / multicast: all-reduce, all-gather, reduce-scatter,
+ * Hopper and later) is one step at its own bandwidth, inside one node. Across
+ * nodes all-to-all goes through the NICs. Parameters are the profile's
+ * comm_* fields, fitted by models/calibrate.c. It allocates nothing and owns
+ * no state.
  */
 #include "config.h"
 
@@ -125,10 +128,13 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
       }
     }
   }
-  /* NVLS needs NVSwitch with in-network reduction: Hopper and later */
+  /* NVLS needs NVSwitch with in-network reduction: Hopper and later; NCCL
+   * uses it for all-reduce, all-gather and reduce-scatter inside a node */
   gboolean nvls = g->nvlink_bw > 0 && g->arch
                   && (strcmp (g->arch, "hopper") == 0 || strcmp (g->arch, "blackwell") == 0);
-  if (coll == MODEL_COLL_ALLREDUCE && !multi && nvls && p->comm_nvls_frac > 0) {
+  gboolean nvls_coll = coll == MODEL_COLL_ALLREDUCE || coll == MODEL_COLL_ALLGATHER
+                       || coll == MODEL_COLL_REDUCESCATTER;
+  if (nvls_coll && !multi && nvls && p->comm_nvls_frac > 0) {
     double t = p->comm_nvls_lat_s + bus / (link * p->comm_nvls_frac);
     if (t < best) {
       best = t;

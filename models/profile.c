@@ -92,7 +92,7 @@ static const ModelParamInfo params_info[] = {
   { "gemm_wave", P (gemm_wave), 0.0, 1.0, "GEMM: cost of the idle part of a partial last wave of tiles (1 = whole waves, 0 = perfectly balanced, e.g. stream-K)" },
   { "attn_eff", P (attn_eff), 0.02, 1.0, "prefill attention: fraction of dense peak per SM inside a tile" },
   { "attn_floor_s", P (attn_floor_s), 0, 1e-3, "prefill attention: fixed time per kernel, s" },
-  { "attn_per_tile_s", P (attn_per_tile_s), 0, 1e-3, "prefill attention: time per (128-query tile x head) on one SM, s" },
+  { "attn_per_tile_s", P (attn_per_tile_s), 0, 1e-3, "prefill attention: time per (64-query tile x head) on one SM, s" },
   { "attn_causal", P (attn_causal), 0.5, 4.0, "prefill attention: cost of a key inside the chunk (causal mask) relative to a cached key" },
   { "dec_mem_eff", P (dec_mem_eff), 0.02, 1.0, "decode attention: fraction of memory bandwidth reading the KV cache" },
   { "dec_floor_s", P (dec_floor_s), 0, 1e-3, "decode attention: fixed time per kernel, s" },

@@ -39,10 +39,10 @@ typedef struct {
   double gemm_sharp;        /* exponent of the smooth max of compute and memory time */
   double gemm_split_k;      /* smallest K slice split-K gives one tile */
   double gemm_wave;         /* cost of the idle part of a partial last wave (1 = whole waves, 0 = stream-K) */
-  /* attention prefill (FlashAttention: 128-query tiles per head, causal) */
+  /* attention prefill (FlashAttention: 64-query tiles per head, causal) */
   double attn_eff;          /* fraction of dense peak per SM inside a tile */
   double attn_floor_s;
-  double attn_per_tile_s;   /* per (query tile x head) fixed cost, spread over the SMs */
+  double attn_per_tile_s;   /* per (64-query tile x head) fixed cost, spread over the SMs */
   double attn_causal;       /* cost factor of the keys inside the chunk (causal mask) vs cached keys */
   /* attention decode (paged KV read) */
   double dec_mem_eff;       /* fraction of mem_bw reading the KV cache */

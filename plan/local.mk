@@ -11,8 +11,8 @@ plan_libplan_a_CFLAGS = $(AM_CFLAGS) $(MPI_CFLAGS)
 
 plan_tests = tests/plan/test_plan
 check_PROGRAMS += $(plan_tests)
-TESTS += $(plan_tests) tests/plan/mpi_sweep.sh
-EXTRA_DIST += tests/plan/mpi_sweep.sh
+TESTS += $(plan_tests) tests/plan/cli_plan.sh tests/plan/mpi_sweep.sh
+EXTRA_DIST += tests/plan/cli_plan.sh tests/plan/mpi_sweep.sh
 
 tests_plan_test_plan_SOURCES = tests/plan/test_plan.c tests/testutil.h
 tests_plan_test_plan_CFLAGS = $(TEST_CFLAGS)

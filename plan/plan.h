@@ -6,7 +6,7 @@
  * and search settings. This layer enumerates the configurations, prunes the
  * invalid ones with a recorded reason, finds each one's capacity (the highest
  * arrival-rate multiplier at which the SLOs hold) by bracketing and
- * bisection, runs the configurations concurrently (GThreadPool) or over MPI
+ * bisection, runs the configurations concurrently (GLib threads) or over MPI
  * ranks (plan/mpi.c), keeps a resumable log, and writes the results table,
  * Pareto fronts, gnuplot scripts and a recommendation. Formulas and
  * decisions are in docs/plan.md.
@@ -78,6 +78,13 @@ const json_t *plan_spec_json (const PlanSpec *spec);
  * non-NULL, receives the number of simulations run. */
 json_t     *plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i, guint *sims);
 
+/* The pruning check alone (no simulation): TRUE when configuration i would
+ * run; FALSE with *reason ("code: explanation", g_free) when it is pruned.
+ * *gpus and *cost_per_hour (NaN when the GPU has no price) are filled either
+ * way when the scenario loads. Thread-safe. */
+gboolean    plan_config_check (const PlanSpec *spec, PolicyRegistry *reg, guint i, int *gpus,
+                               double *cost_per_hour, char **reason);
+
 /* One simulation of configuration i at arrival-rate multiplier `mult`
  * (exposed for tests). Returns TRUE when the SLOs hold; otherwise FALSE with
  * *binding set to the most-violated limit ("ttft", "tpot", "queue",
@@ -103,8 +110,9 @@ typedef void (*PlanProgressFn) (const PlanProgress *p, gpointer user);
 GPtrArray  *plan_results_new (const PlanSpec *spec);
 
 /* Reads <out_dir>/results.jsonl when present and fills the slots whose
- * configuration and fingerprint match (unparseable or stale lines are
- * skipped; a torn last line is normal after a kill). Returns the number
+ * configuration and fingerprint match (unparseable or stale lines, and
+ * configurations that failed to run, are skipped, so those run again; a torn
+ * last line is normal after a kill). Returns the number
  * filled; -1 with PLAN_ERROR_IO when the file exists but cannot be read. */
 int         plan_results_resume (const PlanSpec *spec, const char *out_dir, GPtrArray *results,
                                  GError **error);

@@ -4,9 +4,10 @@
  * Pruning looks the configuration up in the catalog before anything runs:
  * unknown names, TP not dividing the heads, weights + activations not
  * fitting the GPU (models/cost.h's memory plan), the GPU budget and the cost
- * budget. A point runs the serving world in memory with the arrivals scaled
- * (workload.time_scale = base / multiplier; this scales trace and generator
- * arrivals alike) and checks the SLOs: the percentile of TTFT and of TPOT,
+ * budget. A point runs the serving world in memory on the base workload at
+ * multiplier x its average rate (plan__window in spec.c: the first k
+ * requests and a workload.time_scale giving them that rate; trace and
+ * generator alike) and checks the SLOs: the percentile of TTFT and of TPOT,
  * rejections, and that the queue does not grow without bound (the backlog
  * left at the end of the arrivals must drain within max_drain_s). The
  * capacity is found by doubling/halving from `start` until pass and fail
@@ -239,6 +240,20 @@ out:
   return why;
 }
 
+gboolean
+plan_config_check (const PlanSpec *spec, PolicyRegistry *reg, guint i, int *gpus,
+                   double *cost_per_hour, char **reason)
+{
+  g_return_val_if_fail (spec != NULL && reg != NULL && i < spec->n_configs && reason != NULL, FALSE);
+  ConfigFacts f;
+  *reason = prune_reason (spec, reg, i, &f);
+  if (gpus)
+    *gpus = f.gpus;
+  if (cost_per_hour)
+    *cost_per_hour = f.gpus * f.price;
+  return *reason == NULL;
+}
+
 /* ---- capacity search -------------------------------------------------------- */
 
 typedef struct {
@@ -369,10 +384,12 @@ plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i, guint *sims)
     g_array_index (order, double, best) = g_array_index (order, double, k);
     g_array_index (order, double, k) = t;
     if (!find_point (&s, t) && !(lo > 0 && t <= lo) && !(t >= hi)) {
+      /* a target inside the final bracket narrows it: the capacity is the
+       * highest multiplier simulated that passed */
       const Point *p = probe (&s, t);
-      if (p->pass && t > lo && spec->targets_only)
+      if (p->pass && t > lo)
         lo = t;
-      if (!p->pass && t < hi && spec->targets_only)
+      if (!p->pass && t < hi)
         hi = t;
     }
   }

@@ -75,7 +75,11 @@ plan_results_resume (const PlanSpec *spec, const char *out_dir, GPtrArray *resul
       idx = GPOINTER_TO_UINT (g_hash_table_lookup (by_key, ks));
       g_free (ks);
     }
-    if (idx == 0) { /* torn, stale or from another space */
+    /* a configuration that failed to run is tried again (the failure may
+     * have been transient: a data file being rewritten, a full disk) */
+    if (idx && g_strcmp0 (json_string_value (json_object_get (r, "status")), "error") == 0)
+      idx = 0;
+    if (idx == 0) { /* torn, stale, failed or from another space */
       json_decref (r);
       continue;
     }

@@ -138,8 +138,8 @@ test_tiny_prefill (void)
 
   /* compute bound (memory 1e9 times faster), efficiency 1, no floors, no
    * small-tile penalty: QKV = one 64x128 tile over k = 64; prefill
-   * attention = one 128-query tile per head (4 heads, 4 waves on 1 SM) over
-   * 8 keys at causal cost 1: 4 x 4 d x 128 x 8 FLOPs */
+   * attention = one 64-query tile per head (4 heads, 4 waves on 1 SM) over
+   * 8 keys at causal cost 1: 4 x 4 d x 64 x 8 FLOPs */
   ModelGpu fast_mem = toy;
   fast_mem.mem_bw = 1e18;
   model_cost_init (&c, &tiny, &fast_mem, 1);
@@ -154,17 +154,18 @@ test_tiny_prefill (void)
   model_cost_set_params (&c, &p, TRUE);
   model_cost_iteration (&c, &w, 1, &it);
   EQ (it.op[MODEL_OP_QKV].time_s, 2 * 2 * 64.0 * 128 * 64 / 1e12);
-  EQ (it.op[MODEL_OP_ATTN_PREFILL].time_s, 2 * 4 * 4 * 16.0 * 128 * 8 / 1e12);
+  EQ (it.op[MODEL_OP_ATTN_PREFILL].time_s, 2 * 4 * 4 * 16.0 * 64 * 8 / 1e12);
   /* the table and the direct computation agree */
   model_cost_set_params (&c, &p, FALSE);
   ModelIterCost it2;
   model_cost_iteration (&c, &w, 1, &it2);
   EQ (it2.op[MODEL_OP_QKV].time_s, it.op[MODEL_OP_QKV].time_s);
   EQ (it2.total_s, it.total_s);
-  /* a chunk over cached context: 2 query tiles of a 200-token chunk over 1000
-   * cached keys see 1000 + 128 and 1000 + 200 keys (causal cost 1) */
+  /* a chunk over cached context: the 4 query tiles of a 200-token chunk over
+   * 1000 cached keys see 1000 + 64, + 128, + 192 and + 200 keys (causal cost 1) */
   ModelSeqWork chunk = { 200, 1000 };
-  EQ (model_cost_attn_time (&c, &chunk, 1, FALSE), 4 * 4 * 16.0 * 128 * (1128 + 1200) / 1e12);
+  EQ (model_cost_attn_time (&c, &chunk, 1, FALSE),
+      4 * 4 * 16.0 * 64 * (1064 + 1128 + 1192 + 1200) / 1e12);
   EQ (model_cost_attn_time (&c, &chunk, 1, TRUE), 0);
 }
 

@@ -31,10 +31,10 @@ slurp (const char *dir, const char *name)
 {
   char *p = g_build_filename (dir, name, NULL);
   char *t = NULL;
-  if (!g_file_get_contents (p, &t, NULL, NULL))
-    t = NULL;
+  gsize len = 0;
+  gboolean ok = g_file_get_contents (p, &t, &len, NULL);
   g_free (p);
-  return t;
+  return ok ? t : NULL;
 }
 
 /* The serial one-request case: returns S, the prefill time of one request. */
@@ -431,6 +431,23 @@ t_sweep_threads_and_resume (void)
   CU_ASSERT_EQUAL (good, 12);
   g_strfreev (lines);
   g_free (log);
+
+  /* a configuration logged as failed is run again */
+  log = slurp (d1, "results.jsonl");
+  char *ok_at = strstr (log, "\"status\":\"ok\"");
+  CU_ASSERT_PTR_NOT_NULL_FATAL (ok_at);
+  GString *failed = g_string_new_len (log, ok_at - log);
+  g_string_append (failed, "\"status\":\"error\"");
+  g_string_append (failed, ok_at + strlen ("\"status\":\"ok\""));
+  g_free (test_write_file (d1, "results.jsonl", failed->str));
+  g_string_free (failed, TRUE);
+  g_free (log);
+  guint64 s6 = sweep (sweep_plan, d1, 2, &resumed);
+  CU_ASSERT_EQUAL (resumed, 11);
+  CU_ASSERT (s6 > 0);
+  again = slurp (d1, "results.csv");
+  CU_ASSERT (again && strcmp (again, ref[0]) == 0);
+  g_free (again);
 
   /* changing an SLO changes the fingerprint: nothing is reused */
   char *changed = g_strdup (sweep_plan);

@@ -11,7 +11,7 @@ set title 'cost per hour vs capacity' noenhanced
 set xlabel 'cost (USD per hour)'
 set ylabel 'capacity (requests/s within SLO)'
 set grid
-set key top left noenhanced
+set key below noenhanced
 set logscale xy
 plot 'pareto_cost.dat' index 0 using 1:2 with points pt 7 ps 0.8 lc rgb '#b3bcc6' title 'configurations', \
      '' index 1 using 1:2 with linespoints pt 7 ps 1.2 lw 2 lc rgb '#c0392b' title 'Pareto front: llama-3.1-8b', \

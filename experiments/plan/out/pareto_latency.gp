@@ -11,7 +11,7 @@ set title 'TPOT percentile vs output throughput per GPU, at capacity' noenhanced
 set xlabel 'output tokens/s per GPU'
 set ylabel 'TPOT percentile (ms)'
 set grid
-set key top left noenhanced
+set key below noenhanced
 plot 'pareto_latency.dat' index 0 using 1:2 with points pt 7 ps 0.8 lc rgb '#b3bcc6' title 'configurations', \
      '' index 1 using 1:2 with linespoints pt 7 ps 1.2 lw 2 lc rgb '#c0392b' title 'Pareto front: llama-3.1-8b', \
      '' index 1 using 1:2:(stringcolumn(4)) with labels left offset 0.8,0.4 font ',7' tc rgb '#c0392b' noenhanced notitle, \
