@@ -31,6 +31,8 @@ print_gpus (const ModelCatalog *cat)
       printf ("%8s\n", "-");
     else
       printf ("%8.2f\n", g->price_per_hour);
+    if (g->profile_from)
+      printf ("%-14s cost-model profile: %s\n", "", g->profile_from);
   }
   g_free (ids);
 }

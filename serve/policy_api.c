@@ -94,8 +94,14 @@ policy_batch_add (PolicyBatch *b, PolicyRequest *r, gint64 q)
   ServeBatchEntry e = { r, q, 0 };
   ModelSeqWork wk = { q, r->computed };
   r->in_batch = TRUE;
-  g_array_append_val (b->entries, e);
-  g_array_append_val (b->work, wk);
+  if (b->len == b->cap) {
+    b->cap = b->cap ? 2 * b->cap : 64;
+    b->entries = g_renew (ServeBatchEntry, b->entries, b->cap);
+    b->work = g_renew (ModelSeqWork, b->work, b->cap);
+  }
+  b->entries[b->len] = e;
+  b->work[b->len] = wk;
+  b->len++;
   b->tokens += q;
 }
 
@@ -128,5 +134,5 @@ policy_replica_spec_stats (const PolicyReplica *rep, guint64 *proposed, guint64 
     *accepted = rep->spec_accepted;
 }
 
-guint  policy_batch_size (const PolicyBatch *b) { return b->entries->len; }
+guint  policy_batch_size (const PolicyBatch *b) { return b->len; }
 gint64 policy_batch_tokens (const PolicyBatch *b) { return b->tokens; }

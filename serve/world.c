@@ -164,8 +164,8 @@ spec_work (struct ServeReplica *rep, const struct ServeBatch *b, int k, GArray *
 {
   g_array_set_size (work, 0);
   gint64 max_k = 0;
-  for (guint i = 0; i < b->entries->len; i++) {
-    const ServeBatchEntry *e = &g_array_index (b->entries, ServeBatchEntry, i);
+  for (guint i = 0; i < b->len; i++) {
+    const ServeBatchEntry *e = &b->entries[i];
     const struct ServeRequest *r = e->req;
     gint64 ek = e->k;
     if (k >= 0)
@@ -188,8 +188,8 @@ spec_work (struct ServeReplica *rep, const struct ServeBatch *b, int k, GArray *
   GArray *dw = g_array_new (FALSE, FALSE, sizeof (ModelSeqWork));
   for (gint64 j = 0; j < max_k; j++) {
     g_array_set_size (dw, 0);
-    for (guint i = 0; i < b->entries->len; i++) {
-      const ServeBatchEntry *e = &g_array_index (b->entries, ServeBatchEntry, i);
+    for (guint i = 0; i < b->len; i++) {
+      const ServeBatchEntry *e = &b->entries[i];
       gint64 ek = g_array_index (work, ModelSeqWork, i).q - e->q;
       if (ek > j) {
         ModelSeqWork wk = { 1, e->req->computed + j };
@@ -217,8 +217,8 @@ guint
 serve__speculate (struct ServeReplica *rep, struct ServeBatch *b, int k)
 {
   guint n = 0;
-  for (guint i = 0; k > 0 && i < b->entries->len; i++) {
-    ServeBatchEntry *e = &g_array_index (b->entries, ServeBatchEntry, i);
+  for (guint i = 0; k > 0 && i < b->len; i++) {
+    ServeBatchEntry *e = &b->entries[i];
     struct ServeRequest *r = e->req;
     /* decodes only: one pending token after the first (not a 1-token
      * chunk of a prompt being recomputed) */
@@ -228,7 +228,7 @@ serve__speculate (struct ServeReplica *rep, struct ServeBatch *b, int k)
     if (ek <= 0 || !serve__kv_reserve (rep, r, r->computed + 1 + ek))
       continue;
     e->k = (int) ek;
-    g_array_index (b->work, ModelSeqWork, i).q = 1 + ek;
+    b->work[i].q = 1 + ek;
     b->tokens += ek;
     b->n_spec++;
     n++;
@@ -336,25 +336,24 @@ replica_step (struct ServeReplica *rep)
 {
   ServeWorld *w = rep->world;
   struct ServeBatch *b = &rep->batch;
-  g_array_set_size (b->entries, 0);
-  g_array_set_size (b->work, 0);
+  b->len = 0;
   b->tokens = 0;
   b->n_spec = 0;
   rep->ops->schedule (rep->state, rep, b);
   flush_retired (rep); /* requests it rejected */
   kv_sample (rep);
-  if (b->entries->len == 0) {
+  if (b->len == 0) {
     rep->busy = FALSE;
     return;
   }
   SimTime now = sim_engine_now (w->engine);
-  for (guint i = 0; i < b->entries->len; i++) {
-    ServeBatchEntry *e = &g_array_index (b->entries, ServeBatchEntry, i);
+  for (guint i = 0; i < b->len; i++) {
+    ServeBatchEntry *e = &b->entries[i];
     if (e->req->first_scheduled < 0)
       e->req->first_scheduled = now;
   }
   ModelIterCost cost;
-  model_cost_iteration (&rep->cost, (const ModelSeqWork *) b->work->data, b->work->len, &cost);
+  model_cost_iteration (&rep->cost, b->work, b->len, &cost);
   SimTime dt = model_iter_ns (&cost);
   if (b->n_spec > 0) {
     /* b->work already holds the k+1-token verifications; add the drafts */
@@ -378,7 +377,7 @@ replica_step (struct ServeReplica *rep)
   rep->busy = TRUE;
   rep->busy_ns += dt;
   rep->iterations++;
-  serve_metrics_iteration (w->metrics, b->entries->len, b->tokens);
+  serve_metrics_iteration (w->metrics, b->len, b->tokens);
   sim_engine_schedule_in (w->engine, dt, w->ev_iter_end, rep, NULL);
 }
 
@@ -389,8 +388,8 @@ on_iteration_end (SimEngine *engine, gpointer user, gpointer target, gpointer da
   struct ServeReplica *rep = target;
   struct ServeBatch *b = &rep->batch;
   SimTime now = sim_engine_now (engine);
-  for (guint i = 0; i < b->entries->len; i++) {
-    ServeBatchEntry *e = &g_array_index (b->entries, ServeBatchEntry, i);
+  for (guint i = 0; i < b->len; i++) {
+    ServeBatchEntry *e = &b->entries[i];
     struct ServeRequest *r = e->req;
     r->in_batch = FALSE;
     if (r->rejected)
@@ -528,7 +527,7 @@ on_sample (SimEngine *engine, gpointer user, gpointer target, gpointer data)
   for (guint i = 0; i < w->replicas->len; i++) {
     struct ServeReplica *rep = g_ptr_array_index (w->replicas, i);
     row.queued += rep->ops->queued ? rep->ops->queued (rep->state) : 0;
-    row.running += rep->busy ? rep->batch.entries->len : 0;
+    row.running += rep->busy ? rep->batch.len : 0;
     blocks += (double) rep->mem.num_blocks;
     free_blocks += (double) rep->free_blocks;
   }
@@ -634,8 +633,8 @@ replica_free (gpointer p)
   if (rep->ops && rep->ops->clear && rep->state)
     rep->ops->clear (rep->state);
   g_free (rep->state);
-  g_array_free (rep->batch.entries, TRUE);
-  g_array_free (rep->batch.work, TRUE);
+  g_free (rep->batch.entries);
+  g_free (rep->batch.work);
   flush_retired (rep);
   g_ptr_array_free (rep->retire, TRUE);
   if (rep->spec_rng)
@@ -776,8 +775,7 @@ serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error)
     rep->free_blocks = mem.num_blocks;
     rep->ops = sops;
     rep->batch.owner = rep;
-    rep->batch.entries = g_array_new (FALSE, FALSE, sizeof (ServeBatchEntry));
-    rep->batch.work = g_array_new (FALSE, FALSE, sizeof (ModelSeqWork));
+
     rep->retire = g_ptr_array_new ();
     g_queue_init (&rep->live);
     sim_time_avg_init (&rep->kv_used, 0, 0.0);

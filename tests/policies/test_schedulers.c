@@ -111,8 +111,8 @@ checked_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
   guint64 pre0 = normal_preemptions (rep);
   chk.inner->schedule (state, rep, batch);
   if (normal_preemptions (rep) > pre0)
-    for (guint i = 0; i < batch->entries->len; i++) {
-      struct ServeRequest *r = g_array_index (batch->entries, ServeBatchEntry, i).req;
+    for (guint i = 0; i < batch->len; i++) {
+      struct ServeRequest *r = batch->entries[i].req;
       if (r->priority > 0 && r->computed == 0) {
         chk.prio_preempts++;
         break;
@@ -123,15 +123,15 @@ checked_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
     chk.kv_violations++;
   /* static: while a batch runs, every entry belongs to it */
   if (g_hash_table_size (chk.static_set) > 0)
-    for (guint i = 0; i < batch->entries->len; i++) {
-      ServeBatchEntry *e = &g_array_index (batch->entries, ServeBatchEntry, i);
+    for (guint i = 0; i < batch->len; i++) {
+      ServeBatchEntry *e = &batch->entries[i];
       if (!g_hash_table_contains (chk.static_set, e->req))
         chk.joins++;
     }
   else
-    for (guint i = 0; i < batch->entries->len; i++)
+    for (guint i = 0; i < batch->len; i++)
       g_hash_table_add (chk.static_set,
-                        g_array_index (batch->entries, ServeBatchEntry, i).req);
+                        batch->entries[i].req);
   /* decode stalls: a request decoding last iteration, not preempted since,
    * must be in this batch */
   GHashTableIter it;
@@ -143,8 +143,8 @@ checked_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
       chk.stalls++;
   }
   g_hash_table_remove_all (chk.decoding);
-  for (guint i = 0; i < batch->entries->len; i++) {
-    struct ServeRequest *r = g_array_index (batch->entries, ServeBatchEntry, i).req;
+  for (guint i = 0; i < batch->len; i++) {
+    struct ServeRequest *r = batch->entries[i].req;
     gint64 need = (r->prompt + r->output + rep->mem.block_size - 1) / rep->mem.block_size;
     if (r->blocks < need)
       chk.short_reservations++;
@@ -157,8 +157,8 @@ checked_after (void *state, PolicyReplica *rep, PolicyBatch *batch)
   chk.iterations++;
   if (!serve_world_kv_conserved (rep->world))
     chk.kv_violations++;
-  for (guint i = 0; i < batch->entries->len; i++) {
-    struct ServeRequest *r = g_array_index (batch->entries, ServeBatchEntry, i).req;
+  for (guint i = 0; i < batch->len; i++) {
+    struct ServeRequest *r = batch->entries[i].req;
     if (r->finished || r->rejected) {
       g_hash_table_remove (chk.static_set, r);
       if (r->finished && chk.class_max_prompt > 0) {
