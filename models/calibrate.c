@@ -322,7 +322,7 @@ load_mlp (ModelCalData *data, ModelCalSet *s, const char *path, const char *mode
       case MODEL_CAL_ATTN_OUT: add_sample (s, ops[i].cls, src, ln + 1, T, ms, T, h, nh * d / t, 2); break;
       case MODEL_CAL_MLP_UP: add_sample (s, ops[i].cls, src, ln + 1, T, ms, T, up, h, 2); break;
       case MODEL_CAL_MLP_DOWN: add_sample (s, ops[i].cls, src, ln + 1, T, ms, T, h, f_r, 2); break;
-      case MODEL_CAL_NORM: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 2 * T * h * 2 + h * 2, 0, 0, 0); break;
+      case MODEL_CAL_NORM: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 2 * T * h * 2 + h * 2, h * 2, 0, 0); break;
       case MODEL_CAL_ROPE: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 2 * T * (nh_r + kv_r) * d * 2, 0, 0, 0); break;
       case MODEL_CAL_ACT: add_sample (s, ops[i].cls, src, ln + 1, T, ms, (up / f_r + 1) * T * f_r * 2, 0, 0, 0); break;
       case MODEL_CAL_ADD: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 3 * T * h * 2, 0, 0, 0); break;
@@ -865,7 +865,7 @@ model_cal_predict (ModelCalSet *s, const ModelCalSample *x, const ModelCostParam
   case MODEL_CAL_ACT:
   case MODEL_CAL_ADD:
   case MODEL_CAL_EMBED:
-    return model_time_elem (p, s->gpu, elem_of (x->cls), a[0]);
+    return model_time_elem_rows (p, s->gpu, elem_of (x->cls), a[0], x->x, a[1]);
   case MODEL_CAL_ATTN_PREFILL:
   case MODEL_CAL_ATTN_DECODE: {
     ModelCost *c = g_ptr_array_index (s->attn, (guint) a[3]);
@@ -913,12 +913,15 @@ static const Group groups[] = {
     { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL } },
   { "attention decode", { MODEL_CAL_ATTN_DECODE, MODEL_CAL_COUNT },
     { "dec_mem_eff", "dec_floor_s", "dec_per_seq_s", "dec_per_block_s", "dec_tail", "dec_split_s", NULL } },
+  /* row waves (elem_row_wave) only for the kernels vLLM runs one block per
+   * token row: norm, RoPE, activation; the residual add is a flat torch
+   * element-wise kernel and the embedding a gather */
   { "norm", { MODEL_CAL_NORM, MODEL_CAL_COUNT }, { "elem_bw_eff.norm", "elem_floor_s.norm", "elem_sharp.norm",
-      "elem_cache_gain.norm", "elem_cache_bytes.norm", NULL } },
+      "elem_cache_gain.norm", "elem_cache_bytes.norm", "elem_row_wave.norm", NULL } },
   { "rope", { MODEL_CAL_ROPE, MODEL_CAL_COUNT }, { "elem_bw_eff.rope", "elem_floor_s.rope", "elem_sharp.rope",
-      "elem_cache_gain.rope", "elem_cache_bytes.rope", NULL } },
+      "elem_cache_gain.rope", "elem_cache_bytes.rope", "elem_row_wave.rope", NULL } },
   { "act", { MODEL_CAL_ACT, MODEL_CAL_COUNT }, { "elem_bw_eff.act", "elem_floor_s.act", "elem_sharp.act",
-      "elem_cache_gain.act", "elem_cache_bytes.act", NULL } },
+      "elem_cache_gain.act", "elem_cache_bytes.act", "elem_row_wave.act", NULL } },
   { "add", { MODEL_CAL_ADD, MODEL_CAL_COUNT }, { "elem_bw_eff.add", "elem_floor_s.add", "elem_sharp.add",
       "elem_cache_gain.add", "elem_cache_bytes.add", NULL } },
   { "embed", { MODEL_CAL_EMBED, MODEL_CAL_COUNT }, { "elem_bw_eff.embed", "elem_floor_s.embed", "elem_sharp.embed",
@@ -1138,8 +1141,11 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
           infos[o.k] = &info[i];
           ptrs[o.k] = model_param_ptr (p, &info[i]);
           /* every fit starts from the defaults, so that it does not depend on
-           * what profile happened to be loaded */
+           * what profile happened to be loaded; a term that is off by default
+           * (0, at the bottom of a log-scale search) starts half on */
           *ptrs[o.k] = *model_param_ptr (&dflt, &info[i]);
+          if (g_str_has_prefix (*name, "elem_row_wave.") && *ptrs[o.k] == 0)
+            *ptrs[o.k] = 0.5;
           x[o.k] = log (fmax (*ptrs[o.k], fmax (info[i].lo, 1e-9)));
           o.k++;
         }

@@ -54,7 +54,7 @@ typedef struct {
   guint  line;       /* line of the file it came from */
   double x;          /* what "small" and "large" split on: tokens (ops), batch size (cpu), bytes (comm) */
   double measured_s; /* median of the measurement */
-  double a[4];       /* shape: GEMM m,n,k,weight bytes; element-wise bytes; attention
+  double a[4];       /* shape: GEMM m,n,k,weight bytes; element-wise bytes, the part not growing with T; attention
                       * q, ctx, batch, attention-geometry index; CPU batch, tp,
                       * vocabulary (0 = unknown), model-name index; comm bytes,
                       * ranks, ranks per node */

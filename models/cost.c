@@ -136,8 +136,11 @@ model_time_gemm (const ModelCostParams *p, const ModelGpu *g, double m, double n
   const double peak = wb == 1 && g->flops_fp8 > 0 ? g->flops_fp8 : g->flops_bf16;
   const double rate = peak / S * p->gemm_eff;   /* FLOP/s of one SM on a full tile */
   /* cuBLAS picks among tile shapes; we take the fastest of four, each with
-   * wave quantisation and split-K when the grid leaves SMs idle */
-  static const double tiles[][2] = { { 128, 128 }, { 128, 64 }, { 64, 128 }, { 64, 64 } };
+   * wave quantisation and split-K when the grid leaves SMs idle. Tile sides
+   * are 128 or gemm_tile_min (64 on GPUs: the same four shapes as before the
+   * parameter existed; 1 on a CPU, where a 1-row GEMM is not a 64-row tile) */
+  const double t0 = p->gemm_tile_min;
+  const double tiles[][2] = { { 128, 128 }, { 128, t0 }, { t0, 128 }, { t0, t0 } };
   double tc = INFINITY;
   for (guint i = 0; i < G_N_ELEMENTS (tiles); i++) {
     double tm = tiles[i][0], tn = tiles[i][1];
@@ -155,7 +158,8 @@ model_time_gemm (const ModelCostParams *p, const ModelGpu *g, double m, double n
 }
 
 double
-model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls, double bytes)
+model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
+                      double bytes, double rows, double fixed_bytes)
 {
   g_return_val_if_fail (p != NULL && g != NULL, 0);
   g_return_val_if_fail ((int) cls >= 0 && cls < MODEL_ELEM_COUNT, 0);
@@ -165,18 +169,35 @@ model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls
    * elem_cache_gain */
   double cb = p->elem_cache_bytes[cls];
   double cache = (cb / p->elem_cache_gain[cls] + bytes) / (cb + bytes);
-  return smax (p->elem_floor_s[cls], cache * bytes / (g->mem_bw * p->elem_bw_eff[cls]),
+  double moved = bytes;
+  /* vLLM's norm, RoPE and activation kernels run one thread block per token
+   * row: a fraction elem_row_wave of the transfer runs in whole waves of
+   * S x elem_wave_rows rows (measured A100 RMSNorm times step up by 2-4 us
+   * after 216, 432 and 648 tokens: 108 SMs x 2 blocks of 1024 threads, and
+   * stay nearly flat in between), i.e. as if the rows were rounded up to
+   * whole waves. Only the per-row bytes are rounded (a norm's weights are
+   * read once), so the time never falls as rows grow. Nothing changes when
+   * the parameter is 0. */
+  double a = p->elem_row_wave[cls];
+  if (a > 0 && rows > 0) {
+    double wave = num_sms (g) * p->elem_wave_rows[cls];
+    double full = ceil (rows / wave - 1e-9) * wave;
+    moved = bytes + a * (bytes - fixed_bytes) / rows * (full - rows);
+  }
+  return smax (p->elem_floor_s[cls], cache * moved / (g->mem_bw * p->elem_bw_eff[cls]),
                p->elem_sharp[cls]);
 }
 
-/* Queries per FlashAttention-2 tile: 64 in the split-KV kernel that serves
- * prefill over a paged cache (flash_attn_with_kvcache, head size 128). */
-#define ATTN_TILE_Q 64
+double
+model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls, double bytes)
+{
+  return model_time_elem_rows (p, g, cls, bytes, 0, 0);
+}
 
 /* Attention work of one iteration, gathered in the single pass over sequences. */
 typedef struct {
   double pre_f, pre_b, dec_f, dec_b;  /* counted FLOPs and bytes */
-  double pre_work;   /* FLOPs as FlashAttention tiles run them (ATTN_TILE_Q queries x keys seen) */
+  double pre_work;   /* FLOPs as FlashAttention tiles run them (attn_tile_q queries x keys seen) */
   double pre_wmax;   /* the longest (query tile, head) unit */
   double pre_kmax;   /* the most keys one unit sees */
   double pre_units;  /* (query tile, head) units */
@@ -184,8 +205,11 @@ typedef struct {
   gboolean any_pre, any_dec;
 } AttnAcc;
 
+/* `causal` and `tile` are the profile's attn_causal and attn_tile_q (queries
+ * per tile: 64 in the FlashAttention-2 split-KV kernel that serves prefill
+ * over a paged cache, flash_attn_with_kvcache at head size 128; 1 on a CPU). */
 static inline void
-attn_add (AttnAcc *a, const Shape *s, double causal, gint64 qi, gint64 ci)
+attn_add (AttnAcc *a, const Shape *s, double causal, double tile, gint64 qi, gint64 ci)
 {
   if (qi == 1 && ci > 0) {
     /* integer sums only (the hot case); FLOPs and bytes follow after the pass */
@@ -201,10 +225,10 @@ attn_add (AttnAcc *a, const Shape *s, double causal, gint64 qi, gint64 ci)
     double b = 2.0 * q * s->nh_r * s->d * s->ab + (ctx + q) * 2 * s->kv_r * s->d * s->kvb;
     a->pre_f += f;
     a->pre_b += b;
-    /* query tile j (of nt, ATTN_TILE_Q queries each) sees ctx cached keys and
-     * min(q, ATTN_TILE_Q (j + 1)) keys of the chunk, the latter under the
-     * causal mask at `causal` times the cost */
-    const double B = ATTN_TILE_Q;
+    /* query tile j (of nt, `tile` queries each) sees ctx cached keys and
+     * min(q, tile (j + 1)) keys of the chunk, the latter under the causal
+     * mask at `causal` times the cost */
+    const double B = tile;
     double nt = ceil (q / B);
     double keys = nt * ctx + causal * (B / 2 * (nt - 1) * nt + q);
     a->pre_work += 4 * s->d * B * keys * s->nh_r;
@@ -302,7 +326,8 @@ model_cost_attn_time (const ModelCost *c, const ModelSeqWork *seqs, gsize n, gbo
   AttnAcc a = { 0 };
   for (gsize i = 0; i < n; i++)
     if (seqs[i].q > 0 && seqs[i].ctx >= 0)
-      attn_add (&a, &c->shape, c->params.attn_causal, seqs[i].q, seqs[i].ctx);
+      attn_add (&a, &c->shape, c->params.attn_causal, c->params.attn_tile_q, seqs[i].q,
+                seqs[i].ctx);
   attn_finish (&a, &c->shape);
   if (decode)
     return a.any_dec ? attn_decode_time (c, &a) : 0;
@@ -360,7 +385,8 @@ tab_time (const ModelCost *c, int col, double m)
   if (col == MODEL_TAB_ALLREDUCE)
     return allreduce_time (c, m);
   if (col >= MODEL_TAB_EMBED)
-    return model_time_elem (&c->params, c->gpu, tab_elem[col], elem_bytes (&c->shape, col, m));
+    return model_time_elem_rows (&c->params, c->gpu, tab_elem[col], elem_bytes (&c->shape, col, m), m,
+                                 col == MODEL_TAB_NORM ? c->shape.norm_w * c->shape.wb : 0);
   double n, k;
   gemm_dims (&c->shape, col, &n, &k);
   return model_time_gemm (&c->params, c->gpu, m, n, k, c->shape.wb);
@@ -450,7 +476,7 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
       continue;
     T += (double) seqs[i].q;
     n_out += 1;
-    attn_add (&a, sp, p->attn_causal, seqs[i].q, seqs[i].ctx);
+    attn_add (&a, sp, p->attn_causal, p->attn_tile_q, seqs[i].q, seqs[i].ctx);
   }
   out->tokens = (gint64) T;
   if (T == 0)

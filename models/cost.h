@@ -121,9 +121,16 @@ double model_gemm_bytes (double m, double n, double k, int dtype_bytes);
  * time combined by a smooth max, plus a floor. */
 double model_time_gemm (const ModelCostParams *p, const ModelGpu *g, double m, double n,
                         double k, int wb);
-/* An element-wise kernel moving `bytes`. */
+/* An element-wise kernel moving `bytes`, no row quantisation. */
 double model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
                         double bytes);
+/* The same over `rows` token rows (one thread block each), of which
+ * `fixed_bytes` do not grow with the rows (a norm's weights): with the
+ * profile's elem_row_wave > 0, that fraction of the per-row bytes is charged
+ * as if the rows were rounded up to whole waves of num_sms x elem_wave_rows.
+ * rows <= 0 = no quantisation (model_time_elem). */
+double model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
+                             double bytes, double rows, double fixed_bytes);
 /* One attention kernel over the prefill sequences (decode == FALSE: every seq
  * with !(q == 1 && ctx > 0)) or the decode sequences of `seqs`, for c's model
  * shape and c->params. 0 when there are none. */

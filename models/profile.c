@@ -38,10 +38,12 @@ model_cost_params_default (ModelCostParams *p)
   p->gemm_sharp = 3.0;
   p->gemm_wave = 0.8;
   p->gemm_split_k = 512;
+  p->gemm_tile_min = 64;
   p->attn_eff = 0.45;
   p->attn_floor_s = 8e-6;
   p->attn_per_tile_s = 1e-6;
   p->attn_causal = 1.3;
+  p->attn_tile_q = 64;
   p->dec_mem_eff = 0.75;
   p->dec_floor_s = 12e-6;
   p->dec_per_seq_s = 0.1e-6;
@@ -55,6 +57,10 @@ model_cost_params_default (ModelCostParams *p)
     p->elem_sharp[i] = 4;
     p->elem_cache_gain[i] = 1.0;
     p->elem_cache_bytes[i] = 32e6;
+    p->elem_row_wave[i] = 0;
+    /* vLLM launches one block per token row: 1024 threads (norms, activation:
+     * 2 blocks per SM), 512 for RoPE (4 per SM) */
+    p->elem_wave_rows[i] = i == MODEL_ELEM_ROPE ? 4 : 2;
   }
   p->comm_bw_frac[MODEL_HOP_INTRA] = 0.75;
   p->comm_bw_frac[MODEL_HOP_INTER] = 20e9;
@@ -90,10 +96,12 @@ static const ModelParamInfo params_info[] = {
   { "gemm_sharp", P (gemm_sharp), 1.0, 20.0, "exponent p of the smooth max (tc^p + tm^p)^(1/p)" },
   { "gemm_split_k", P (gemm_split_k), 32, 16384, "GEMM: smallest K slice of split-K (when the tile grid leaves SMs idle)" },
   { "gemm_wave", P (gemm_wave), 0.0, 1.0, "GEMM: cost of the idle part of a partial last wave of tiles (1 = whole waves, 0 = perfectly balanced, e.g. stream-K)" },
+  { "gemm_tile_min", P (gemm_tile_min), 1, 64, "GEMM: smallest tile side; tiles are 128 or this wide in each dimension (64 on GPUs; 1 on a CPU: no tile quantisation)" },
   { "attn_eff", P (attn_eff), 0.02, 1.0, "prefill attention: fraction of dense peak per SM inside a tile" },
   { "attn_floor_s", P (attn_floor_s), 0, 1e-3, "prefill attention: fixed time per kernel, s" },
   { "attn_per_tile_s", P (attn_per_tile_s), 0, 1e-3, "prefill attention: time per (64-query tile x head) on one SM, s" },
   { "attn_causal", P (attn_causal), 0.5, 4.0, "prefill attention: cost of a key inside the chunk (causal mask) relative to a cached key" },
+  { "attn_tile_q", P (attn_tile_q), 1, 128, "prefill attention: queries per tile of one head (64 on GPUs; 1 on a CPU)" },
   { "dec_mem_eff", P (dec_mem_eff), 0.02, 1.0, "decode attention: fraction of memory bandwidth reading the KV cache" },
   { "dec_floor_s", P (dec_floor_s), 0, 1e-3, "decode attention: fixed time per kernel, s" },
   { "dec_per_seq_s", P (dec_per_seq_s), 0, 1e-4, "decode attention: time per sequence in the batch, s" },
@@ -105,7 +113,9 @@ static const ModelParamInfo params_info[] = {
   { "elem_floor_s." n, P (elem_floor_s[i]), 0, 1e-3, n ": fixed time per kernel, s" }, \
   { "elem_sharp." n, P (elem_sharp[i]), 1.0, 20.0, n ": exponent p of the smooth max of floor and transfer time" }, \
   { "elem_cache_gain." n, P (elem_cache_gain[i]), 1.0, 8.0, n ": bandwidth gain while the data fit in cache (1 = none)" }, \
-  { "elem_cache_bytes." n, P (elem_cache_bytes[i]), 1e5, 1e10, n ": bytes at which the cache gain is half gone" }
+  { "elem_cache_bytes." n, P (elem_cache_bytes[i]), 1e5, 1e10, n ": bytes at which the cache gain is half gone" }, \
+  { "elem_row_wave." n, P (elem_row_wave[i]), 0, 1.0, n ": fraction of the transfer time quantised in waves of elem_wave_rows token rows per SM (0 = none)" }, \
+  { "elem_wave_rows." n, P (elem_wave_rows[i]), 1, 64, n ": token rows (thread blocks) resident per SM, the wave size of elem_row_wave" }
   ELEM (MODEL_ELEM_EMBED, "embed"),
   ELEM (MODEL_ELEM_NORM, "norm"),
   ELEM (MODEL_ELEM_ROPE, "rope"),

@@ -39,11 +39,15 @@ typedef struct {
   double gemm_sharp;        /* exponent of the smooth max of compute and memory time */
   double gemm_split_k;      /* smallest K slice split-K gives one tile */
   double gemm_wave;         /* cost of the idle part of a partial last wave (1 = whole waves, 0 = stream-K) */
-  /* attention prefill (FlashAttention: 64-query tiles per head, causal) */
+  double gemm_tile_min;     /* smallest tile side (rows or columns): 64 on GPUs; 1 on a CPU, whose
+                             * GEMM streams rows (no thread-block tile to fill); not fitted */
+  /* attention prefill (FlashAttention: attn_tile_q-query tiles per head, causal) */
   double attn_eff;          /* fraction of dense peak per SM inside a tile */
   double attn_floor_s;
   double attn_per_tile_s;   /* per (64-query tile x head) fixed cost, spread over the SMs */
   double attn_causal;       /* cost factor of the keys inside the chunk (causal mask) vs cached keys */
+  double attn_tile_q;       /* queries per tile: 64 on GPUs (FlashAttention-2 split-KV kernel); 1 on a
+                             * CPU (a query row at a time, no masked work); not fitted */
   /* attention decode (paged KV read) */
   double dec_mem_eff;       /* fraction of mem_bw reading the KV cache */
   double dec_floor_s;
@@ -57,6 +61,10 @@ typedef struct {
   double elem_sharp[MODEL_ELEM_COUNT];  /* exponent of the smooth max of floor and transfer time */
   double elem_cache_gain[MODEL_ELEM_COUNT];  /* speed-up while the data fit in cache (L2) */
   double elem_cache_bytes[MODEL_ELEM_COUNT]; /* bytes at which half of that gain is left */
+  double elem_row_wave[MODEL_ELEM_COUNT];    /* fraction of the transfer time that runs in whole
+                                              * waves of elem_wave_rows token rows per SM (0 = none) */
+  double elem_wave_rows[MODEL_ELEM_COUNT];   /* token rows (thread blocks) one SM holds at once:
+                                              * 2048 threads / the kernel's block size; not fitted */
   /* collectives, NCCL-style */
   double comm_bw_frac[MODEL_HOP_COUNT]; /* intra: ring bus bandwidth / GPU link bandwidth; inter: NIC bytes/s per GPU */
   double comm_proto_frac[MODEL_PROTO_COUNT]; /* bandwidth fraction of each protocol (Simple = 1) */

@@ -172,7 +172,8 @@ preempt_outranked (PolicyCb *cb, PolicyReplica *rep, PolicyBatch *batch, const P
   return TRUE;
 }
 
-/* Admit waiting requests. CHUNKED: chunks up to *budget tokens; otherwise
+/* Admit waiting requests (a turn that arrived with its conversation's KV on
+ * the host waits here too, swapped, and is swapped in on admission). CHUNKED: chunks up to *budget tokens; otherwise
  * whole prefills up to max_batched_tokens prefill tokens (a lone prompt above
  * it runs alone). Returns the number admitted. */
 static guint
@@ -212,7 +213,10 @@ admit (PolicyCb *cb, PolicyReplica *rep, PolicyBatch *batch, gint64 *budget)
       while (policy_replica_free_blocks (rep) - need < cb->watermark_blocks
              && preempt_outranked (cb, rep, batch, r))
         ;
+    /* a turn that arrived with its conversation's KV on the host is
+     * swapped in first (need counts those blocks: it holds none) */
     if (policy_replica_free_blocks (rep) - need < cb->watermark_blocks
+        || (policy_req_swapped (r) && !policy_swap_in (rep, r))
         || !policy_kv_reserve (rep, r, tokens))
       break;
     g_ptr_array_remove_index (cb->waiting, i);

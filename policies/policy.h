@@ -101,7 +101,12 @@ gboolean policy_replica_swap_enabled (const PolicyReplica *rep);
  * policy should then preempt by recomputation. */
 gboolean policy_preempt_swap (PolicyReplica *rep, PolicyRequest *r);
 /* Bring a swapped request's KV back: reserves its blocks and charges the copy
- * to the next iteration. FALSE (no change) when not enough blocks are free. */
+ * to the next iteration. FALSE (no change) when not enough blocks are free.
+ * With cache.swap.reuse_conversation, a request can *arrive* swapped: a turn
+ * of a conversation whose earlier turn's KV is in this replica's host memory,
+ * with computed > 0 and pending = the rest of its prompt. Every scheduler
+ * must swap such a request in (when it admits it) before reserving KV or
+ * batching it; policy_kv_reserve on a swapped request is refused. */
 gboolean policy_swap_in (PolicyReplica *rep, PolicyRequest *r);
 
 /* Add `q` tokens of work for `r` to the batch being formed (1 <= q <=

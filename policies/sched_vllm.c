@@ -13,6 +13,9 @@
  *    preemption_mode=swap): swapped requests come back FIFO in a decode
  *    iteration with no preemption, before any new prefill is admitted, and
  *    the copies cost host-link time (serve/, cache.swap.*).
+ * A turn arriving with its conversation's KV on the host
+ * (cache.swap.reuse_conversation) waits among the new requests and is
+ * swapped in when admitted; only the rest of its prompt is prefilled.
  * A prompt longer than max_batched_tokens runs alone rather than never (vLLM
  * rejects it instead; we keep the request). A request whose KV can never fit
  * on the replica is rejected. Owns the queues; not time (models/) nor KV
@@ -79,7 +82,10 @@ schedule_prefills (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
   while (!g_queue_is_empty (&s->waiting)) {
     PolicyRequest *r = g_queue_peek_head (&s->waiting);
     gint64 len = policy_req_pending (r);
-    gint64 need = policy_replica_blocks_for (rep, len);
+    /* computed is 0 but for a turn that arrived with its conversation's KV
+     * on the host (swapped): it is swapped in, then only the rest prefilled */
+    gint64 ctx = policy_req_computed (r) + len;
+    gint64 need = policy_replica_blocks_for (rep, ctx);
     if (need > total - s->watermark_blocks) {
       g_queue_pop_head (&s->waiting);
       policy_reject (rep, r, "prompt needs more KV blocks than the replica has");
@@ -91,7 +97,9 @@ schedule_prefills (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
       break;
     if (policy_replica_free_blocks (rep) - (need - policy_req_blocks (r)) < s->watermark_blocks)
       break;
-    if (!policy_kv_reserve (rep, r, len))
+    if (policy_req_swapped (r) && !policy_swap_in (rep, r))
+      break;
+    if (!policy_kv_reserve (rep, r, ctx))
       break;
     g_queue_pop_head (&s->waiting);
     g_ptr_array_add (s->running, r);

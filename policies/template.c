@@ -74,6 +74,11 @@ template_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
   }
   if (!s->current)
     return;
+  /* A turn of a conversation may arrive with its earlier turns' KV in host
+   * memory (cache.swap.reuse_conversation): bring it back first. Alone on
+   * the replica, this cannot fail. */
+  if (policy_req_swapped (s->current) && !policy_swap_in (rep, s->current))
+    g_assert_not_reached ();
   gint64 q = policy_req_pending (s->current);
   /* Alone on the replica, so the reservation cannot fail. */
   if (!policy_kv_reserve (rep, s->current, policy_req_computed (s->current) + q))

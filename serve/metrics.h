@@ -34,7 +34,14 @@ struct ServeMetrics {
   SimQuantiles *ttft_high, *ttft_normal, *e2e_high, *e2e_normal;
   /* swapping */
   guint64 swap_outs, swap_ins, swap_blocks;
-  SimTime swap_ns;            /* host-link copy time charged to iterations */
+  SimTime swap_ns;            /* host-link time of the copies (charged to iterations, or
+                                 run while the replica idled) */
+  /* conversation re-use (cache.swap.reuse_conversation) */
+  guint64 conv_hits;          /* turns that found an earlier turn's KV on their replica's host */
+  guint64 conv_tokens;        /* prompt tokens they did not prefill */
+  guint64 conv_blocks_in;     /* blocks copied host -> GPU for them */
+  guint64 conv_blocks_out;    /* blocks copied GPU -> host when turns finished */
+  guint64 conv_saves, conv_evictions, conv_skipped;
   GArray *timeline;           /* ServeTimelineRow */
   double  timeline_interval;  /* seconds; doubles when the timeline is folded */
 };

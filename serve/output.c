@@ -215,7 +215,7 @@ serve_world_summary_json (ServeWorld *w)
     json_object_set_new (pr, "normal", lo);
     json_object_set_new (o, "priority", pr);
   }
-  if (sc->swap) {
+  if (sc->swap || sc->swap_conversation) {
     json_t *sw = json_object ();
     json_object_set_new (sw, "swap_outs", json_integer ((json_int_t) m->swap_outs));
     json_object_set_new (sw, "swap_ins", json_integer ((json_int_t) m->swap_ins));
@@ -224,6 +224,20 @@ serve_world_summary_json (ServeWorld *w)
                          json_real (m->swap_blocks * r0->mem.kv_bytes_per_block / 1073741824.0));
     json_object_set_new (sw, "copy_time_s", json_real (SIM_TIME_TO_S (m->swap_ns)));
     json_object_set_new (sw, "overlap", json_boolean (sc->swap_overlap));
+    if (sc->swap_conversation) {
+      /* re-use of a finished turn's KV by the next turn (per-GPU bytes, as above) */
+      double bpb = r0->mem.kv_bytes_per_block;
+      json_object_set_new (sw, "conversation_hits", json_integer ((json_int_t) m->conv_hits));
+      json_object_set_new (sw, "conversation_tokens_reused",
+                           json_integer ((json_int_t) m->conv_tokens));
+      json_object_set_new (sw, "conversation_bytes_copied_per_gpu",
+                           json_real ((double) (m->conv_blocks_in + m->conv_blocks_out) * bpb));
+      json_object_set_new (sw, "conversation_bytes_in_per_gpu", json_real ((double) m->conv_blocks_in * bpb));
+      json_object_set_new (sw, "conversation_bytes_out_per_gpu", json_real ((double) m->conv_blocks_out * bpb));
+      json_object_set_new (sw, "conversation_saves", json_integer ((json_int_t) m->conv_saves));
+      json_object_set_new (sw, "conversation_evictions", json_integer ((json_int_t) m->conv_evictions));
+      json_object_set_new (sw, "conversation_skipped", json_integer ((json_int_t) m->conv_skipped));
+    }
     json_object_set_new (o, "swap", sw);
   }
   guint64 prop = 0, acc = 0;
@@ -316,6 +330,14 @@ serve_world_summary_text (ServeWorld *w)
                             json_number_value (json_object_get (sw, "gib_copied_per_gpu")),
                             json_number_value (json_object_get (sw, "copy_time_s")),
                             json_is_true (json_object_get (sw, "overlap")) ? "overlapped" : "blocking");
+  if (sw && json_object_get (sw, "conversation_hits"))
+    g_string_append_printf (s, "  conversation re-use: %" G_GINT64_FORMAT " turns found KV on the "
+                            "host, %" G_GINT64_FORMAT " prompt tokens not prefilled, %.2f GiB per "
+                            "GPU copied\n",
+                            (gint64) json_integer_value (json_object_get (sw, "conversation_hits")),
+                            (gint64) json_integer_value (json_object_get (sw, "conversation_tokens_reused")),
+                            json_number_value (json_object_get (sw, "conversation_bytes_copied_per_gpu"))
+                              / 1073741824.0);
   json_t *sp = json_object_get (j, "speculation");
   if (sp)
     g_string_append_printf (s, "  speculation (%s): %" G_GINT64_FORMAT " draft tokens, %.1f%% accepted\n",

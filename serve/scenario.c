@@ -24,7 +24,8 @@ static const char default_json[] =
   "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1 },\n"
   "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9, \"preemption\": \"recompute\",\n"
   "             \"swap\": { \"overlap\": false, \"granularity_blocks\": 1, \"link_efficiency\": 0.8,\n"
-  "                       \"op_latency_s\": 1e-05, \"reuse_host_copy\": false, \"host_gib\": 256 } },\n"
+  "                       \"op_latency_s\": 1e-05, \"reuse_host_copy\": false, \"host_gib\": 256,\n"
+  "                       \"reuse_conversation\": false } },\n"
   "  \"scheduler\": { \"name\": \"vllm\" },\n"
   "  \"router\": { \"name\": \"round-robin\" },\n"
   "  \"workload\": {\n"
@@ -88,6 +89,7 @@ static const Field schema[] = {
   { "cache.swap.op_latency_s", T_NUM, 0, 1, NULL },
   { "cache.swap.reuse_host_copy", T_BOOL, 0, 0, NULL },
   { "cache.swap.host_gib", T_NUM, 0, 1e6, NULL },
+  { "cache.swap.reuse_conversation", T_BOOL, 0, 0, NULL },
   { "scheduler", T_OPEN_OBJ, 0, 0, NULL },
   { "scheduler.name", T_STR, 0, 0, NULL },
   { "router", T_OPEN_OBJ, 0, 0, NULL },
@@ -429,6 +431,7 @@ fill_views (ServeScenario *sc, GError **error)
   sc->swap_op_latency_s = get_num (sc, "cache.swap.op_latency_s");
   sc->swap_reuse = json_is_true (serve_scenario_get (sc, "cache.swap.reuse_host_copy"));
   sc->swap_host_gib = get_num (sc, "cache.swap.host_gib");
+  sc->swap_conversation = json_is_true (serve_scenario_get (sc, "cache.swap.reuse_conversation"));
   sc->priority_fraction = get_num (sc, "workload.priority_fraction");
   sc->priority_max_prompt = (gint64) get_num (sc, "workload.priority_max_prompt");
   sc->clients = (guint) get_num (sc, "workload.clients");

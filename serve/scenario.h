@@ -47,6 +47,7 @@ typedef struct {
   gboolean    swap, swap_overlap, swap_reuse;
   gint64      swap_granularity;   /* blocks per host-link copy operation */
   double      swap_link_eff, swap_op_latency_s, swap_host_gib;
+  gboolean    swap_conversation;  /* cache.swap.reuse_conversation: keep a finished turn's KV on the host */
   /* request classes (workload.priority_fraction, clients, client_skew) */
   double      priority_fraction;   /* share of requests drawn as high priority */
   gint64      priority_max_prompt; /* prompts up to this many tokens are high priority (0 = off) */

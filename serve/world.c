@@ -113,6 +113,110 @@ swap_charge (struct ServeReplica *rep, gint64 blocks)
   rep->world->metrics->swap_blocks += (guint64) blocks;
 }
 
+/* Host memory (cache.swap.host_gib) in KV blocks of this replica. */
+static double
+host_cap_blocks (const struct ServeReplica *rep)
+{
+  return rep->world->sc->swap_host_gib * 1073741824.0
+         / (rep->mem.kv_bytes_per_block > 0 ? rep->mem.kv_bytes_per_block : 1);
+}
+
+/* ---- conversation re-use (cache.swap.reuse_conversation) ----------------- */
+
+/* Take e out of the replica's table and LRU list without freeing it or its
+ * host blocks. */
+static void
+conv_unlink (struct ServeReplica *rep, ServeConvEntry *e)
+{
+  g_queue_unlink (&rep->conv_lru, &e->link);
+  g_hash_table_steal (rep->conv_host, &e->conversation);
+}
+
+/* Forget e and free its host blocks. */
+static void
+conv_drop (struct ServeReplica *rep, ServeConvEntry *e)
+{
+  conv_unlink (rep, e);
+  rep->host_blocks_used -= e->blocks;
+  g_free (e);
+}
+
+/* Evict least recently stored conversations until `extra` more host blocks
+ * fit. FALSE when they cannot, even with none left. */
+static gboolean
+conv_make_room (struct ServeReplica *rep, gint64 extra)
+{
+  double cap = host_cap_blocks (rep);
+  while ((double) (rep->host_blocks_used + extra) > cap && rep->conv_lru.head) {
+    conv_drop (rep, rep->conv_lru.head->data);
+    rep->world->metrics->conv_evictions++;
+  }
+  return (double) (rep->host_blocks_used + extra) <= cap;
+}
+
+/* r finished: keep its KV (the `computed` tokens: prompt + output - 1, the
+ * last token's KV is never computed) on the host for the conversation's next
+ * turn, replacing any earlier turn's. The copy is charged like a swap-out;
+ * with reuse_host_copy, blocks still valid from its own restore are not
+ * copied again. Skipped when host memory cannot hold it. */
+static void
+conv_save (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  const ServeScenario *sc = rep->world->sc;
+  ServeMetrics *m = rep->world->metrics;
+  ServeConvEntry *old = g_hash_table_lookup (rep->conv_host, &r->conversation);
+  if (old)
+    conv_drop (rep, old); /* superseded by the later turn */
+  if (r->computed <= 0)
+    return;
+  gint64 need = (r->computed + rep->mem.block_size - 1) / rep->mem.block_size;
+  gint64 valid = sc->swap_reuse ? MIN (r->host_valid, need) : 0;
+  gint64 host_after = MAX (need, r->host_blocks);
+  if (!conv_make_room (rep, host_after - r->host_blocks)) {
+    m->conv_skipped++;
+    return; /* retire() frees r's own host copy */
+  }
+  swap_charge (rep, need - valid);
+  m->conv_blocks_out += (guint64) (need - valid);
+  m->conv_saves++;
+  rep->host_blocks_used += host_after - r->host_blocks;
+  r->host_blocks = r->host_valid = 0; /* now the entry's */
+  ServeConvEntry *e = g_new0 (ServeConvEntry, 1);
+  e->conversation = r->conversation;
+  e->tokens = r->computed;
+  e->blocks = host_after;
+  e->link.data = e;
+  g_hash_table_insert (rep->conv_host, &e->conversation, e);
+  g_queue_push_tail_link (&rep->conv_lru, &e->link);
+}
+
+/* A turn arrived on rep: when an earlier turn of its conversation left KV in
+ * this replica's host memory, the longest shared prefix, min(prompt - 1,
+ * stored) tokens (one prompt token is always computed, so the turn emits its
+ * first token from a forward pass), counts as computed and swapped out: the
+ * scheduler swaps it in instead of prefilling it. The entry is consumed. */
+static void
+conv_restore (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  ServeConvEntry *e = g_hash_table_lookup (rep->conv_host, &r->conversation);
+  if (!e)
+    return;
+  gint64 reuse = MIN (e->tokens, r->prompt - 1);
+  if (reuse <= 0) {
+    conv_drop (rep, e);
+    return;
+  }
+  conv_unlink (rep, e);
+  r->host_blocks = e->blocks; /* stays counted in host_blocks_used */
+  r->host_valid = reuse / rep->mem.block_size;
+  g_free (e);
+  r->computed = reuse;
+  r->swapped = TRUE;
+  r->conv_restore = TRUE;
+  rep->world->metrics->conv_hits++;
+  rep->world->metrics->conv_tokens += (guint64) reuse;
+}
+
 gboolean
 serve__swap_out (struct ServeReplica *rep, struct ServeRequest *r)
 {
@@ -123,9 +227,10 @@ serve__swap_out (struct ServeReplica *rep, struct ServeRequest *r)
   gint64 valid = sc->swap_reuse ? MIN (r->host_valid, r->blocks) : 0;
   gint64 copy = r->blocks - valid;
   gint64 host_after = MAX (r->blocks, r->host_blocks);
-  double cap = sc->swap_host_gib * 1073741824.0
-               / (rep->mem.kv_bytes_per_block > 0 ? rep->mem.kv_bytes_per_block : 1);
-  if ((double) (rep->host_blocks_used - r->host_blocks + host_after) > cap)
+  /* a live request's KV outranks kept conversations */
+  if (rep->conv_host)
+    conv_make_room (rep, host_after - r->host_blocks);
+  if ((double) (rep->host_blocks_used - r->host_blocks + host_after) > host_cap_blocks (rep))
     return FALSE;
   swap_charge (rep, copy);
   rep->host_blocks_used += host_after - r->host_blocks;
@@ -148,7 +253,11 @@ serve__swap_in (struct ServeReplica *rep, struct ServeRequest *r)
   r->blocks = need;
   r->swapped = FALSE;
   swap_charge (rep, need);
-  rep->world->metrics->swap_ins++;
+  if (r->conv_restore) {
+    r->conv_restore = FALSE;
+    rep->world->metrics->conv_blocks_in += (guint64) need;
+  } else
+    rep->world->metrics->swap_ins++;
   if (!rep->world->sc->swap_reuse)
     host_release (rep, r);
   return TRUE;
@@ -330,6 +439,21 @@ flush_retired (struct ServeReplica *rep)
   g_ptr_array_set_size (rep->retire, 0);
 }
 
+/* Host-link time of the copies queued on rep; clears the queue and counts
+ * the time in the metrics. */
+static SimTime
+swap_time (struct ServeReplica *rep)
+{
+  const ServeScenario *sc = rep->world->sc;
+  double swap_s = rep->swap_bytes_pending / (rep->world->gpu->pcie_bw * sc->swap_link_eff)
+                  + (double) rep->swap_ops_pending * sc->swap_op_latency_s;
+  SimTime st = SIM_TIME_FROM_S (swap_s);
+  rep->world->metrics->swap_ns += st;
+  rep->swap_bytes_pending = 0;
+  rep->swap_ops_pending = 0;
+  return st;
+}
+
 /* Ask the scheduler for a batch and start the iteration, or go idle. */
 static void
 replica_step (struct ServeReplica *rep)
@@ -342,11 +466,17 @@ replica_step (struct ServeReplica *rep)
   rep->ops->schedule (rep->state, rep, b);
   flush_retired (rep); /* requests it rejected */
   kv_sample (rep);
+  SimTime now = sim_engine_now (w->engine);
   if (b->len == 0) {
     rep->busy = FALSE;
+    if (rep->swap_bytes_pending > 0) {
+      /* copies queued by the last iteration (a finished turn's KV) run on
+       * the host link while the replica idles; a later iteration waits only
+       * for what is left of them */
+      rep->copy_until = MAX (rep->copy_until, now) + swap_time (rep);
+    }
     return;
   }
-  SimTime now = sim_engine_now (w->engine);
   for (guint i = 0; i < b->len; i++) {
     ServeBatchEntry *e = &b->entries[i];
     if (e->req->first_scheduled < 0)
@@ -363,16 +493,12 @@ replica_step (struct ServeReplica *rep)
     g_array_free (tmp, TRUE);
     dt += SIM_TIME_FROM_S (draft_s);
   }
-  if (rep->swap_bytes_pending > 0) {
-    const ServeScenario *sc = w->sc;
-    double swap_s = rep->swap_bytes_pending / (w->gpu->pcie_bw * sc->swap_link_eff)
-                    + (double) rep->swap_ops_pending * sc->swap_op_latency_s;
-    SimTime st = SIM_TIME_FROM_S (swap_s);
-    w->metrics->swap_ns += st;
-    dt = sc->swap_overlap ? MAX (dt, st) : dt + st;
-    rep->swap_bytes_pending = 0;
-    rep->swap_ops_pending = 0;
-  }
+  /* copies still running from an idle period come first on the link */
+  SimTime st = rep->copy_until > now ? rep->copy_until - now : 0;
+  if (rep->swap_bytes_pending > 0)
+    st += swap_time (rep);
+  if (st > 0)
+    dt = w->sc->swap_overlap ? MAX (dt, st) : dt + st;
   dt = MAX (1, dt);
   rep->busy = TRUE;
   rep->busy_ns += dt;
@@ -418,6 +544,8 @@ on_iteration_end (SimEngine *engine, gpointer user, gpointer target, gpointer da
       r->completion = now;
       serve_metrics_request_done (w->metrics, r);
       serve_output_request (w->out, r, NULL);
+      if (rep->conv_host && r->conversation >= 0)
+        conv_save (rep, r);
       retire (rep, r);
     }
   }
@@ -457,6 +585,7 @@ on_arrival (SimEngine *engine, gpointer user, gpointer target, gpointer data)
     r->output = w->next.output_tokens;
     r->first_scheduled = r->first_token = r->last_token = -1;
     r->spec_alpha = -1;
+    r->conversation = w->next.conversation;
     if (w->next.n_prefix_blocks > 0) {
       r->n_prefix_blocks = w->next.n_prefix_blocks;
       r->prefix_blocks = g_memdup2 (w->next.prefix_blocks,
@@ -500,6 +629,8 @@ on_arrival (SimEngine *engine, gpointer user, gpointer target, gpointer data)
     r->live_link.data = r;
     g_queue_push_tail_link (&rep->live, &r->live_link);
     rep->load++;
+    if (rep->conv_host && r->conversation >= 0)
+      conv_restore (rep, r);
     if (rep->ops->on_arrival)
       rep->ops->on_arrival (rep->state, rep, r);
     if (!read_next (w))
@@ -639,6 +770,8 @@ replica_free (gpointer p)
   g_ptr_array_free (rep->retire, TRUE);
   if (rep->spec_rng)
     sim_rng_free (rep->spec_rng);
+  if (rep->conv_host)
+    g_hash_table_destroy (rep->conv_host); /* frees the entries */
   /* requests still live after a failed run */
   GList *l;
   while ((l = g_queue_pop_head_link (&rep->live)))
@@ -773,6 +906,9 @@ serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error)
     rep->cost = cost;
     rep->mem = mem;
     rep->free_blocks = mem.num_blocks;
+      if (sc->swap_conversation)
+      rep->conv_host = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+    g_queue_init (&rep->conv_lru);
     rep->ops = sops;
     rep->batch.owner = rep;
 

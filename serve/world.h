@@ -47,11 +47,21 @@ struct ServeRequest {
   guint    client;
   gint64   host_blocks;     /* blocks of host memory holding its KV copy */
   gint64   host_valid;      /* of which full blocks, still valid for re-use */
+  gint64   conversation;    /* from the trace's conversation column, -1 = none */
+  gboolean conv_restore;    /* arrived with an earlier turn's KV on the host, not yet swapped in */
   double   spec_alpha;      /* this request's per-token draft acceptance */
   guint64 *prefix_blocks;   /* prompt block hashes from the trace (Mooncake hash_ids), or NULL */
   gsize    n_prefix_blocks;
   GList    live_link;       /* in its replica's live list (data = the request) */
 };
+
+/* A finished turn's KV kept in one replica's host memory (cache.swap.reuse_conversation). */
+typedef struct {
+  gint64 conversation;      /* the key */
+  gint64 tokens;            /* tokens whose KV is stored */
+  gint64 blocks;            /* host blocks it holds (counted in host_blocks_used) */
+  GList  link;              /* in the replica's conv_lru (data = the entry) */
+} ServeConvEntry;
 
 typedef struct {
   struct ServeRequest *req;
@@ -91,6 +101,11 @@ struct ServeReplica {
   double                    swap_bytes_pending;
   guint64                   swap_ops_pending;
   gint64                    host_blocks_used;
+  SimTime                   copy_until;   /* host-link copies started while idle end then */
+  /* conversation re-use (cache.swap.reuse_conversation): finished turns' KV
+   * kept in host memory, by conversation id; NULL when off */
+  GHashTable               *conv_host;    /* gint64 * -> ServeConvEntry * (owned) */
+  GQueue                    conv_lru;     /* the entries' links, least recently stored first */
   /* speculation */
   SimRng                   *spec_rng;
   ModelCost                 draft_cost;   /* valid when the draft is a model */

@@ -7,7 +7,9 @@
  * the columns. Synthetic sources draw Poisson or Gamma arrivals and fixed,
  * uniform or empirical (length-file) prompt/output lengths from the RNG stream
  * (seed, "workload", 0). Both apply the same window (start_s, end_s, limit,
- * time_scale) and renumber ids from 0. Every malformed row is a GError
+ * time_scale) and renumber ids from 0. Any CSV format may add the optional
+ * columns "priority", "client" and "conversation" (whole numbers; -1 in the
+ * TraceRequest when absent). Every malformed row is a GError
  * "file:line: what is wrong (expected vs found)".
  *
  * It does not own what happens to a request once handed out (the serving
@@ -238,11 +240,15 @@ typedef enum { SRC_FILE, SRC_SYNTH } SourceKind;
 typedef struct {
   char *name[3];
   int   index[3];
-  int   opt_index[2]; /* optional "priority" and "client" columns; -1 = absent */
+  int   opt_index[3]; /* optional "priority", "client", "conversation" columns; -1 = absent */
   int   n_needed; /* 1 + the largest index */
 } Columns;
 
-static const char *const optional_columns[2] = { "priority", "client" };
+#define N_OPTIONAL 3
+static const char *const optional_columns[N_OPTIONAL] = { "priority", "client", "conversation" };
+/* Largest value each optional column accepts. */
+static const gint64 optional_max[N_OPTIONAL] = { TRACE_MAX_CLASS, TRACE_MAX_CLASS,
+                                                 TRACE_MAX_CONVERSATION };
 
 struct TraceSource {
   SourceKind kind;
@@ -663,7 +669,7 @@ find_columns (TraceSource *s, char **names, int n, GError **error)
     }
   }
   s->cols.n_needed = 1 + MAX (s->cols.index[0], MAX (s->cols.index[1], s->cols.index[2]));
-  for (int c = 0; c < 2; c++) {
+  for (int c = 0; c < N_OPTIONAL; c++) {
     s->cols.opt_index[c] = -1;
     for (int i = 0; i < n; i++)
       if (g_ascii_strcasecmp (names[i], optional_columns[c]) == 0) {
@@ -675,14 +681,16 @@ find_columns (TraceSource *s, char **names, int n, GError **error)
   return TRUE;
 }
 
-/* An optional class column: a whole number in [0, TRACE_MAX_CLASS]. */
+/* An optional column: a whole number in [0, max]. */
 static gboolean
-parse_class (const char *text, const Where *w, gint64 *out, GError **error)
+parse_class (const char *text, gint64 max, const Where *w, gint64 *out, GError **error)
 {
   char *end = NULL;
+  errno = 0;
   gint64 v = g_ascii_strtoll (text, &end, 10);
-  if (!*text || end == text || *end || v < 0 || v > TRACE_MAX_CLASS) {
-    where_error (w, error, "expected a whole number from 0 to %d, found '%s'", TRACE_MAX_CLASS, text);
+  if (!*text || end == text || *end || errno || v < 0 || v > max) {
+    where_error (w, error, "expected a whole number from 0 to %" G_GINT64_FORMAT ", found '%s'",
+                 max, text);
     return FALSE;
   }
   *out = v;
@@ -842,7 +850,7 @@ parse_csv_row (TraceSource *s, char *line, gint64 *raw, TraceRequest *out, GErro
         missing = s->cols.name[c];
         field = s->cols.index[c] + 1;
       }
-    for (int c = 0; c < 2 && !missing; c++)
+    for (int c = 0; c < N_OPTIONAL && !missing; c++)
       if (s->cols.opt_index[c] >= nf) {
         missing = optional_columns[c];
         field = s->cols.opt_index[c] + 1;
@@ -874,13 +882,13 @@ parse_csv_row (TraceSource *s, char *line, gint64 *raw, TraceRequest *out, GErro
     return FALSE;
   out->n_prefix_blocks = 0;
   out->prefix_blocks = NULL;
-  gint64 *cls[2] = { &out->priority, &out->client };
-  for (int c = 0; c < 2; c++) {
+  gint64 *cls[N_OPTIONAL] = { &out->priority, &out->client, &out->conversation };
+  for (int c = 0; c < N_OPTIONAL; c++) {
     *cls[c] = -1;
     if (s->cols.opt_index[c] < 0)
       continue;
     w.name = optional_columns[c];
-    if (!parse_class (s->fields[s->cols.opt_index[c]], &w, cls[c], error))
+    if (!parse_class (s->fields[s->cols.opt_index[c]], optional_max[c], &w, cls[c], error))
       return FALSE;
   }
   return check_order (s, *raw, ta, strlen (ta), error);
@@ -1364,7 +1372,7 @@ trace_source_next (TraceSource *src, TraceRequest *out, GError **error)
     return FALSE;
   }
   /* formats without class columns leave them unset */
-  out->priority = out->client = -1;
+  out->priority = out->client = out->conversation = -1;
   gboolean ok = src->kind == SRC_FILE ? next_from_file (src, out, error)
                                       : next_synthetic (src, out);
   if (ok)

@@ -45,10 +45,14 @@ typedef struct {
   gint64   source_line;    /* line in the file (0 for synthetic) */
   gint64   priority;       /* optional CSV column "priority" (>= 0, higher = more important); -1 = not given */
   gint64   client;         /* optional CSV column "client" (>= 0); -1 = not given */
+  gint64   conversation;   /* optional CSV column "conversation" (>= 0): requests sharing it are
+                              turns of one multi-turn conversation, in arrival order; -1 = not given */
 } TraceRequest;
 
-/* Largest value accepted in the optional priority / client columns. */
+/* Largest value accepted in the optional priority / client columns, and in
+ * the conversation column (ids, so wider). */
 #define TRACE_MAX_CLASS 1000000
+#define TRACE_MAX_CONVERSATION G_GINT64_CONSTANT (1000000000000000)
 
 typedef struct {
   gint64  limit;        /* take at most this many requests; <= 0 = all */

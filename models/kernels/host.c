@@ -248,7 +248,7 @@ host_llm (ModelLlm *m, gboolean quick)
 
 typedef struct {
   GemmArg g[4];
-  double flops;
+  double flops, bytes;   /* model_gemm_flops / model_gemm_bytes (float) of the four */
 } GemmLayer;
 
 static void
@@ -259,9 +259,11 @@ gemm_layer_init (GemmLayer *l, const ModelLlm *m, int T)
   gemm_arg_init (&l->g[1], T, h, m->num_heads * m->head_dim);
   gemm_arg_init (&l->g[2], T, 2 * m->ffn, h);
   gemm_arg_init (&l->g[3], T, h, m->ffn);
-  l->flops = 0;
-  for (int i = 0; i < 4; i++)
+  l->flops = l->bytes = 0;
+  for (int i = 0; i < 4; i++) {
     l->flops += model_gemm_flops (l->g[i].M, l->g[i].N, l->g[i].K);
+    l->bytes += model_gemm_bytes (l->g[i].M, l->g[i].N, l->g[i].K, 4);
+  }
 }
 
 static void
@@ -495,6 +497,9 @@ kern_host_measure (KernHostRates *r, gboolean quick)
   GemmLayer *gl = g_new0 (GemmLayer, 1);
   gemm_layer_init (gl, &m, 96);
   case_add (cases, run_gemm_layer, gl, gemm_layer_free, gl->flops, &r->gemm_flops, -1);
+  gl = g_new0 (GemmLayer, 1);
+  gemm_layer_init (gl, &m, 2);
+  case_add (cases, run_gemm_layer, gl, gemm_layer_free, gl->bytes, &r->gemm_bw, -1);
   gsize ne = quick ? 65536 : 1048576;   /* 3 arrays: 12 MB */
   ElemArg *e = g_new0 (ElemArg, 1);
   elem_arg_init (e, ne, 256);
@@ -626,31 +631,77 @@ kern_host_measure (KernHostRates *r, gboolean quick)
   return rows;
 }
 
-/* The host's device profile: every efficiency 1 (the rates are the measured
- * ones), every floor the smallest kernel's time, no CPU overhead, attention
- * at its measured fraction of the GEMM rate. */
-static void
-host_params (const KernHostRates *r, ModelCostParams *p)
+double
+kern_host_mem_bw (const KernHostRates *r)
 {
+  g_return_val_if_fail (r != NULL, 0);
+  double bw = fmax (fmax (r->mem_bw, r->gemm_bw), r->dec_bw);
+  for (int i = 0; i < MODEL_ELEM_COUNT; i++)
+    bw = fmax (bw, r->elem_bw[i]);
+  return bw;
+}
+
+/* Every parameter is set here, from the rates or from what the reference
+ * kernels do; none is left at its GPU default (the defaults model thread-block
+ * tiles, waves over SMs, split-KV combines and a serving engine's CPU work,
+ * none of which exists on one CPU thread). The entry has num_sms 1, so the
+ * wave, split-K and split-KV terms are inert; they are still set to the values
+ * that say so (whole waves, no split). */
+void
+kern_host_params (const KernHostRates *r, ModelCostParams *p)
+{
+  g_return_if_fail (r != NULL && p != NULL);
+  const double bw = kern_host_mem_bw (r);
   model_cost_params_default (p);
+  /* GEMM: compute at the measured rate (the entry's peak), no tile
+   * quantisation (kern_gemm_f streams rows for small M and uses 4x16
+   * register tiles otherwise: nothing like a 64-row thread block); small-M
+   * GEMMs stream their weights at the measured 2-token rate; a hard max of
+   * compute and memory time (one thread does not overlap them) */
   p->gemm_eff = 1;
   p->gemm_small_tile = 1;
-  p->gemm_mem_eff = 1;
+  p->gemm_tile_min = 1;
+  p->gemm_mem_eff = CLAMP (r->gemm_bw / bw, 0.05, 1.0);
   p->gemm_floor_s = r->floor_s;
   p->gemm_sharp = 20;
+  p->gemm_split_k = 16384;  /* never split K */
+  p->gemm_wave = 1;
+  /* prefill attention: one query row at a time, masked keys skipped (the
+   * counted FLOPs are the executed ones: causal factor 1), at the measured
+   * attention rate */
   p->attn_eff = CLAMP (r->attn_flops / r->gemm_flops, 0.02, 1.0);
   p->attn_floor_s = r->floor_s;
   p->attn_per_tile_s = 0;
-  p->dec_mem_eff = CLAMP (r->dec_bw / r->mem_bw, 0.02, 1.0);
+  p->attn_causal = 1;
+  p->attn_tile_q = 1;
+  /* decode attention: the KV read at the measured decode rate, no per-block
+   * or combine costs, no partial waves */
+  p->dec_mem_eff = CLAMP (r->dec_bw / bw, 0.02, 1.0);
   p->dec_floor_s = r->floor_s;
   p->dec_per_seq_s = 0;
   p->dec_per_block_s = 0;
+  p->dec_split_s = 0;
+  p->dec_tail = 0;
+  /* element-wise: each class at its measured rate, a hard max with the floor,
+   * no cache term (the class rates were measured at a 256-token working set
+   * that is itself cache-resident) */
   for (int i = 0; i < MODEL_ELEM_COUNT; i++) {
-    p->elem_bw_eff[i] = CLAMP (r->elem_bw[i] / r->mem_bw, 0.01, 1.0);
+    p->elem_bw_eff[i] = CLAMP (r->elem_bw[i] / bw, 0.01, 1.0);
     p->elem_floor_s[i] = r->floor_s;
+    p->elem_sharp[i] = 20;
+    p->elem_cache_gain[i] = 1;
+    p->elem_cache_bytes[i] = 1e10;
+    p->elem_row_wave[i] = 0;   /* one thread: no waves of rows */
+    p->elem_wave_rows[i] = 1;
   }
+  /* collectives: one thread has no ranks; the TP all-reduce is never priced
+   * (the host model runs at tp 1); the defaults stay */
+  /* CPU overhead: the measured kernels and iterations include no scheduler,
+   * input preparation or sampling beyond the kernels themselves */
   p->cpu_base_s = 0;
   p->cpu_per_seq_s = 0;
+  p->cpu_tp_s = 0;
+  p->cpu_per_seq_vocab_s = 0;
   p->kv_dtype_bytes = 4;
 }
 
@@ -661,16 +712,18 @@ kern_host_write_profile (const KernHostRates *r, const char *gpu_id, const char 
   g_return_val_if_fail (r != NULL && gpu_id != NULL && path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   ModelCostParams p;
-  host_params (r, &p);
+  kern_host_params (r, &p);
   char *src = g_strdup_printf (
     "measured by `servesim validate host` with the reference kernels (one thread, float): "
-    "blocked GEMM (one layer at 96 tokens) %.2f GFLOP/s, streaming add over 12 MB %.2f GB/s (96 MB: %.2f GB/s), prefill "
-    "attention %.2f GFLOP/s, smallest kernel %.0f ns; pcie_gbps is a placeholder",
-    r->gemm_flops / 1e9, r->mem_bw / 1e9, r->dram_bw / 1e9, r->attn_flops / 1e9, r->floor_s * 1e9);
+    "blocked GEMM (one layer at 96 tokens) %.2f GFLOP/s, at 2 tokens %.2f GB/s, streaming add over "
+    "12 MB %.2f GB/s (96 MB: %.2f GB/s), prefill attention %.2f GFLOP/s, decode attention %.2f GB/s, "
+    "smallest kernel %.0f ns; mem_bw_gbps is the fastest byte rate; pcie_gbps is a placeholder",
+    r->gemm_flops / 1e9, r->gemm_bw / 1e9, r->mem_bw / 1e9, r->dram_bw / 1e9, r->attn_flops / 1e9,
+    r->dec_bw / 1e9, r->floor_s * 1e9);
   json_t *gpu = json_pack ("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:s}",
                            "id", gpu_id, "name", r->cpu, "vendor", "cpu",
                            "bf16_tflops", r->gemm_flops / 1e12, "fp8_tflops", 0.0,
-                           "mem_gib", r->mem_bytes / 1073741824.0, "mem_bw_gbps", r->mem_bw / 1e9,
+                           "mem_gib", r->mem_bytes / 1073741824.0, "mem_bw_gbps", kern_host_mem_bw (r) / 1e9,
                            "nvlink_gbps", 0.0, "pcie_gbps", 1.0, "num_sms", 1, "source", src);
   json_t *params = json_object ();
   gsize np;

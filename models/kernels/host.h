@@ -21,6 +21,9 @@ typedef struct {
   double attn_flops;   /* FLOP/s of kern_attn_paged_f on a 128-token prefill */
   double mem_bw;       /* bytes/s of kern_add_f over a 12 MB working set (about the tiny model's weights) */
   double dram_bw;      /* bytes/s of kern_add_f over 96 MB (DRAM; reported, not used) */
+  double gemm_bw;      /* bytes/s (weights + activations, as model_gemm_bytes counts them) of
+                        * kern_gemm_f over one layer of the host model at 2 tokens: the rate a
+                        * decode-sized GEMM streams its weights at */
   double floor_s;      /* time of a 16-element kern_add_f */
   /* effective bytes/s of each element-wise kernel class (ModelElemClass
    * order: embed, norm, rope, act, add, kv_write) and of decode attention,
@@ -48,12 +51,24 @@ typedef struct {
 GArray *kern_host_measure (KernHostRates *r, gboolean quick);
 
 /* Writes a catalog file with one "gpus" entry (id `gpu_id`, the measured
- * rates in the units of models/catalog/gpus.json, num_sms 1) and one
- * "profiles" entry for it (efficiencies 1, floors = floor_s, no CPU overhead),
- * atomically. It loads with model_catalog_load_file. FALSE with a GError on
- * I/O failure. */
+ * rates in the units of models/catalog/gpus.json, num_sms 1, memory bandwidth
+ * the fastest of the measured byte rates) and one "profiles" entry for it
+ * (every parameter from the measurements: see kern_host_params), atomically.
+ * It loads with model_catalog_load_file. FALSE with a GError on I/O failure. */
 gboolean kern_host_write_profile (const KernHostRates *r, const char *gpu_id, const char *path,
                                   GError **error);
+
+/* The host entry's memory bandwidth: the largest of the measured byte rates
+ * (streaming add, GEMM weight stream, decode attention, element-wise
+ * classes), so that every efficiency of the profile is a fraction <= 1. */
+double kern_host_mem_bw (const KernHostRates *r);
+
+/* The host's device profile from the rates (caller-allocated p): tile-free
+ * GEMM and attention (gemm_tile_min 1, attn_tile_q 1, attn_causal 1: the
+ * reference kernels skip masked keys), efficiencies = measured rate / the
+ * entry's peak, every floor the smallest kernel, no split-K, no waves, no
+ * CPU overhead (the host timings contain none), KV cache in float. */
+void kern_host_params (const KernHostRates *r, ModelCostParams *p);
 
 /* Fills model_s and roof_s of rows from kern_host_measure with `gpu` (the
  * host entry as loaded from the written file) and the rates (same quick). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "models/catalog.h"
+#include "models/cost.h"
 #include "models/kernels/host.h"
 #include "tests/testutil.h"
 
@@ -34,7 +35,8 @@ t_quick_library (void)
   const ModelGpu *g = model_catalog_gpu (cat, "host-cpu", &e);
   CU_ASSERT_PTR_NOT_NULL_FATAL (g);
   CU_ASSERT_DOUBLE_EQUAL (g->flops_bf16, r.gemm_flops, r.gemm_flops * 1e-6);
-  CU_ASSERT_DOUBLE_EQUAL (g->mem_bw, r.mem_bw, r.mem_bw * 1e-6);
+  CU_ASSERT_DOUBLE_EQUAL (g->mem_bw, kern_host_mem_bw (&r), r.mem_bw * 1e-6);
+  CU_ASSERT_TRUE (g->mem_bw >= r.mem_bw * (1 - 1e-6) && r.gemm_bw > 0 && r.dec_bw > 0);
   CU_ASSERT_EQUAL (g->num_sms, 1);
   CU_ASSERT_DOUBLE_EQUAL (g->profile.gemm_eff, 1.0, 1e-9);
   CU_ASSERT_EQUAL (g->profile.cpu_base_s, 0);
@@ -64,6 +66,114 @@ t_quick_library (void)
   g_free (bad);
   model_catalog_free (cat);
   g_array_unref (rows);
+  test_rmdir_r (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+/* Synthetic rates (no timing): the profile written for them, loaded back,
+ * must price a CPU as a CPU: every parameter from the rates, no GPU tile,
+ * wave or CPU-overhead default left over. */
+static void
+synthetic_rates (KernHostRates *r)
+{
+  memset (r, 0, sizeof *r);
+  r->gemm_flops = 1e10;
+  r->attn_flops = 5e9;
+  r->mem_bw = 8e9;
+  r->dram_bw = 7e9;
+  r->gemm_bw = 1.6e10;
+  r->floor_s = 3e-8;
+  const double ebw[6] = { 3.2e10, 8e9, 1.5e9, 9e8, 7.5e9, 3.4e10 };
+  memcpy (r->elem_bw, ebw, sizeof ebw);
+  r->dec_bw = 2.5e9;
+  r->mem_bytes = 1 << 30;
+  g_strlcpy (r->cpu, "test CPU", sizeof r->cpu);
+}
+
+static void
+t_host_params (void)
+{
+  KernHostRates r;
+  synthetic_rates (&r);
+  CU_ASSERT_DOUBLE_EQUAL (kern_host_mem_bw (&r), 3.4e10, 0);   /* the kv_write rate */
+  r.elem_bw[5] = 1e9;
+  CU_ASSERT_DOUBLE_EQUAL (kern_host_mem_bw (&r), 3.2e10, 0);   /* then embed */
+  synthetic_rates (&r);
+  ModelCostParams p;
+  kern_host_params (&r, &p);
+  const double bw = 3.4e10;
+  CU_ASSERT_DOUBLE_EQUAL (p.gemm_eff, 1, 0);
+  CU_ASSERT_DOUBLE_EQUAL (p.gemm_tile_min, 1, 0);
+  CU_ASSERT_DOUBLE_EQUAL (p.attn_tile_q, 1, 0);
+  CU_ASSERT_DOUBLE_EQUAL (p.attn_causal, 1, 0);
+  CU_ASSERT_DOUBLE_EQUAL (p.attn_eff, 0.5, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (p.gemm_mem_eff, 1.6e10 / bw, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (p.dec_mem_eff, 2.5e9 / bw, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (p.elem_bw_eff[MODEL_ELEM_ROPE], 1.5e9 / bw, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (p.elem_bw_eff[MODEL_ELEM_KV_WRITE], 1, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (p.elem_cache_gain[MODEL_ELEM_NORM], 1, 0);
+  CU_ASSERT_DOUBLE_EQUAL (p.gemm_floor_s, 3e-8, 0);
+  CU_ASSERT_DOUBLE_EQUAL (p.dec_split_s, 0, 0);
+  CU_ASSERT_DOUBLE_EQUAL (p.cpu_base_s + p.cpu_per_seq_s + p.cpu_tp_s + p.cpu_per_seq_vocab_s, 0, 0);
+  CU_ASSERT_EQUAL (p.kv_dtype_bytes, 4);
+  /* rates that would give an efficiency outside a parameter's range are clamped into it */
+  r.dec_bw = 1;
+  kern_host_params (&r, &p);
+  CU_ASSERT_DOUBLE_EQUAL (p.dec_mem_eff, 0.02, 0);
+
+  synthetic_rates (&r);
+  char *dir = test_tmpdir ();
+  char *path = g_build_filename (dir, "host.json", NULL);
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (kern_host_write_profile (&r, "host-cpu", path, &e));
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_file (cat, path, &e));
+  const ModelGpu *g = model_catalog_gpu (cat, "host-cpu", &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (g);
+  CU_ASSERT_DOUBLE_EQUAL (g->mem_bw, bw, bw * 1e-8);
+  CU_ASSERT_DOUBLE_EQUAL (g->profile.gemm_tile_min, 1, 0);
+  CU_ASSERT_DOUBLE_EQUAL (g->profile.attn_tile_q, 1, 0);
+
+  /* GEMM: a hard max of compute at 10 GFLOP/s and weights at 16 GB/s, no
+   * 64-row tile (the v2 bug: a 1-row GEMM cost as much as a 64-row one) */
+  const ModelCostParams *hp = &g->profile;
+  double t1 = model_time_gemm (hp, g, 1, 512, 256, 4);
+  double want1 = fmax (2.0 * 512 * 256 / 1e10, model_gemm_bytes (1, 512, 256, 4) / 1.6e10);
+  CU_ASSERT_DOUBLE_EQUAL (t1, 3e-8 + want1, want1 * 0.04);   /* smooth max p = 20: <= 2^(1/20) */
+  double t64 = model_time_gemm (hp, g, 64, 512, 256, 4);
+  CU_ASSERT_DOUBLE_EQUAL (t64, 3e-8 + 2.0 * 64 * 512 * 256 / 1e10, t64 * 0.01);
+  CU_ASSERT_TRUE (t1 < t64 / 10);
+  /* element-wise: bytes at the class rate */
+  double te = model_time_elem (hp, g, MODEL_ELEM_NORM, 1e6);
+  CU_ASSERT_DOUBLE_EQUAL (te, 1e6 / 8e9, 1e6 / 8e9 * 1e-6);
+
+  /* the tiny model (quick shapes): prefill attention = counted FLOPs at the
+   * attention rate (query rows, masked keys skipped); a decode iteration has
+   * no fixed cost of milliseconds left from GPU defaults */
+  ModelLlm m = { .id = (char *) "t", .num_layers = 1, .hidden = 64, .num_heads = 2,
+                 .num_kv_heads = 1, .head_dim = 32, .ffn = 128, .vocab = 256, .gated_mlp = TRUE,
+                 .norm = (char *) "rmsnorm", .activation = (char *) "silu",
+                 .weight_dtype = (char *) "fp32", .bytes_per_param = 4, .max_context = 4096 };
+  ModelCost c;
+  model_cost_init (&c, &m, g, 1);
+  ModelSeqWork pre = { 64, 0 };
+  ModelIterCost ic;
+  model_cost_iteration (&c, &pre, 1, &ic);
+  double ta = model_cost_attn_time (&c, &pre, 1, FALSE);
+  double fl = ic.op[MODEL_OP_ATTN_PREFILL].flops;
+  CU_ASSERT_DOUBLE_EQUAL (fl, 4.0 * 64 * 65 / 2 * 32 * 2, 0);
+  CU_ASSERT_DOUBLE_EQUAL (ta, 3e-8 + fl / 5e9, fl / 5e9 * 0.04);
+  ModelSeqWork dec = { 1, 128 };
+  model_cost_iteration (&c, &dec, 1, &ic);
+  CU_ASSERT_DOUBLE_EQUAL (ic.cpu_s, 0, 0);
+  double sum_roof = 0;
+  for (int i = 0; i < MODEL_OP_COUNT; i++)
+    sum_roof += ic.op[i].count * 3e-8 + ic.op[i].flops / 5e9 + ic.op[i].bytes / 9e8;
+  CU_ASSERT_TRUE (ic.total_s > 0 && ic.total_s < sum_roof);   /* a loose upper bound: all slowest rates */
+  CU_ASSERT_TRUE (ic.total_s < 1e-3);
+
+  model_catalog_free (cat);
   test_rmdir_r (dir);
   g_free (path);
   g_free (dir);
@@ -120,6 +230,7 @@ int
 main (void)
 {
   static const TestCase cases[] = {
+    { "host profile from synthetic rates", t_host_params },
     { "host quick (library)", t_quick_library },
     { "host quick (cli)", t_quick_cli },
     { NULL, NULL }

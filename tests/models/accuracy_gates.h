@@ -1,14 +1,15 @@
 /* tests/models/accuracy_gates.h — generated from `servesim validate ops|comm` on the shared
  * data with the bundled profiles (see docs/cost-model.md, "Accuracy"): per GPU and class, the
- * median and p90 APE at T >= 16 (collectives: >= 1 MiB) plus 1 and 2 points of slack.
- * Regenerate after recalibrating; never loosen a gate to hide a regression. */
+ * median and p90 APE at T >= 16 (collectives: >= 1 MiB) plus 1 and 2 points of slack
+ * (rounded up to 0.1). Regenerate after recalibrating; never loosen a gate to hide a
+ * regression: each gate is min(previous gate, new value + slack). */
 { "a100-80gb", MODEL_CAL_QKV, 5.8, 14.6 },
 { "a100-80gb", MODEL_CAL_ATTN_OUT, 7.0, 16.9 },
 { "a100-80gb", MODEL_CAL_MLP_UP, 4.7, 12.2 },
 { "a100-80gb", MODEL_CAL_MLP_DOWN, 5.5, 15.4 },
-{ "a100-80gb", MODEL_CAL_NORM, 7.5, 20.4 },
-{ "a100-80gb", MODEL_CAL_ROPE, 7.1, 20.2 },
-{ "a100-80gb", MODEL_CAL_ACT, 5.6, 16.8 },
+{ "a100-80gb", MODEL_CAL_NORM, 7.2, 18.6 },
+{ "a100-80gb", MODEL_CAL_ROPE, 6.9, 20.2 },
+{ "a100-80gb", MODEL_CAL_ACT, 4.8, 15.5 },
 { "a100-80gb", MODEL_CAL_ADD, 4.0, 16.0 },
 { "a100-80gb", MODEL_CAL_EMBED, 4.9, 11.4 },
 { "a100-80gb", MODEL_CAL_ATTN_PREFILL, 4.5, 16.2 },
@@ -18,9 +19,9 @@
 { "h100-sxm", MODEL_CAL_ATTN_OUT, 8.3, 17.4 },
 { "h100-sxm", MODEL_CAL_MLP_UP, 5.4, 17.2 },
 { "h100-sxm", MODEL_CAL_MLP_DOWN, 10.0, 22.2 },
-{ "h100-sxm", MODEL_CAL_NORM, 8.8, 23.0 },
-{ "h100-sxm", MODEL_CAL_ROPE, 7.0, 23.7 },
-{ "h100-sxm", MODEL_CAL_ACT, 6.2, 28.0 },
+{ "h100-sxm", MODEL_CAL_NORM, 8.3, 20.7 },
+{ "h100-sxm", MODEL_CAL_ROPE, 6.8, 22.6 },
+{ "h100-sxm", MODEL_CAL_ACT, 6.1, 26.7 },
 { "h100-sxm", MODEL_CAL_ADD, 4.9, 20.5 },
 { "h100-sxm", MODEL_CAL_EMBED, 3.9, 10.0 },
 { "a100-80gb", MODEL_CAL_ALLREDUCE, 11.3, 59.2 },

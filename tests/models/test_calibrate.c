@@ -136,6 +136,15 @@ test_profile_errors (void)
     "{\"profiles\": [{\"id\": \"h100-sxm\", \"params\": {\"gemm_eff\": 1.5}}]}", "r.json", &e));
   CU_ASSERT_TRUE (e && strstr (e->message, "gemm_eff") && strstr (e->message, "[0.05, 1]"));
   g_clear_error (&e);
+  /* the tile parameters: 1 (a CPU) to 64 (GPU default); 0 tiles make no sense */
+  CU_ASSERT_FALSE (model_catalog_load_data (cat,
+    "{\"profiles\": [{\"id\": \"h100-sxm\", \"params\": {\"gemm_tile_min\": 0}}]}", "t.json", &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "gemm_tile_min") && strstr (e->message, "[1, 64]"));
+  g_clear_error (&e);
+  CU_ASSERT_FALSE (model_catalog_load_data (cat,
+    "{\"profiles\": [{\"id\": \"h100-sxm\", \"params\": {\"attn_tile_q\": 256}}]}", "t.json", &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "attn_tile_q"));
+  g_clear_error (&e);
   CU_ASSERT_FALSE (model_catalog_load_data (cat,
     "{\"profiles\": [{\"id\": \"h100-sxm\"}]}", "n.json", &e));
   CU_ASSERT_TRUE (e && strstr (e->message, "params"));
@@ -152,6 +161,8 @@ test_profile_errors (void)
   CU_ASSERT_DOUBLE_EQUAL (h100->profile.gemm_wave, 0.5, 0);
   CU_ASSERT_DOUBLE_EQUAL (h100->profile.gemm_eff, d.gemm_eff, 0);
   CU_ASSERT_TRUE (before != d.gemm_eff);
+  CU_ASSERT_DOUBLE_EQUAL (h100->profile.gemm_tile_min, 64, 0);   /* GPU defaults */
+  CU_ASSERT_DOUBLE_EQUAL (h100->profile.attn_tile_q, 64, 0);
   /* a profile for a GPU nobody has loaded is kept, and used once it is */
   CU_ASSERT_TRUE (model_catalog_load_data (cat,
     "{\"profiles\": [{\"id\": \"my-gpu\", \"params\": {\"gemm_eff\": 0.5}}]}", "mine.json", &e));

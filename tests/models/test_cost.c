@@ -167,6 +167,22 @@ test_tiny_prefill (void)
   EQ (model_cost_attn_time (&c, &chunk, 1, FALSE),
       4 * 4 * 16.0 * 64 * (1064 + 1128 + 1192 + 1200) / 1e12);
   EQ (model_cost_attn_time (&c, &chunk, 1, TRUE), 0);
+
+  /* the default tiles (64) quantise: a 1-row GEMM costs a 64-row tile */
+  EQ (model_time_gemm (&p, &fast_mem, 1, 128, 64, 2), model_time_gemm (&p, &fast_mem, 64, 128, 64, 2));
+  /* a CPU-like profile: tiles of one row/column and one query, so a GEMM
+   * costs its FLOPs (1 row: 2 x 128 x 64) and prefill attention its counted
+   * FLOPs (the 200-token chunk: 4 d nh (q ctx + q (q+1)/2)) */
+  p.gemm_tile_min = 1;
+  p.attn_tile_q = 1;
+  model_cost_set_params (&c, &p, TRUE);
+  EQ (model_time_gemm (&p, &fast_mem, 1, 128, 64, 2), 2 * 128.0 * 64 / 1e12);
+  EQ (model_time_gemm (&p, &fast_mem, 3, 100, 64, 2), 2 * 3 * 100.0 * 64 / 1e12);
+  EQ (model_cost_attn_time (&c, &chunk, 1, FALSE),
+      4 * 16.0 * 4 * (200.0 * 1000 + 200.0 * 201 / 2) / 1e12);
+  model_cost_iteration (&c, &w, 1, &it);
+  EQ (it.op[MODEL_OP_QKV].time_s, 2 * 2 * 8.0 * 128 * 64 / 1e12);
+  EQ (it.op[MODEL_OP_ATTN_PREFILL].time_s, it.op[MODEL_OP_ATTN_PREFILL].flops / 1e12);
 }
 
 static void

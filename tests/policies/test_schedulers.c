@@ -12,7 +12,11 @@
  * completes. Speculative decoding at acceptance 1.0 and 0.0 is checked
  * against hand-computed iteration counts and exact times from the cost model.
  * Swapping (blocking vs overlapped, host-copy re-use), preemptive priority,
- * VTC fairness and EDF are checked on small synthetic workloads; bad
+ * VTC fairness and EDF are checked on small synthetic workloads.
+ * Conversation re-use (cache.swap.reuse_conversation) is checked on small
+ * CSV traces: a two-turn TTFT exact to the nanosecond under every scheduler,
+ * per-replica host memory, LRU eviction under host_gib, host and GPU block
+ * conservation under pressure, determinism. Bad
  * parameters and scenario values are checked for actionable errors. No
  * assertion depends on wall-clock time.
  */
@@ -76,6 +80,8 @@ typedef struct {
   /* finished requests: sum of TTFT by client (VTC) */
   double ttft_sum[4];
   guint  ttft_n[4];
+  /* finished requests: TTFT in ns by id (ids < 16) */
+  SimTime ttft_id[16];
 } Checker;
 
 static Checker chk; /* one checked run at a time */
@@ -105,6 +111,26 @@ normal_preemptions (PolicyReplica *rep)
   return n;
 }
 
+/* Host KV blocks: the replica's count equals what live requests and kept
+ * conversation entries hold. */
+static gboolean
+host_conserved (const ServeWorld *w)
+{
+  for (guint i = 0; i < serve_world_n_replicas (w); i++) {
+    struct ServeReplica *rep = serve_world_replica (w, i);
+    gint64 held = 0;
+    for (GList *l = rep->live.head; l; l = l->next)
+      held += ((struct ServeRequest *) l->data)->host_blocks;
+    for (GList *l = rep->conv_lru.head; l; l = l->next)
+      held += ((ServeConvEntry *) l->data)->blocks;
+    if (held != rep->host_blocks_used || rep->host_blocks_used < 0)
+      return FALSE;
+    if (rep->conv_host && g_hash_table_size (rep->conv_host) != rep->conv_lru.length)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 checked_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
 {
@@ -119,7 +145,7 @@ checked_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
       }
     }
   chk.decisions++;
-  if (!serve_world_kv_conserved (rep->world))
+  if (!serve_world_kv_conserved (rep->world) || !host_conserved (rep->world))
     chk.kv_violations++;
   /* static: while a batch runs, every entry belongs to it */
   if (g_hash_table_size (chk.static_set) > 0)
@@ -155,12 +181,14 @@ static void
 checked_after (void *state, PolicyReplica *rep, PolicyBatch *batch)
 {
   chk.iterations++;
-  if (!serve_world_kv_conserved (rep->world))
+  if (!serve_world_kv_conserved (rep->world) || !host_conserved (rep->world))
     chk.kv_violations++;
   for (guint i = 0; i < batch->len; i++) {
     struct ServeRequest *r = batch->entries[i].req;
     if (r->finished || r->rejected) {
       g_hash_table_remove (chk.static_set, r);
+      if (r->finished && r->id < G_N_ELEMENTS (chk.ttft_id))
+        chk.ttft_id[r->id] = r->first_token - r->arrival;
       if (r->finished && chk.class_max_prompt > 0) {
         chk.class_mismatch += (r->priority > 0) != (r->prompt <= chk.class_max_prompt);
         chk.n_high += r->priority > 0;
@@ -847,6 +875,325 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
+/* conversation re-use (cache.swap.reuse_conversation)                      */
+
+/* Write a CSV trace into a fresh directory; *dir to remove (g_free both). */
+static char *
+conv_trace (char **dir, const char *rows)
+{
+  *dir = test_tmpdir ();
+  char *text = g_strconcat ("arrival_s,prompt_tokens,output_tokens,conversation\n", rows, NULL);
+  char *p = test_write_file (*dir, "conv.csv", text);
+  g_free (text);
+  return p;
+}
+
+/* The cost model's time for one prefill of q tokens after ctx cached ones. */
+static SimTime
+prefill_ns (gint64 q, gint64 ctx)
+{
+  ModelCatalog *cat = model_catalog_new ();
+  g_assert (model_catalog_load_default (cat, NULL));
+  ModelCost c;
+  model_cost_init (&c, model_catalog_llm (cat, "llama-3.1-8b", NULL),
+                   model_catalog_gpu (cat, "h100-sxm", NULL), 1);
+  ModelIterCost ic;
+  ModelSeqWork wk = { q, ctx };
+  model_cost_iteration (&c, &wk, 1, &ic);
+  model_catalog_free (cat);
+  return model_iter_ns (&ic);
+}
+
+/* Host-link time of `blocks` blocks in one batch of copies, computed the way
+ * docs/policies.md states it (defaults: efficiency 0.8, 10 us per op,
+ * granularity 1). */
+static SimTime
+copy_ns (const ServeWorld *w, gint64 blocks)
+{
+  const struct ServeReplica *rep = serve_world_replica (w, 0);
+  double bytes = (double) blocks * rep->mem.kv_bytes_per_block;
+  double s = bytes / (serve__world_gpu (w)->pcie_bw * 0.8) + (double) blocks * 1e-5;
+  return SIM_TIME_FROM_S (s);
+}
+
+/* End-of-run checks for runs that keep conversations on the host (where
+ * assert_clean would demand empty host memory). */
+static void
+assert_clean_conv (Run *r, guint64 n)
+{
+  ServeMetrics *m = serve_world_metrics (r->w);
+  CU_ASSERT_EQUAL (serve_world_arrived (r->w), n);
+  CU_ASSERT_EQUAL (m->completed, n);
+  CU_ASSERT_EQUAL (m->rejected, 0);
+  CU_ASSERT_EQUAL (chk.kv_violations, 0);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r->w));
+  CU_ASSERT_TRUE (host_conserved (r->w));
+  for (guint i = 0; i < serve_world_n_replicas (r->w); i++) {
+    struct ServeReplica *rep = serve_world_replica (r->w, i);
+    CU_ASSERT_EQUAL (rep->free_blocks, rep->mem.num_blocks);
+    CU_ASSERT_EQUAL (rep->load, 0);
+    CU_ASSERT_TRUE ((double) rep->host_blocks_used
+                    <= r->sc->swap_host_gib * 1073741824.0 / rep->mem.kv_bytes_per_block);
+  }
+}
+
+/* Two turns of one conversation on one replica, hand-computed, under every
+ * scheduler. Turn 1 (1000 + 50 tokens) leaves 1049 tokens of KV (the last
+ * token's is never computed) = 66 blocks on the host. Turn 2 (1200-token
+ * prompt) arrives after the copy is long done: it swaps in 66 blocks and
+ * prefills 151 tokens after 1049 cached ones, so its TTFT is exactly
+ * copy(66 blocks) + prefill(151 | 1049). Off, it prefills all 1200. With
+ * reuse_host_copy, turn 2's save copies only 79 - 65 blocks (65 full blocks
+ * are still valid on the host). */
+static void
+test_conv_two_turns (void)
+{
+  char *dir;
+  char *path = conv_trace (&dir, "0,1000,50,7\n10,1200,50,7\n");
+  char *tr = g_strdup_printf ("workload.trace=%s", path);
+  const SimTime t1 = prefill_ns (1000, 0), t2_off = prefill_ns (1200, 0),
+                t2_on_compute = prefill_ns (151, 1049);
+  for (const char *const *n = ALL; *n; n++) {
+    /* chunked prefills (token budget < 1000) split the full prompts; the
+     * 151 new tokens of turn 2 fit one chunk */
+    gboolean chunked = strcmp (*n, "sarathi") == 0 || strcmp (*n, "fastgen") == 0;
+    SimTime off_ttft2 = 0;
+    for (int on = 0; on < 2; on++)
+      for (int keep = 0; keep < (on ? 2 : 1); keep++) {
+        Run r = { 0 };
+        guint bad0 = n_bad_logs;
+        char *sched = g_strdup_printf ("scheduler.name=%s", *n);
+        if (run_ok (&r, checked_registry (*n), sched, "scheduler.name=checked", tr,
+                    "cluster.replicas=1",
+                    on ? "cache.swap.reuse_conversation=true" : "cache.swap.reuse_conversation=false",
+                    keep ? "cache.swap.reuse_host_copy=true" : "cache.swap.reuse_host_copy=false",
+                    NULL)) {
+          assert_clean_conv (&r, 2);
+          if (!chunked)
+            CU_ASSERT_EQUAL (chk.ttft_id[0], t1);
+          json_t *sw = json_object_get (r.summary, "swap");
+          if (!on) {
+            off_ttft2 = chk.ttft_id[1];
+            if (!chunked)
+              CU_ASSERT_EQUAL (chk.ttft_id[1], t2_off);
+            CU_ASSERT_PTR_NULL (sw); /* recompute preemption, no re-use: no swap object */
+            CU_ASSERT_EQUAL (serve_world_replica (r.w, 0)->host_blocks_used, 0);
+          } else {
+            SimTime want = copy_ns (r.w, 66) + t2_on_compute;
+            CU_ASSERT_EQUAL (chk.ttft_id[1], want);
+            if (chk.ttft_id[1] != want)
+              fprintf (stderr, "\n    (%s: TTFT %" G_GINT64_FORMAT " ns, want %" G_GINT64_FORMAT ")\n",
+                       *n, chk.ttft_id[1], want);
+            CU_ASSERT_TRUE (chk.ttft_id[1] < t2_off && chk.ttft_id[1] < off_ttft2);
+            CU_ASSERT_PTR_NOT_NULL_FATAL (sw);
+            double bpb = serve_world_replica (r.w, 0)->mem.kv_bytes_per_block;
+            CU_ASSERT_EQUAL (jnum (sw, "conversation_hits", NULL), 1);
+            CU_ASSERT_EQUAL (jnum (sw, "conversation_tokens_reused", NULL), 1049);
+            CU_ASSERT_EQUAL (jnum (sw, "conversation_saves", NULL), 2);
+            CU_ASSERT_DOUBLE_EQUAL (jnum (sw, "conversation_bytes_in_per_gpu", NULL), 66 * bpb, 1e-3);
+            gint64 out2 = keep ? 79 - 65 : 79; /* turn 2 keeps 1249 tokens = 79 blocks */
+            CU_ASSERT_DOUBLE_EQUAL (jnum (sw, "conversation_bytes_out_per_gpu", NULL),
+                                    (66 + out2) * bpb, 1e-3);
+            CU_ASSERT_DOUBLE_EQUAL (jnum (sw, "conversation_bytes_copied_per_gpu", NULL),
+                                    (66 + 66 + out2) * bpb, 1e-3);
+            CU_ASSERT_EQUAL (jnum (sw, "blocks_copied", NULL), 66 + 66 + out2);
+            CU_ASSERT_EQUAL (jnum (sw, "swap_ins", NULL), 0); /* preemption swaps only */
+            /* the last turn stays on the host: 79 blocks */
+            CU_ASSERT_EQUAL (serve_world_replica (r.w, 0)->host_blocks_used, 79);
+            CU_ASSERT_EQUAL (jnum (r.summary, "preemptions", NULL), 0);
+          }
+        }
+        if (n_bad_logs != bad0)
+          fprintf (stderr, "\n    (policy %s)\n", *n);
+        CU_ASSERT_EQUAL (n_bad_logs, bad0);
+        run_clear (&r);
+        g_free (sched);
+      }
+  }
+  g_free (tr);
+  g_free (path);
+  test_rmdir_r (dir);
+  g_free (dir);
+}
+
+/* Host memory is per replica: round-robin sends turn 2 to the other replica
+ * (no re-use, TTFT of a full prefill) and turn 3 back to the first, where
+ * turn 1's KV still is (a hit of 1049 tokens). A prompt no longer than the
+ * stored context re-uses all but its last token. */
+static void
+test_conv_replicas (void)
+{
+  char *dir;
+  char *path = conv_trace (&dir, "0,1000,50,1\n10,1200,50,1\n20,1400,50,1\n30,500,10,1\n");
+  char *tr = g_strdup_printf ("workload.trace=%s", path);
+  Run r = { 0 };
+  if (run_ok (&r, checked_registry ("vllm"), tr, "scheduler.name=checked", "cluster.replicas=2",
+              "cache.swap.reuse_conversation=true", NULL)) {
+    assert_clean_conv (&r, 4);
+    json_t *sw = json_object_get (r.summary, "swap");
+    /* turn 2 on replica 1: nothing there; turn 3 on replica 0: turn 1's
+     * 1049 tokens; turn 4 on replica 1: turn 2's 1249 tokens, prompt 500 ->
+     * 499 re-used */
+    CU_ASSERT_EQUAL (jnum (sw, "conversation_hits", NULL), 2);
+    CU_ASSERT_EQUAL (jnum (sw, "conversation_tokens_reused", NULL), 1049 + 499);
+    CU_ASSERT_EQUAL (chk.ttft_id[1], prefill_ns (1200, 0));
+    CU_ASSERT_EQUAL (chk.ttft_id[2], copy_ns (r.w, 66) + prefill_ns (351, 1049));
+    CU_ASSERT_EQUAL (chk.ttft_id[3], copy_ns (r.w, 32) + prefill_ns (1, 499));
+  }
+  run_clear (&r);
+  g_free (tr);
+  g_free (path);
+  test_rmdir_r (dir);
+  g_free (dir);
+}
+
+/* host_gib caps what is kept: least recently stored conversations are
+ * evicted; a turn that cannot fit even in empty host memory is not kept. */
+static void
+test_conv_host_cap (void)
+{
+  char *dir;
+  /* A1, B1 (B's save evicts A), B2 (hit), A2 (miss; its save evicts B2's) */
+  char *path = conv_trace (&dir, "0,1000,50,1\n1,1000,50,2\n10,1200,50,2\n20,1200,50,1\n");
+  char *tr = g_strdup_printf ("workload.trace=%s", path);
+  Run r = { 0 };
+  double bpb = 0;
+  if (run_ok (&r, NULL, tr, "cluster.replicas=1", "output.dir=null", NULL))
+    bpb = serve_world_replica (r.w, 0)->mem.kv_bytes_per_block;
+  run_clear (&r);
+  CU_ASSERT_TRUE_FATAL (bpb > 0);
+  for (int tiny = 0; tiny < 2; tiny++) {
+    /* 100 blocks: one conversation fits (66 or 79 blocks), two do not;
+     * 50 blocks: none does */
+    char *cap = g_strdup_printf ("cache.swap.host_gib=%.17g", (tiny ? 50 : 100) * bpb / 1073741824.0);
+    if (run_ok (&r, checked_registry ("vllm"), tr, "scheduler.name=checked", "cluster.replicas=1",
+                "cache.swap.reuse_conversation=true", cap, NULL)) {
+      assert_clean_conv (&r, 4);
+      json_t *sw = json_object_get (r.summary, "swap");
+      CU_ASSERT_EQUAL (jnum (sw, "conversation_hits", NULL), tiny ? 0 : 1);
+      CU_ASSERT_EQUAL (jnum (sw, "conversation_evictions", NULL), tiny ? 0 : 2);
+      CU_ASSERT_EQUAL (jnum (sw, "conversation_saves", NULL), tiny ? 0 : 4);
+      CU_ASSERT_EQUAL (jnum (sw, "conversation_skipped", NULL), tiny ? 4 : 0);
+      CU_ASSERT_EQUAL (serve_world_replica (r.w, 0)->host_blocks_used, tiny ? 0 : 79);
+      if (!tiny)
+        CU_ASSERT_EQUAL (chk.ttft_id[2], copy_ns (r.w, 66) + prefill_ns (151, 1049));
+      CU_ASSERT_EQUAL (chk.ttft_id[3], prefill_ns (1200, 0));
+    }
+    run_clear (&r);
+    g_free (cap);
+  }
+  g_free (tr);
+  g_free (path);
+  test_rmdir_r (dir);
+  g_free (dir);
+}
+
+/* A synthetic multi-turn workload: `convs` conversations of `turns` turns,
+ * each turn's prompt the previous context plus 150-298 new tokens. */
+typedef struct {
+  double t;
+  gint64 p, o;
+  int    c;
+} ConvRow;
+
+static gint
+conv_row_cmp (gconstpointer a, gconstpointer b)
+{
+  const ConvRow *x = a, *y = b;
+  if (x->t != y->t)
+    return x->t < y->t ? -1 : 1;
+  return x->c - y->c;
+}
+
+static char *
+conv_workload (char **dir, int convs, int turns, double gap_s)
+{
+  GArray *rows = g_array_new (FALSE, FALSE, sizeof (ConvRow));
+  for (int c = 0; c < convs; c++) {
+    gint64 ctx = 0;
+    for (int k = 0; k < turns; k++) {
+      ConvRow row = { 0.013 * c + gap_s * k, ctx + 150 + 37 * ((c + k) % 5),
+                      40 + 13 * ((3 * c + k) % 7), c };
+      g_array_append_val (rows, row);
+      ctx = row.p + row.o;
+    }
+  }
+  g_array_sort (rows, conv_row_cmp);
+  GString *g = g_string_new (NULL);
+  for (guint i = 0; i < rows->len; i++) {
+    ConvRow *x = &g_array_index (rows, ConvRow, i);
+    g_string_append_printf (g, "%.3f,%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT ",%d\n", x->t, x->p,
+                            x->o, x->c);
+  }
+  g_array_free (rows, TRUE);
+  char *p = conv_trace (dir, g->str);
+  g_string_free (g, TRUE);
+  return p;
+}
+
+/* Under memory pressure (preemption by swap and by recomputation, a host
+ * cap that forces evictions), every scheduler completes every turn, conserves
+ * GPU and host blocks at every step, and re-uses conversations; the same
+ * seed gives byte-identical summaries. */
+static void
+test_conv_pressure (void)
+{
+  Tight t;
+  CU_ASSERT_TRUE_FATAL (tight_init (&t));
+  char *dir;
+  char *path = conv_workload (&dir, 12, 4, 0.4);
+  char *tr = g_strdup_printf ("workload.trace=%s", path);
+  static const char *const modes[] = { "cache.preemption=swap", "cache.preemption=recompute" };
+  guint64 hits_total = 0, evictions_total = 0, swaps_total = 0;
+  for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
+    for (const char *const *n = ALL; *n; n++) {
+      Run r = { 0 };
+      guint bad0 = n_bad_logs;
+      char *sched = g_strdup_printf ("scheduler.name=%s", *n);
+      if (run_ok (&r, checked_registry (*n), sched, "scheduler.name=checked", tr,
+                  "cluster.replicas=1", t.mu, modes[m], "cache.swap.reuse_conversation=true",
+                  "cache.swap.host_gib=0.5", NULL)) {
+        assert_clean_conv (&r, 48);
+        json_t *sw = json_object_get (r.summary, "swap");
+        hits_total += (guint64) jnum (sw, "conversation_hits", NULL);
+        evictions_total += (guint64) jnum (sw, "conversation_evictions", NULL);
+        swaps_total += (guint64) jnum (sw, "swap_outs", NULL);
+        CU_ASSERT_TRUE (jnum (sw, "conversation_hits", NULL) > 0);
+      }
+      if (n_bad_logs != bad0 || chk.kv_violations)
+        fprintf (stderr, "\n    (policy %s, %s)\n", *n, modes[m]);
+      CU_ASSERT_EQUAL (n_bad_logs, bad0);
+      run_clear (&r);
+      g_free (sched);
+    }
+  fprintf (stderr, " [hits %" G_GUINT64_FORMAT ", evictions %" G_GUINT64_FORMAT ", swap-outs %"
+           G_GUINT64_FORMAT "]", hits_total, evictions_total, swaps_total);
+  CU_ASSERT_TRUE (evictions_total > 0);
+  CU_ASSERT_TRUE (swaps_total > 0);
+  /* determinism */
+  char *dump[2] = { NULL };
+  for (int i = 0; i < 2; i++) {
+    Run r = { 0 };
+    if (run_ok (&r, NULL, tr, "cluster.replicas=1", t.mu, "scheduler.name=sarathi",
+                "cache.preemption=swap", "cache.swap.reuse_conversation=true",
+                "cache.swap.reuse_host_copy=true", "cache.swap.host_gib=0.5", NULL)) {
+      json_object_del (r.summary, "scenario_file");
+      dump[i] = json_dumps (r.summary, JSON_SORT_KEYS | JSON_REAL_PRECISION (17));
+    }
+    run_clear (&r);
+  }
+  CU_ASSERT_TRUE_FATAL (dump[0] && dump[1]);
+  CU_ASSERT_STRING_EQUAL (dump[0], dump[1]);
+  CU_ASSERT_PTR_NOT_NULL (strstr (dump[0], "conversation_hits"));
+  free (dump[0]);
+  free (dump[1]);
+  g_free (tr);
+  g_free (path);
+  test_rmdir_r (dir);
+  g_free (dir);
+}
+
+/* ------------------------------------------------------------------------ */
 /* priority, fairness, deadlines                                            */
 
 static void
@@ -1066,6 +1413,9 @@ test_bad_params (void)
   m = run_err ("model=llama-3.1-8b", "speculation.draft=llama-3.1-70b", NULL);
   CU_ASSERT_TRUE (contains (m, "leaves no room"));
   g_free (m);
+  m = run_err ("cache.swap.reuse_conversation=1", NULL);
+  CU_ASSERT_TRUE (contains (m, "cache.swap.reuse_conversation"));
+  g_free (m);
   m = run_err ("cache.preemption=swapping", NULL);
   CU_ASSERT_TRUE (contains (m, "recompute|swap"));
   g_free (m);
@@ -1100,6 +1450,10 @@ main (void)
     { "swap: blocking, overlapped, host-copy re-use, fallback", test_swap },
     { "swap: bytes and operations per block", test_swap_time_exact },
     { "swap: host-copy re-use, hand-computed", test_swap_reuse_exact },
+    { "conversation re-use: two turns hand-computed, every scheduler", test_conv_two_turns },
+    { "conversation re-use: per replica", test_conv_replicas },
+    { "conversation re-use: host cap, LRU eviction, skip", test_conv_host_cap },
+    { "conversation re-use: pressure, conserved, complete, deterministic", test_conv_pressure },
     { "priority: preemption lowers high-class tail TTFT", test_priority_preemptive },
     { "priority by rule: short prompts first", test_priority_rule },
     { "vtc: a light client is not starved by a heavy one", test_vtc_fairness },

@@ -259,6 +259,53 @@ test_class_columns (void)
                       TRACE_FORMAT_CSV, 2, "column 'client' is field 4");
 }
 
+/* Optional "conversation" column: whole number ids, wider range than the
+ * classes; absent = -1; bad values name the file, line and column. */
+static void
+test_conversation_column (void)
+{
+  GError *e = NULL;
+  GArray *a = read_text ("arrival_s,prompt_tokens,output_tokens,conversation,client\n"
+                         "0,10,2,7,1\n1,30,2,7,1\n2,11,2,123456789012,0\n3,5,5,0,0\n",
+                         TRACE_FORMAT_CSV, NULL, NULL, &e);
+  CU_ASSERT_PTR_NULL (e);
+  CU_ASSERT_EQUAL_FATAL (a->len, 4);
+  CU_ASSERT_EQUAL (REQ (a, 0)->conversation, 7);
+  CU_ASSERT_EQUAL (REQ (a, 1)->conversation, 7);
+  CU_ASSERT_EQUAL (REQ (a, 2)->conversation, G_GINT64_CONSTANT (123456789012));
+  CU_ASSERT_EQUAL (REQ (a, 3)->conversation, 0);
+  CU_ASSERT_EQUAL (REQ (a, 0)->client, 1);
+  CU_ASSERT_EQUAL (REQ (a, 0)->priority, -1);
+  g_array_free (a, TRUE);
+  /* the vidur format may carry it too; header names are case-insensitive */
+  a = read_text ("arrived_at,num_prefill_tokens,num_decode_tokens,Conversation\n0,5,5,42\n",
+                 TRACE_FORMAT_VIDUR, NULL, NULL, &e);
+  CU_ASSERT_PTR_NULL (e);
+  CU_ASSERT_EQUAL_FATAL (a->len, 1);
+  CU_ASSERT_EQUAL (REQ (a, 0)->conversation, 42);
+  g_array_free (a, TRUE);
+  /* absent: -1 (CSV without it, and the synthetic generator via the same path) */
+  a = read_text ("arrival_s,prompt_tokens,output_tokens\n0,5,5\n", TRACE_FORMAT_CSV, NULL, NULL, &e);
+  CU_ASSERT_PTR_NULL (e);
+  CU_ASSERT_EQUAL_FATAL (a->len, 1);
+  CU_ASSERT_EQUAL (REQ (a, 0)->conversation, -1);
+  g_array_free (a, TRUE);
+  const char *h = "arrival_s,prompt_tokens,output_tokens,conversation\n";
+  char *t;
+#define BAD(rows, line, what)                                   \
+  t = g_strconcat (h, rows, NULL);                              \
+  expect_parse_error (t, TRACE_FORMAT_CSV, line, what);         \
+  g_free (t)
+  BAD ("0,1,1,3\n1,1,1,-1\n", 3, "column 'conversation'");
+  BAD ("0,1,1,chat-7\n", 2, "column 'conversation': expected a whole number from 0 to");
+  BAD ("0,1,1,2.5\n", 2, "column 'conversation'");
+  BAD ("0,1,1,\n", 2, "found ''");
+  BAD ("0,1,1,1000000000000001\n", 2, "column 'conversation'");
+  BAD ("0,1,1,99999999999999999999999\n", 2, "column 'conversation'"); /* overflows gint64 */
+  BAD ("0,1,1\n", 2, "column 'conversation' is field 4");
+#undef BAD
+}
+
 static void
 test_generic_csv (void)
 {
@@ -1216,6 +1263,7 @@ main (void)
     { "mooncake good", test_mooncake_good },
     { "generic csv", test_generic_csv },
     { "optional priority and client columns", test_class_columns },
+    { "optional conversation column", test_conversation_column },
     { "auto sniff", test_auto_sniff },
     { "bundled excerpt", test_bundled_excerpt },
     { "crlf", test_crlf },
