@@ -87,14 +87,20 @@ prefills (SjfState *s, PolicyReplica *rep, PolicyBatch *batch)
     guint i = shortest (s);
     PolicyRequest *r = s->waiting->pdata[i];
     gint64 len = policy_req_pending (r);
-    if (policy_replica_blocks_for (rep, len) > policy_replica_total_blocks (rep)) {
+    /* KV held after this step: what is already computed (a conversation turn
+     * that arrived with its context on the host) plus the new tokens. */
+    gint64 held = policy_req_computed (r) + len;
+    if (policy_replica_blocks_for (rep, held) > policy_replica_total_blocks (rep)) {
       g_ptr_array_remove_index (s->waiting, i);
       policy_reject (rep, r, "prompt needs more KV blocks than the replica has");
       continue;
     }
     if (policy_batch_size (batch) > 0 && policy_batch_tokens (batch) + len > s->max_batched_tokens)
       break;
-    if (!policy_kv_reserve (rep, r, len))
+    /* KV on the host comes back first (the copy is charged to this iteration) */
+    if (policy_req_swapped (r) && !policy_swap_in (rep, r))
+      break;
+    if (!policy_kv_reserve (rep, r, held))
       break;
     g_ptr_array_remove_index (s->waiting, i);
     g_ptr_array_add (s->running, r);

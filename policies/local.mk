@@ -13,4 +13,5 @@ policies_libpolicies_a_SOURCES = \
 	policies/sched_edf.c \
 	policies/sched_specdec.c \
 	policies/router_rr.c \
+	policies/router_conversation.c \
 	policies/template.c

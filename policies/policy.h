@@ -59,6 +59,9 @@ gint64  policy_req_blocks (const PolicyRequest *r);     /* KV blocks held */
  * by the scenario's workload.priority_fraction / workload.clients rules. */
 int     policy_req_priority (const PolicyRequest *r);
 guint   policy_req_client (const PolicyRequest *r);
+/* Conversation id from the trace's conversation column (turns of one
+ * multi-turn conversation share it), or -1 when the trace gives none. */
+gint64  policy_req_conversation (const PolicyRequest *r);
 /* Time of the first / latest emitted token, -1 before the first. */
 SimTime policy_req_first_token (const PolicyRequest *r);
 SimTime policy_req_last_token (const PolicyRequest *r);

@@ -27,6 +27,7 @@ extern const PolicySchedulerOps policy_sched_edf;
 extern const PolicySchedulerOps policy_sched_specdec;
 extern const PolicySchedulerOps policy_sched_smartspec;
 extern const PolicyRouterOps    policy_router_round_robin;
+extern const PolicyRouterOps    policy_router_conversation;
 
 static const PolicySchedulerOps *const builtin_schedulers[] = {
   &policy_sched_vllm, &policy_sched_template, &policy_sched_static, &policy_sched_orca,
@@ -35,6 +36,7 @@ static const PolicySchedulerOps *const builtin_schedulers[] = {
 };
 static const PolicyRouterOps *const builtin_routers[] = {
   &policy_router_round_robin,
+  &policy_router_conversation,
 };
 
 struct PolicyRegistry {

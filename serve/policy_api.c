@@ -19,6 +19,7 @@ guint   policy_req_preemptions (const PolicyRequest *r) { return r->preemptions;
 gint64  policy_req_blocks (const PolicyRequest *r) { return r->blocks; }
 int     policy_req_priority (const PolicyRequest *r) { return r->priority; }
 guint   policy_req_client (const PolicyRequest *r) { return r->client; }
+gint64  policy_req_conversation (const PolicyRequest *r) { return r->conversation; }
 SimTime policy_req_first_token (const PolicyRequest *r) { return r->first_token; }
 SimTime policy_req_last_token (const PolicyRequest *r) { return r->last_token; }
 gboolean policy_req_swapped (const PolicyRequest *r) { return r->swapped; }

@@ -992,10 +992,22 @@ serve_world_run (ServeWorld *w, GError **error)
       }
     }
   }
-  if (!w->error && w->in_flight > 0)
+  if (!w->error && w->in_flight > 0) {
+    /* turns that arrived with their conversation's KV on the host and were
+     * never swapped in point at a scheduler unaware of them */
+    guint64 restoring = 0;
+    for (guint i = 0; i < w->replicas->len; i++)
+      for (GList *l = ((struct ServeReplica *) g_ptr_array_index (w->replicas, i))->live.head; l;
+           l = l->next)
+        restoring += ((struct ServeRequest *) l->data)->conv_restore;
     g_set_error (&w->error, SERVE_ERROR, SERVE_ERROR_RUN,
                  "%" G_GUINT64_FORMAT " request(s) never completed: scheduler '%s' left them "
-                 "waiting with nothing running", w->in_flight, w->sc->scheduler);
+                 "waiting with nothing running%s", w->in_flight, w->sc->scheduler,
+                 restoring ? " (some are turns that arrived with their conversation's KV in "
+                             "host memory, cache.swap.reuse_conversation: the scheduler must "
+                             "call policy_swap_in before reserving their KV, or turn the key off)"
+                           : "");
+  }
   if (w->error) {
     g_propagate_error (error, w->error);
     w->error = NULL;

@@ -10,7 +10,8 @@
 # replica swaps that prefix in instead of prefilling it. Variants: one
 # replica at the trace's rate and at twice it (time_scale 0.5); a host
 # memory cap small enough to evict; two replicas under round-robin (turns
-# land on the other replica half the time: host memory is per replica); and
+# land on the other replica half the time: host memory is per replica) and
+# under the conversation router (every turn on its first turn's replica); and
 # the FastSwitch-style link model of experiments/priority (64 blocks per
 # copy, 90% of PCIe, host-copy re-use) with preemption by swap. The link
 # parameters are assumptions, not measurements.
@@ -49,6 +50,9 @@ done
 point 1-replica-2x-host-4gib true --set scheduler.name=vllm --set workload.time_scale=0.5 --set cache.swap.host_gib=4
 for reuse in false true; do
   point 2-replicas-rr-2x-load "$reuse" --set scheduler.name=vllm --set workload.time_scale=0.5 --set cluster.replicas=2
+done
+for reuse in false true; do
+  point 2-replicas-conv-router-2x-load "$reuse" --set scheduler.name=vllm --set workload.time_scale=0.5 --set cluster.replicas=2 --set router.name=conversation
 done
 for reuse in false true; do
   point 1-replica-4x-fastswitch-swap "$reuse" --set scheduler.name=vllm --set workload.time_scale=0.25 "${fswap[@]}"

@@ -185,6 +185,58 @@ test_tiny_prefill (void)
   EQ (it.op[MODEL_OP_ATTN_PREFILL].time_s, it.op[MODEL_OP_ATTN_PREFILL].flops / 1e12);
 }
 
+/* Row waves of the element-wise kernels: waves of num_sms x elem_wave_rows
+ * rows; the per-row bytes are rounded up to whole waves by the fraction
+ * elem_row_wave, the fixed bytes are not; 0 (the default) changes nothing. */
+static void
+test_elem_row_waves (void)
+{
+  ModelGpu g4 = toy;
+  g4.num_sms = 4;
+  ModelCostParams p;
+  model_cost_params_default (&p);
+  const int C = MODEL_ELEM_NORM;
+  p.elem_floor_s[C] = 0;
+  p.elem_cache_gain[C] = 1;
+  p.elem_wave_rows[C] = 2;   /* waves of 8 rows */
+  const double per_row = 1000, fixed = 300, bw = 1e9 * p.elem_bw_eff[C];
+  /* off: rows ignored */
+  EQ (model_time_elem_rows (&p, &g4, C, 9 * per_row + fixed, 9, fixed),
+      model_time_elem (&p, &g4, C, 9 * per_row + fixed));
+  /* fully on: 9 rows cost 16 rows' per-row bytes; 8 and 16 rows are whole waves */
+  p.elem_row_wave[C] = 1;
+  EQ (model_time_elem_rows (&p, &g4, C, 9 * per_row + fixed, 9, fixed), (16 * per_row + fixed) / bw);
+  EQ (model_time_elem_rows (&p, &g4, C, 8 * per_row + fixed, 8, fixed), (8 * per_row + fixed) / bw);
+  EQ (model_time_elem_rows (&p, &g4, C, 3 * per_row + fixed, 3, fixed), (8 * per_row + fixed) / bw);
+  /* half on: half the rounding */
+  p.elem_row_wave[C] = 0.5;
+  EQ (model_time_elem_rows (&p, &g4, C, 9 * per_row + fixed, 9, fixed), (12.5 * per_row + fixed) / bw);
+  /* never cheaper with more rows, never below the unrounded time */
+  double prev = 0;
+  for (int r = 1; r <= 100; r++) {
+    double t = model_time_elem_rows (&p, &g4, C, r * per_row + fixed, r, fixed);
+    CU_ASSERT_TRUE (t >= prev);
+    CU_ASSERT_TRUE (t >= model_time_elem (&p, &g4, C, r * per_row + fixed) * (1 - 1e-12));
+    prev = t;
+  }
+  /* the iteration uses it: on the bundled H100 profile a 265-token prefill
+   * (one row past two waves of 132 SMs x 2) costs its norms more per token
+   * than a 264-token one */
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  const ModelLlm *m = model_catalog_llm (cat, "llama-3.1-8b", NULL);
+  CU_ASSERT_TRUE_FATAL (h100 && m);
+  CU_ASSERT_TRUE (h100->profile.elem_row_wave[MODEL_ELEM_NORM] > 0);
+  ModelCost c;
+  model_cost_init (&c, m, h100, 1);
+  ModelSeqWork w264 = { 264, 0 }, w265 = { 265, 0 };
+  ModelIterCost a, b;
+  model_cost_iteration (&c, &w264, 1, &a);
+  model_cost_iteration (&c, &w265, 1, &b);
+  CU_ASSERT_TRUE (b.op[MODEL_OP_NORM].time_s / 265 > a.op[MODEL_OP_NORM].time_s / 264 * 1.05);
+  model_catalog_free (cat);
+}
+
 static void
 test_tiny_decode (void)
 {
@@ -724,6 +776,7 @@ main (void)
     { "GEMM formulas and op names", test_gemm_formulas },
     { "tiny model prefill by hand", test_tiny_prefill },
     { "tiny model decode by hand", test_tiny_decode },
+    { "element-wise row waves", test_elem_row_waves },
     { "tensor parallelism", test_tp },
     { "mixture of experts", test_moe },
     { "prefill time monotone", test_prefill_monotone },

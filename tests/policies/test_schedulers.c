@@ -80,8 +80,8 @@ typedef struct {
   /* finished requests: sum of TTFT by client (VTC) */
   double ttft_sum[4];
   guint  ttft_n[4];
-  /* finished requests: TTFT in ns by id (ids < 16) */
-  SimTime ttft_id[16];
+  /* finished requests by id (ids < 16): TTFT, arrival and completion in ns */
+  SimTime ttft_id[16], arrival_id[16], done_id[16];
 } Checker;
 
 static Checker chk; /* one checked run at a time */
@@ -187,8 +187,11 @@ checked_after (void *state, PolicyReplica *rep, PolicyBatch *batch)
     struct ServeRequest *r = batch->entries[i].req;
     if (r->finished || r->rejected) {
       g_hash_table_remove (chk.static_set, r);
-      if (r->finished && r->id < G_N_ELEMENTS (chk.ttft_id))
+      if (r->finished && r->id < G_N_ELEMENTS (chk.ttft_id)) {
         chk.ttft_id[r->id] = r->first_token - r->arrival;
+        chk.arrival_id[r->id] = r->arrival;
+        chk.done_id[r->id] = r->completion;
+      }
       if (r->finished && chk.class_max_prompt > 0) {
         chk.class_mismatch += (r->priority > 0) != (r->prompt <= chk.class_max_prompt);
         chk.n_high += r->priority > 0;
@@ -1016,6 +1019,49 @@ test_conv_two_turns (void)
   g_free (dir);
 }
 
+/* A finished turn's save copy runs on the host link while the replica
+ * idles; a turn arriving 1 ms after it started waits for the rest of it:
+ * TTFT = (save copy - 1 ms) + restore copy + prefill, exactly. */
+static void
+test_conv_copy_while_idle (void)
+{
+  char *dir;
+  char *path = conv_trace (&dir, "0,1000,50,7\n");
+  char *tr = g_strdup_printf ("workload.trace=%s", path);
+  Run r = { 0 };
+  SimTime t1_end = 0;
+  if (run_ok (&r, checked_registry ("vllm"), tr, "scheduler.name=checked", "cluster.replicas=1",
+              "cache.swap.reuse_conversation=true", NULL))
+    t1_end = chk.done_id[0];
+  run_clear (&r);
+  g_free (tr);
+  g_free (path);
+  test_rmdir_r (dir);
+  g_free (dir);
+  CU_ASSERT_TRUE_FATAL (t1_end > 0);
+  char *rows = g_strdup_printf ("0,1000,50,7\n%.6f,1200,50,7\n", SIM_TIME_TO_S (t1_end) + 0.001);
+  path = conv_trace (&dir, rows);
+  tr = g_strdup_printf ("workload.trace=%s", path);
+  if (run_ok (&r, checked_registry ("vllm"), tr, "scheduler.name=checked", "cluster.replicas=1",
+              "cache.swap.reuse_conversation=true", NULL)) {
+    assert_clean_conv (&r, 2);
+    CU_ASSERT_EQUAL (chk.done_id[0], t1_end);
+    SimTime left = t1_end + copy_ns (r.w, 66) - chk.arrival_id[1];
+    CU_ASSERT_TRUE (left > 0 && left < copy_ns (r.w, 66));
+    CU_ASSERT_EQUAL (chk.ttft_id[1], left + copy_ns (r.w, 66) + prefill_ns (151, 1049));
+    /* the link time of both copies and the later save is counted in full */
+    json_t *sw = json_object_get (r.summary, "swap");
+    CU_ASSERT_EQUAL (SIM_TIME_FROM_S (jnum (sw, "copy_time_s", NULL)),
+                     2 * copy_ns (r.w, 66) + copy_ns (r.w, 79));
+  }
+  run_clear (&r);
+  g_free (rows);
+  g_free (tr);
+  g_free (path);
+  test_rmdir_r (dir);
+  g_free (dir);
+}
+
 /* Host memory is per replica: round-robin sends turn 2 to the other replica
  * (no re-use, TTFT of a full prefill) and turn 3 back to the first, where
  * turn 1's KV still is (a hit of 1049 tokens). A prompt no longer than the
@@ -1041,6 +1087,160 @@ test_conv_replicas (void)
     CU_ASSERT_EQUAL (chk.ttft_id[3], copy_ns (r.w, 32) + prefill_ns (1, 499));
   }
   run_clear (&r);
+  /* the conversation router keeps every turn on turn 1's replica: turns 2,
+   * 3, 4 re-use 1049, 1249 and 499 tokens; the request without a
+   * conversation id (conversation column empty is an error, so a second
+   * conversation stands in for "others") goes round-robin */
+  if (run_ok (&r, checked_registry ("vllm"), tr, "scheduler.name=checked", "cluster.replicas=2",
+              "router.name=conversation", "cache.swap.reuse_conversation=true", NULL)) {
+    assert_clean_conv (&r, 4);
+    json_t *sw = json_object_get (r.summary, "swap");
+    CU_ASSERT_EQUAL (jnum (sw, "conversation_hits", NULL), 3);
+    CU_ASSERT_EQUAL (jnum (sw, "conversation_tokens_reused", NULL), 1049 + 1249 + 499);
+    CU_ASSERT_EQUAL (chk.ttft_id[2], copy_ns (r.w, 79) + prefill_ns (151, 1249));
+    CU_ASSERT_EQUAL (serve_world_replica (r.w, 1)->iterations, 0);
+  }
+  run_clear (&r);
+  g_free (tr);
+  g_free (path);
+  test_rmdir_r (dir);
+  g_free (dir);
+}
+
+/* The conversation router: turns follow their conversation's first
+ * replica, new conversations and requests without an id go round-robin. */
+static void
+test_conv_router (void)
+{
+  /* conversations 5, 6, 7 start on replicas 0, 1, 2; later turns go home;
+   * conversation 8, new, continues the round-robin */
+  char *dir = test_tmpdir ();
+  char *path = test_write_file (dir, "conv.csv",
+                          "arrival_s,prompt_tokens,output_tokens,conversation\n"
+                          "0,100,5,5\n1,100,5,6\n2,100,5,7\n3,200,5,6\n4,200,5,5\n"
+                          "5,100,5,8\n6,300,5,7\n7,300,5,6\n");
+  char *tr = g_strdup_printf ("workload.trace=%s", path);
+  Run r = { 0 };
+  if (run_ok (&r, checked_registry ("vllm"), tr, "scheduler.name=checked", "cluster.replicas=3",
+              "router.name=conversation", NULL)) {
+    assert_clean (&r, 8);
+    /* replica 0: conv 5 (2 turns) + conv 8 (4th new conversation);
+     * replica 1: conv 6 (3 turns); replica 2: conv 7 (2 turns) */
+    guint64 want[3] = { 3, 3, 2 }, got[3] = { 0 };
+    for (guint i = 0; i < 3; i++)
+      got[i] = serve_world_replica (r.w, i)->iterations; /* 5 iterations per request here */
+    for (guint i = 0; i < 3; i++)
+      CU_ASSERT_EQUAL (got[i], 5 * want[i]);
+  }
+  run_clear (&r);
+  g_free (tr);
+  g_free (path);
+  /* a trace without the column: plain round-robin */
+  path = test_write_file (dir, "plain.csv", "arrival_s,prompt_tokens,output_tokens\n"
+                                            "0,100,5\n1,100,5\n2,100,5\n3,100,5\n");
+  tr = g_strdup_printf ("workload.trace=%s", path);
+  if (run_ok (&r, NULL, tr, "cluster.replicas=3", "router.name=conversation", NULL)) {
+    CU_ASSERT_EQUAL (serve_world_metrics (r.w)->completed, 4);
+    CU_ASSERT_EQUAL (serve_world_replica (r.w, 0)->iterations, 10);
+    CU_ASSERT_EQUAL (serve_world_replica (r.w, 1)->iterations, 5);
+    CU_ASSERT_EQUAL (serve_world_replica (r.w, 2)->iterations, 5);
+  }
+  run_clear (&r);
+  PolicyRegistry *reg = policy_registry_new ();
+  const PolicyRouterOps *ops = policy_registry_router (reg, "conversation", NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (ops);
+  CU_ASSERT_TRUE (strlen (ops->description) > 10);
+  policy_registry_free (reg);
+  g_free (tr);
+  g_free (path);
+  test_rmdir_r (dir);
+  g_free (dir);
+}
+
+/* A scheduler unaware of swapped arrivals (one request at a time, reserving
+ * computed + pending without swapping in): a turn arriving with host KV is
+ * refused its reservation and never runs; the run fails saying why. */
+typedef struct {
+  GQueue         q;
+  PolicyRequest *cur;
+} Naive;
+
+static void
+naive_arrival (void *state, PolicyReplica *rep, PolicyRequest *r)
+{
+  g_queue_push_tail (&((Naive *) state)->q, r);
+}
+
+static void
+naive_schedule (void *state, PolicyReplica *rep, PolicyBatch *batch)
+{
+  Naive *s = state;
+  PolicyRequest *r = g_queue_peek_head (&s->q);
+  if (!r || !policy_kv_reserve (rep, r, policy_req_computed (r) + policy_req_pending (r)))
+    return;
+  s->cur = r;
+  policy_batch_add (batch, r, policy_req_pending (r));
+}
+
+static void
+naive_after (void *state, PolicyReplica *rep, PolicyBatch *batch)
+{
+  Naive *s = state;
+  if (s->cur && policy_req_finished (s->cur)) {
+    g_queue_pop_head (&s->q);
+    s->cur = NULL;
+  }
+}
+
+static void
+naive_clear (void *state)
+{
+  g_queue_clear (&((Naive *) state)->q);
+}
+
+static const PolicySchedulerOps naive_ops = {
+  .name = "naive", .description = "test: one request at a time, ignores swapped arrivals",
+  .state_size = sizeof (Naive), .clear = naive_clear, .on_arrival = naive_arrival,
+  .schedule = naive_schedule, .after_iteration = naive_after,
+};
+
+static void
+test_conv_unaware_scheduler (void)
+{
+  char *dir;
+  char *path = conv_trace (&dir, "0,1000,50,7\n10,1200,50,7\n");
+  char *tr = g_strdup_printf ("workload.trace=%s", path);
+  for (int on = 0; on < 2; on++) {
+    Run r = { 0 };
+    PolicyRegistry *reg = policy_registry_new ();
+    CU_ASSERT_TRUE (policy_registry_add_scheduler (reg, &naive_ops));
+    GError *e = NULL;
+    char *sets[] = { "output.dir=null", "scheduler.name=naive", tr, "cluster.replicas=1",
+                     on ? "cache.swap.reuse_conversation=true" : "cache.swap.reuse_conversation=false",
+                     NULL };
+    r.reg = reg;
+    r.sc = serve_scenario_load (NULL, sets, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (r.sc);
+    r.w = serve_world_new (r.sc, r.reg, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (r.w);
+    guint bad0 = n_bad_logs;
+    if (on)
+      fprintf (stderr, " [one GLib critical expected next]");
+    gboolean ok = serve_world_run (r.w, &e);
+    if (!on) {
+      /* without the key the naive scheduler is fine */
+      CU_ASSERT_TRUE (ok);
+      CU_ASSERT_EQUAL (n_bad_logs, bad0);
+    } else {
+      CU_ASSERT_FALSE (ok);
+      CU_ASSERT_EQUAL (n_bad_logs, bad0 + 1);
+      CU_ASSERT_TRUE (e && contains (e->message, "1 request(s) never completed"));
+      CU_ASSERT_TRUE (e && contains (e->message, "policy_swap_in"));
+      CU_ASSERT_TRUE (e && contains (e->message, "cache.swap.reuse_conversation"));
+    }
+    g_clear_error (&e);
+    run_clear (&r);
+  }
   g_free (tr);
   g_free (path);
   test_rmdir_r (dir);
@@ -1451,7 +1651,10 @@ main (void)
     { "swap: bytes and operations per block", test_swap_time_exact },
     { "swap: host-copy re-use, hand-computed", test_swap_reuse_exact },
     { "conversation re-use: two turns hand-computed, every scheduler", test_conv_two_turns },
+    { "conversation re-use: copies run while the replica idles", test_conv_copy_while_idle },
     { "conversation re-use: per replica", test_conv_replicas },
+    { "conversation router: turns follow their first replica", test_conv_router },
+    { "conversation re-use: a scheduler unaware of it fails clearly", test_conv_unaware_scheduler },
     { "conversation re-use: host cap, LRU eviction, skip", test_conv_host_cap },
     { "conversation re-use: pressure, conserved, complete, deterministic", test_conv_pressure },
     { "priority: preemption lowers high-class tail TTFT", test_priority_preemptive },
