@@ -768,7 +768,8 @@ load_path (ModelCalData *d, const char *path, const char *default_gpu, const cha
     if (n[0] != '.')
       g_ptr_array_add (names, g_build_filename (path, n, NULL));
   g_dir_close (dir);
-  qsort (names->pdata, names->len, sizeof (gpointer), cmp_str);
+  if (names->len > 1)
+    qsort (names->pdata, names->len, sizeof (gpointer), cmp_str);
   gboolean ok = TRUE;
   for (guint i = 0; i < names->len && ok; i++)
     ok = load_path (d, g_ptr_array_index (names, i), default_gpu, only_gpu, kinds, recognised,

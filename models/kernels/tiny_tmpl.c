@@ -240,7 +240,9 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
         order[np++] = i;
     }
   KernSeq *ks = g_new (KernSeq, n);
-  int *ids = g_new (int, T), *pos = g_new (int, T), *row_of = g_new (int, n + 1);
+  /* T, n >= 1 here; the unsigned sizes keep -Walloc-size-larger-than quiet */
+  gsize nT = T > 0 ? (gsize) T : 1, nrow = n > 0 ? (gsize) n + 1 : 1;
+  int *ids = g_new (int, nT), *pos = g_new (int, nT), *row_of = g_new (int, nrow);
   int n_pre = 0, T_pre = 0;
   for (int oi = 0, r = 0; oi < n; oi++) {
     const KernTinyWork *w = &work[order[oi]];
