@@ -12,6 +12,16 @@ export SERVESIM_DATA_DIR="${SERVESIM_DATA_DIR:-$src}"
 shared="${SERVESIM_SHARED_DATA:-$src/../shared/data}"
 ARXIV="$shared/traces/lengths/arxiv_summarization_llama2.csv"
 
+# experiment_setup BUILD_DIR [OUT_DIR] (call from a run.sh with $here set to
+# its folder): SERVESIM = BUILD_DIR/servesim, out = OUT_DIR or $here, work =
+# a scratch directory removed when the script exits.
+experiment_setup () {
+  SERVESIM="$(cd "${1:?usage: run.sh BUILD_DIR [OUT_DIR]}" && pwd)/servesim"
+  out="${2:-$here}"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+}
+
 # jget FILE SECTION KEY: a number inside a top-level object of summary.json
 # ("inter_token_s" "p99"); jget FILE KEY: a top-level number. Prints "nan"
 # for null or missing.

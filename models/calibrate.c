@@ -65,19 +65,6 @@ set_free (gpointer p)
   g_free (s);
 }
 
-static void
-llm_free (gpointer p)
-{
-  ModelLlm *m = p;
-  g_free (m->id);
-  g_free (m->name);
-  g_free (m->norm);
-  g_free (m->activation);
-  g_free (m->weight_dtype);
-  g_free (m->source);
-  g_free (m);
-}
-
 ModelCalData *
 model_cal_data_new (void)
 {
@@ -127,7 +114,7 @@ set_for (ModelCalData *d, const ModelGpu *g)
   s->sources = g_ptr_array_new_with_free_func (g_free);
   s->source_files = g_ptr_array_new_with_free_func (g_free);
   s->attn = g_ptr_array_new_with_free_func (g_free);
-  s->llms = g_ptr_array_new_with_free_func (llm_free);
+  s->llms = g_ptr_array_new_with_free_func (model_llm_free);
   g_ptr_array_add (d->sets, s);
   return s;
 }

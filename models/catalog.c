@@ -71,8 +71,8 @@ profile_free (gpointer p)
   g_free (e);
 }
 
-static void
-llm_free (gpointer p)
+void
+model_llm_free (gpointer p)
 {
   ModelLlm *m = p;
   if (!m)
@@ -91,7 +91,7 @@ model_catalog_new (void)
 {
   ModelCatalog *cat = g_new0 (ModelCatalog, 1);
   cat->gpus = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, gpu_free);
-  cat->llms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, llm_free);
+  cat->llms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, model_llm_free);
   cat->profiles = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, profile_free);
   return cat;
 }
@@ -643,7 +643,7 @@ parse_llm (Ctx *c, json_t *o, GError **error)
   }
   return m;
 fail:
-  llm_free (m);
+  model_llm_free (m);
   return NULL;
 }
 
@@ -942,7 +942,7 @@ load_root (ModelCatalog *cat, json_t *root, const char *origin, const char *text
     return FALSE;
   }
   GPtrArray *gpus = g_ptr_array_new_with_free_func (gpu_free);
-  GPtrArray *llms = g_ptr_array_new_with_free_func (llm_free);
+  GPtrArray *llms = g_ptr_array_new_with_free_func (model_llm_free);
   GPtrArray *profs = g_ptr_array_new_with_free_func (profile_free);
   gboolean ok = parse_array (root, "gpus", "gpu", origin, text, len, parse_gpu_cb, gpu_id_of,
                              gpus, error)

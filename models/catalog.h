@@ -117,6 +117,10 @@ gboolean        model_profile_write (const char *path, const char *gpu_id,
                                      const ModelCostParams *p, const char *source,
                                      int measurements, GError **error);
 
+/* Frees a ModelLlm and its strings (for entries built outside a catalog,
+ * e.g. model shapes read from measurement files). NULL is allowed. */
+void            model_llm_free (gpointer llm);
+
 /* Parameter count of the whole model (all experts). */
 double          model_llm_params (const ModelLlm *llm);
 

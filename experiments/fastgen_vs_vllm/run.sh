@@ -12,10 +12,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../lib.sh"
-SERVESIM="$(cd "${1:?usage: run.sh BUILD_DIR [OUT_DIR]}" && pwd)/servesim"
-out="${2:-$here}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+experiment_setup "$@"
 # SLA: first token within 2600 tokens at 512 tokens/s (~5.1 s), then at
 # least 4 tokens/s per request (FastGen blog's prompt/generation SLA shape)
 TTFT=5.08

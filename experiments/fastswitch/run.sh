@@ -20,10 +20,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../lib.sh"
-SERVESIM="$(cd "${1:?usage: run.sh BUILD_DIR [OUT_DIR]}" && pwd)/servesim"
-out="${2:-$here}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+experiment_setup "$@"
 bash "$here/gen_trace.sh" 200 1.0 1 > "$out/chat_trace.csv"
 common=("$here/llama-3.1-8b-chat.json" --set "workload.trace=$out/chat_trace.csv")
 fswap=(--set cache.preemption=swap --set cache.swap.granularity_blocks=64

@@ -17,10 +17,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../lib.sh"
-SERVESIM="$(cd "${1:?usage: run.sh BUILD_DIR [OUT_DIR]}" && pwd)/servesim"
-out="${2:-$here}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+experiment_setup "$@"
 common=("$here/llama-3.1-8b-priority.json")
 vswap=(--set cache.preemption=swap --set cache.swap.granularity_blocks=1
        --set cache.swap.op_latency_s=1e-05 --set cache.swap.link_efficiency=0.5)

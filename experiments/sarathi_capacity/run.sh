@@ -13,10 +13,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../lib.sh"
-SERVESIM="$(cd "${1:?usage: run.sh BUILD_DIR [OUT_DIR]}" && pwd)/servesim"
-out="${2:-$here}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+experiment_setup "$@"
 N=400
 
 # passes POLICY_ARGS... at RATE (global): 0 when within the SLO

@@ -15,10 +15,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../lib.sh"
-SERVESIM="$(cd "${1:?usage: run.sh BUILD_DIR [OUT_DIR]}" && pwd)/servesim"
-out="${2:-$here}"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+experiment_setup "$@"
 common=("$here/llama-2-70b-draft-7b.json")
 printf "# rate\tk0_e2e_mean\tk4_e2e_mean\tsmartspec_e2e_mean\tk4_acceptance\tsmartspec_drafts_per_token\n" > "$out/sweep.tsv"
 for rate in 0.1 0.25 0.5 0.75 1 1.25 1.5 2 2.5 3 4 6; do
