@@ -25,9 +25,11 @@ typedef enum {
   MODEL_CAL_ATTN_OUT,       /* attn_post_proj */
   MODEL_CAL_MLP_UP,
   MODEL_CAL_MLP_DOWN,
-  MODEL_CAL_NORM,           /* input_layernorm and post_attention_layernorm */
+  MODEL_CAL_NORM,           /* input_layernorm and post_attention_layernorm: RMSNorm */
+  MODEL_CAL_LAYERNORM,      /* the same ops of a LayerNorm model */
   MODEL_CAL_ROPE,
-  MODEL_CAL_ACT,
+  MODEL_CAL_ACT,            /* mlp_act of a gated MLP (SiLU-and-mul) */
+  MODEL_CAL_ACT_PLAIN,      /* mlp_act of a plain MLP (GELU, ReLU) */
   MODEL_CAL_ADD,
   MODEL_CAL_EMBED,
   MODEL_CAL_ATTN_PREFILL,

@@ -92,6 +92,8 @@ shape_of (const ModelCost *c, Shape *s)
   s->kvb = c->params.kv_dtype_bytes > 0 ? c->params.kv_dtype_bytes : 2;
   s->norm_w = ln ? 2 * s->h : s->h;
   s->norm_flops = ln ? 7 : 4;
+  s->norm_cls = ln ? MODEL_ELEM_LAYERNORM : MODEL_ELEM_NORM;
+  s->act_cls = m->gated_mlp ? MODEL_ELEM_ACT : MODEL_ELEM_ACT_PLAIN;
   if (strcmp (m->activation, "gelu") == 0)
     s->act_flops = 8;
   else if (strcmp (m->activation, "relu") == 0)
@@ -129,12 +131,28 @@ double
 model_time_gemm (const ModelCostParams *p, const ModelGpu *g, double m, double n, double k,
                  int wb)
 {
+  return model_time_gemm_role (p, g, m, n, k, wb, MODEL_GEMM_IN);
+}
+
+double
+model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, double n, double k,
+                      int wb, ModelGemmRole role)
+{
   g_return_val_if_fail (p != NULL && g != NULL, 0);
   if (!(m > 0 && n > 0 && k > 0))
     return 0;
   const double S = num_sms (g);
   const double peak = wb == 1 && g->flops_fp8 > 0 ? g->flops_fp8 : g->flops_bf16;
-  const double rate = peak / S * p->gemm_eff;   /* FLOP/s of one SM on a full tile */
+  /* FLOP/s of one SM on a full tile. The projections that read the attention
+   * or activation output run at their own rate: on a power-capped GPU a
+   * tensor-core GEMM's clock depends on its operands' switching activity, and
+   * those inputs (averages of values; SiLU(x) * y) toggle fewer bits than the
+   * normalised hidden state (measured H100: the down projection reaches ~850
+   * TFLOP/s where QKV and up reach ~700 at the same sizes; A100 shows no such
+   * gap) */
+  const double role_rate = role == MODEL_GEMM_DOWN ? p->gemm_rate_down
+                           : role == MODEL_GEMM_OUT ? p->gemm_rate_out : 1.0;
+  const double rate = peak / S * p->gemm_eff * role_rate;
   /* cuBLAS picks among tile shapes; we take the fastest of four, each with
    * wave quantisation and split-K when the grid leaves SMs idle. Tile sides
    * are 128 or gemm_tile_min (64 on GPUs: the same four shapes as before the
@@ -184,8 +202,10 @@ model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClas
     double full = ceil (rows / wave - 1e-9) * wave;
     moved = bytes + a * (bytes - fixed_bytes) / rows * (full - rows);
   }
-  return smax (p->elem_floor_s[cls], cache * moved / (g->mem_bw * p->elem_bw_eff[cls]),
-               p->elem_sharp[cls]);
+  /* each row (thread block) also has fixed work that does not scale with its
+   * bytes: reductions, index and cos/sin set-up; amortised over the SMs */
+  double t = cache * moved / (g->mem_bw * p->elem_bw_eff[cls]) + (rows > 0 ? rows * p->elem_row_s[cls] : 0);
+  return smax (p->elem_floor_s[cls], t, p->elem_sharp[cls]);
 }
 
 double
@@ -371,11 +391,20 @@ elem_bytes (const Shape *s, int col, double T)
   }
 }
 
-static const ModelElemClass tab_elem[MODEL_TAB_COUNT] = {
-  [MODEL_TAB_EMBED] = MODEL_ELEM_EMBED, [MODEL_TAB_NORM] = MODEL_ELEM_NORM,
-  [MODEL_TAB_ROPE] = MODEL_ELEM_ROPE, [MODEL_TAB_KV_WRITE] = MODEL_ELEM_KV_WRITE,
-  [MODEL_TAB_ACT] = MODEL_ELEM_ACT, [MODEL_TAB_ADD] = MODEL_ELEM_ADD,
-};
+/* The element-wise kernel class of a table column: the norm and activation
+ * kernels differ by model (RMSNorm or LayerNorm; gated or plain MLP). */
+static ModelElemClass
+tab_elem (const Shape *s, int col)
+{
+  switch (col) {
+  case MODEL_TAB_EMBED: return MODEL_ELEM_EMBED;
+  case MODEL_TAB_NORM: return (ModelElemClass) s->norm_cls;
+  case MODEL_TAB_ROPE: return MODEL_ELEM_ROPE;
+  case MODEL_TAB_KV_WRITE: return MODEL_ELEM_KV_WRITE;
+  case MODEL_TAB_ACT: return (ModelElemClass) s->act_cls;
+  default: return MODEL_ELEM_ADD;
+  }
+}
 
 static double
 tab_time (const ModelCost *c, int col, double m)
@@ -385,11 +414,13 @@ tab_time (const ModelCost *c, int col, double m)
   if (col == MODEL_TAB_ALLREDUCE)
     return allreduce_time (c, m);
   if (col >= MODEL_TAB_EMBED)
-    return model_time_elem_rows (&c->params, c->gpu, tab_elem[col], elem_bytes (&c->shape, col, m), m,
+    return model_time_elem_rows (&c->params, c->gpu, tab_elem (&c->shape, col), elem_bytes (&c->shape, col, m), m,
                                  col == MODEL_TAB_NORM ? c->shape.norm_w * c->shape.wb : 0);
   double n, k;
   gemm_dims (&c->shape, col, &n, &k);
-  return model_time_gemm (&c->params, c->gpu, m, n, k, c->shape.wb);
+  return model_time_gemm_role (&c->params, c->gpu, m, n, k, c->shape.wb,
+                               col == MODEL_TAB_OUT ? MODEL_GEMM_OUT
+                               : col == MODEL_TAB_DOWN ? MODEL_GEMM_DOWN : MODEL_GEMM_IN);
 }
 
 void

@@ -62,6 +62,7 @@ typedef struct {
   int    wb;           /* weight bytes per element */
   double ab, kvb;      /* activation and KV-cache bytes per element */
   double norm_w, norm_flops, act_flops, norms;
+  int    norm_cls, act_cls;   /* ModelElemClass of the norm and activation kernels */
 } ModelCostShape;
 
 /* Per-kernel times of the dense GEMMs, the element-wise kernels and the TP
@@ -119,6 +120,15 @@ double model_gemm_bytes (double m, double n, double k, int dtype_bytes);
  * kernel). GEMM [m,k]x[k,n] with weights of `wb` bytes: tile (128/64) and wave
  * quantisation over the SMs with split-K for small grids, compute and memory
  * time combined by a smooth max, plus a floor. */
+/* Which projection a GEMM is: its compute rate differs by the data it reads
+ * (profile gemm_rate.attn_out, gemm_rate.mlp_down). */
+typedef enum {
+  MODEL_GEMM_IN,     /* QKV, MLP up/gate, LM head, router: read the normalised hidden state */
+  MODEL_GEMM_OUT,    /* attention output projection */
+  MODEL_GEMM_DOWN    /* MLP down projection */
+} ModelGemmRole;
+double model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, double n,
+                             double k, int wb, ModelGemmRole role);
 double model_time_gemm (const ModelCostParams *p, const ModelGpu *g, double m, double n,
                         double k, int wb);
 /* An element-wise kernel moving `bytes`, no row quantisation. */

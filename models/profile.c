@@ -16,6 +16,7 @@
 static const char *const elem_names[MODEL_ELEM_COUNT] = {
   [MODEL_ELEM_EMBED] = "embed", [MODEL_ELEM_NORM] = "norm", [MODEL_ELEM_ROPE] = "rope",
   [MODEL_ELEM_ACT] = "act", [MODEL_ELEM_ADD] = "add", [MODEL_ELEM_KV_WRITE] = "kv_write",
+  [MODEL_ELEM_LAYERNORM] = "layernorm", [MODEL_ELEM_ACT_PLAIN] = "act_plain",
 };
 
 const char *
@@ -33,6 +34,8 @@ model_cost_params_default (ModelCostParams *p)
    * used only for a GPU with no profile when no calibrated GPU is loaded. */
   p->gemm_eff = 0.80;
   p->gemm_small_tile = 1.15;
+  p->gemm_rate_out = 1;
+  p->gemm_rate_down = 1;
   p->gemm_mem_eff = 0.80;
   p->gemm_floor_s = 5e-6;
   p->gemm_sharp = 3.0;
@@ -50,7 +53,7 @@ model_cost_params_default (ModelCostParams *p)
   p->dec_per_block_s = 2e-9;
   p->dec_tail = 0.3;
   p->dec_split_s = 0.05e-6;
-  static const double eff[MODEL_ELEM_COUNT] = { 0.2, 0.45, 0.4, 0.5, 0.8, 0.5 };
+  static const double eff[MODEL_ELEM_COUNT] = { 0.2, 0.45, 0.4, 0.5, 0.8, 0.5, 0.45, 0.5 };
   for (int i = 0; i < MODEL_ELEM_COUNT; i++) {
     p->elem_bw_eff[i] = eff[i];
     p->elem_floor_s[i] = 3e-6;
@@ -58,6 +61,7 @@ model_cost_params_default (ModelCostParams *p)
     p->elem_cache_gain[i] = 1.0;
     p->elem_cache_bytes[i] = 32e6;
     p->elem_row_wave[i] = 0;
+    p->elem_row_s[i] = 0;
     /* vLLM launches one block per token row: 1024 threads (norms, activation:
      * 2 blocks per SM), 512 for RoPE (4 per SM) */
     p->elem_wave_rows[i] = i == MODEL_ELEM_ROPE ? 4 : 2;
@@ -91,6 +95,8 @@ model_cost_params_default (ModelCostParams *p)
 static const ModelParamInfo params_info[] = {
   { "gemm_eff", P (gemm_eff), 0.05, 1.0, "fraction of dense peak one SM reaches on a full 128x128 GEMM tile" },
   { "gemm_small_tile", P (gemm_small_tile), 1.0, 3.0, "time factor per 64-wide tile dimension (vs 128)" },
+  { "gemm_rate.attn_out", P (gemm_rate_out), 0.5, 2.0, "compute-rate factor of the attention output projection vs QKV/up (its input is the attention output)" },
+  { "gemm_rate.mlp_down", P (gemm_rate_down), 0.5, 2.0, "compute-rate factor of the MLP down projection vs QKV/up (its input is the activation output)" },
   { "gemm_mem_eff", P (gemm_mem_eff), 0.05, 1.0, "fraction of memory bandwidth for GEMM compulsory traffic" },
   { "gemm_floor_s", P (gemm_floor_s), 0, 1e-3, "fixed time of one GEMM kernel, s" },
   { "gemm_sharp", P (gemm_sharp), 1.0, 20.0, "exponent p of the smooth max (tc^p + tm^p)^(1/p)" },
@@ -115,6 +121,7 @@ static const ModelParamInfo params_info[] = {
   { "elem_cache_gain." n, P (elem_cache_gain[i]), 1.0, 8.0, n ": bandwidth gain while the data fit in cache (1 = none)" }, \
   { "elem_cache_bytes." n, P (elem_cache_bytes[i]), 1e5, 1e10, n ": bytes at which the cache gain is half gone" }, \
   { "elem_row_wave." n, P (elem_row_wave[i]), 0, 1.0, n ": fraction of the transfer time quantised in waves of elem_wave_rows token rows per SM (0 = none)" }, \
+  { "elem_row_s." n, P (elem_row_s[i]), 0, 1e-6, n ": time per token row beyond its bytes (a block's fixed work), amortised over the SMs, s" }, \
   { "elem_wave_rows." n, P (elem_wave_rows[i]), 1, 64, n ": token rows (thread blocks) resident per SM, the wave size of elem_row_wave" }
   ELEM (MODEL_ELEM_EMBED, "embed"),
   ELEM (MODEL_ELEM_NORM, "norm"),
@@ -122,6 +129,8 @@ static const ModelParamInfo params_info[] = {
   ELEM (MODEL_ELEM_ACT, "act"),
   ELEM (MODEL_ELEM_ADD, "add"),
   ELEM (MODEL_ELEM_KV_WRITE, "kv_write"),
+  ELEM (MODEL_ELEM_LAYERNORM, "layernorm"),
+  ELEM (MODEL_ELEM_ACT_PLAIN, "act_plain"),
 #undef ELEM
   { "comm_bw_frac.intra", P (comm_bw_frac[MODEL_HOP_INTRA]), 0.01, 1.0, "ring bus bandwidth inside a node / GPU link bandwidth (NVLink, else PCIe)" },
   { "comm_bw.inter", P (comm_bw_frac[MODEL_HOP_INTER]), 1e8, 1e12, "inter-node bandwidth per GPU (its NIC), bytes/s" },

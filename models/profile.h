@@ -22,6 +22,8 @@ typedef enum {
   MODEL_ELEM_ACT,
   MODEL_ELEM_ADD,
   MODEL_ELEM_KV_WRITE,
+  MODEL_ELEM_LAYERNORM,  /* LayerNorm (mean and variance, bias): a different kernel from RMSNorm */
+  MODEL_ELEM_ACT_PLAIN,  /* activation of a non-gated MLP (GELU, ReLU): one input tensor */
   MODEL_ELEM_COUNT
 } ModelElemClass;
 
@@ -34,6 +36,8 @@ typedef struct {
   /* GEMM: tiles of 128x128 (or smaller) over the SMs, split-K, waves */
   double gemm_eff;          /* fraction of dense peak one SM reaches on a full 128x128 tile */
   double gemm_small_tile;   /* slowdown of a 64-wide tile dimension relative to 128 */
+  double gemm_rate_out;     /* compute-rate factor of the attention output projection and */
+  double gemm_rate_down;    /* of the MLP down projection, vs QKV/up (1 = same): see model_time_gemm_role */
   double gemm_mem_eff;      /* fraction of mem_bw for the compulsory GEMM traffic */
   double gemm_floor_s;      /* fixed cost of one GEMM kernel */
   double gemm_sharp;        /* exponent of the smooth max of compute and memory time */
@@ -63,6 +67,9 @@ typedef struct {
   double elem_cache_bytes[MODEL_ELEM_COUNT]; /* bytes at which half of that gain is left */
   double elem_row_wave[MODEL_ELEM_COUNT];    /* fraction of the transfer time that runs in whole
                                               * waves of elem_wave_rows token rows per SM (0 = none) */
+  double elem_row_s[MODEL_ELEM_COUNT];       /* time per token row, amortised over the SMs: a
+                                              * block's fixed work (reductions, index and cos/sin
+                                              * setup) that does not scale with the row's bytes */
   double elem_wave_rows[MODEL_ELEM_COUNT];   /* token rows (thread blocks) one SM holds at once:
                                               * 2048 threads / the kernel's block size; not fitted */
   /* collectives, NCCL-style */

@@ -213,6 +213,12 @@ run_elem_cal (gpointer p)
   case MODEL_ELEM_ACT:
     kern_act_f (e->T, e->f, TRUE, KERN_ACT_SILU, e->up, e->y, c);
     break;
+  case MODEL_ELEM_LAYERNORM:
+    kern_layernorm_f (e->T, e->h, e->x, e->w, e->w + e->h, 1e-5, e->y, c);
+    break;
+  case MODEL_ELEM_ACT_PLAIN:
+    kern_act_f (e->T, e->f, FALSE, KERN_ACT_GELU, e->up, e->y, c);
+    break;
   case MODEL_ELEM_ADD:
     kern_add_f ((gsize) e->T * e->h, e->x, e->y, e->y, c);
     break;

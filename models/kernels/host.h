@@ -26,9 +26,10 @@ typedef struct {
                         * decode-sized GEMM streams its weights at */
   double floor_s;      /* time of a 16-element kern_add_f */
   /* effective bytes/s of each element-wise kernel class (ModelElemClass
-   * order: embed, norm, rope, act, add, kv_write) and of decode attention,
+   * order: embed, norm, rope, act, add, kv_write, layernorm, act_plain) and
+   * of decode attention,
    * each measured once at a calibration shape of 256 tokens (not on the grid) */
-  double elem_bw[6];
+  double elem_bw[MODEL_ELEM_COUNT];
   double dec_bw;
   double mem_bytes;    /* physical memory */
   char   cpu[96];      /* model name from /proc/cpuinfo, or "unknown CPU" */

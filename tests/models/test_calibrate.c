@@ -308,7 +308,21 @@ test_load_errors (void)
   CU_ASSERT_DOUBLE_EQUAL (x->a[1], 12288, 0);
   CU_ASSERT_EQUAL (x->line, 2);
   CU_ASSERT_STRING_EQUAL (g_ptr_array_index (s->sources, x->source), "mine");
+  CU_ASSERT_EQUAL (g_array_index (s->samples, ModelCalSample, 1).cls, MODEL_CAL_NORM);
   model_cal_data_free (d);
+  /* a plain (non-gated) MLP the catalog does not know: LayerNorm */
+  char *plain = g_strdup_printf ("%s32,32,4096,11008,32000,False,16,1,0.02,,0.004\n", mlp_header);
+  write_file (p, plain);
+  d = model_cal_data_new ();
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "h100-sxm", NULL, MODEL_CAL_LOAD_ALL, &e));
+  s = model_cal_data_set (d, 0);
+  CU_ASSERT_EQUAL_FATAL (s->samples->len, 2);
+  CU_ASSERT_EQUAL (g_array_index (s->samples, ModelCalSample, 1).cls, MODEL_CAL_LAYERNORM);
+  /* LayerNorm reads weight and bias: 2 x h fixed bytes */
+  CU_ASSERT_DOUBLE_EQUAL (g_array_index (s->samples, ModelCalSample, 1).a[1], 2 * 4096 * 2, 0);
+  model_cal_data_free (d);
+  g_free (plain);
+  write_file (p, ok);
   d = model_cal_data_new ();
   CU_ASSERT_FALSE (model_cal_data_load (d, cat, dir, "h100-sxm", "a100-80gb", MODEL_CAL_LOAD_ALL, &e));
   g_clear_error (&e);
@@ -345,14 +359,17 @@ test_fit_recovers (void)
   truth.gemm_floor_s = 4e-6;
   truth.elem_bw_eff[MODEL_ELEM_NORM] = 0.35;
   truth.elem_floor_s[MODEL_ELEM_NORM] = 3.5e-6;
+  truth.gemm_rate_down = 1.15;
   GString *csv = g_string_new (mlp_header);
   static const int shapes[][4] = { { 32, 32, 4096, 11008 }, { 64, 8, 8192, 28672 }, { 40, 40, 5120, 13824 } };
   for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
     for (int tp = 1; tp <= 4; tp *= 2)
-      for (int T = 1; T <= 8192; T = T < 64 ? T * 2 : T + 192) {
+      /* ~4,700 GEMM samples: more than the fit's 4,000, so it subsamples
+       * (an even stride of 2 would keep only the QKV rows) */
+      for (int T = 1; T <= 8192; T = T < 64 ? T * 2 : T + 32) {
         double nh = shapes[s][0], nkv = shapes[s][1], h = shapes[s][2], f = shapes[s][3];
         double qkv = model_time_gemm (&truth, g, T, (nh + 2 * nkv) * (h / nh) / tp, h, 2);
-        double down = model_time_gemm (&truth, g, T, h, f / tp, 2);
+        double down = model_time_gemm_role (&truth, g, T, h, f / tp, 2, MODEL_GEMM_DOWN);
         double norm = model_time_elem (&truth, g, MODEL_ELEM_NORM, 2.0 * T * h * 2 + h * 2);
         g_string_append_printf (csv, "%g,%g,%g,%g,32000,True,%d,%d,%.9g,%.9g,%.9g\n", nh, nkv, h,
                                 f, T, tp, qkv * 1e3, down * 1e3, norm * 1e3);
@@ -379,14 +396,15 @@ test_fit_recovers (void)
   model_cal_predict_all (s, &fit, pred);
   model_cal_stats (s, pred, MODEL_CAL_COUNT, FALSE, MODEL_CAL_ALL, -1, &st);
   printf ("\n  synthetic fit: %zu rows, median APE %.3f%%, p90 %.3f%%, max %.2f%%; gemm_eff %.4f "
-          "(true 0.7), norm eff %.4f (0.35), norm floor %.2f us (3.5)\n", st.n, st.median_ape,
-          st.p90_ape, st.max_ape, fit.gemm_eff, fit.elem_bw_eff[MODEL_ELEM_NORM],
+          "(true 0.7), down rate %.4f (1.15), norm eff %.4f (0.35), norm floor %.2f us (3.5)\n", st.n, st.median_ape,
+          st.p90_ape, st.max_ape, fit.gemm_eff, fit.gemm_rate_down, fit.elem_bw_eff[MODEL_ELEM_NORM],
           fit.elem_floor_s[MODEL_ELEM_NORM] * 1e6);
   CU_ASSERT_TRUE (st.median_ape < 0.1);
   CU_ASSERT_TRUE (st.max_ape < 1.0);
   CU_ASSERT_DOUBLE_EQUAL (fit.elem_bw_eff[MODEL_ELEM_NORM], 0.35, 0.35 * 0.01);
   CU_ASSERT_DOUBLE_EQUAL (fit.elem_floor_s[MODEL_ELEM_NORM], 3.5e-6, 3.5e-6 * 0.01);
   CU_ASSERT_DOUBLE_EQUAL (fit.gemm_eff, 0.7, 0.7 * 0.01);
+  CU_ASSERT_DOUBLE_EQUAL (fit.gemm_rate_down, 1.15, 1.15 * 0.01);
   CU_ASSERT_DOUBLE_EQUAL (fit.gemm_mem_eff, 0.85, 0.85 * 0.01);
   CU_ASSERT_DOUBLE_EQUAL (fit.gemm_floor_s, 4e-6, 4e-6 * 0.02);
   /* groups without data keep their starting values */

@@ -188,6 +188,73 @@ test_tiny_prefill (void)
 /* Row waves of the element-wise kernels: waves of num_sms x elem_wave_rows
  * rows; the per-row bytes are rounded up to whole waves by the fraction
  * elem_row_wave, the fixed bytes are not; 0 (the default) changes nothing. */
+/* The per-row term elem_row_s adds rows x elem_row_s to the transfer time;
+ * norm and activation kernels follow the model (RMSNorm/LayerNorm, gated or
+ * plain MLP); the output and down projections run at their own rates. */
+static void
+test_kernel_variants (void)
+{
+  ModelCostParams p;
+  model_cost_params_default (&p);
+  const int C = MODEL_ELEM_ROPE;
+  p.elem_floor_s[C] = 0;
+  p.elem_cache_gain[C] = 1;
+  p.elem_row_wave[C] = 0;
+  const double bw = 1e9 * p.elem_bw_eff[C];
+  EQ (model_time_elem_rows (&p, &toy, C, 5000, 10, 0), 5000 / bw);
+  p.elem_row_s[C] = 2e-9;
+  EQ (model_time_elem_rows (&p, &toy, C, 5000, 10, 0), 5000 / bw + 10 * 2e-9);
+  EQ (model_time_elem (&p, &toy, C, 5000), 5000 / bw);   /* no rows, no row term */
+
+  /* compute-bound GEMM: twice the rate, half the time (the memory side and
+   * the floor do not change) */
+  ModelGpu fast = toy;
+  fast.mem_bw = 1e15;
+  ModelCostParams q;
+  model_cost_params_default (&q);
+  q.gemm_floor_s = 0;
+  q.gemm_sharp = 20;
+  double t_in = model_time_gemm_role (&q, &fast, 4096, 4096, 4096, 2, MODEL_GEMM_IN);
+  EQ (t_in, model_time_gemm (&q, &fast, 4096, 4096, 4096, 2));
+  q.gemm_rate_down = 2;
+  q.gemm_rate_out = 0.5;
+  EQ (model_time_gemm_role (&q, &fast, 4096, 4096, 4096, 2, MODEL_GEMM_DOWN), t_in / 2);
+  EQ (model_time_gemm_role (&q, &fast, 4096, 4096, 4096, 2, MODEL_GEMM_OUT), t_in * 2);
+  EQ (model_time_gemm_role (&q, &fast, 4096, 4096, 4096, 2, MODEL_GEMM_IN), t_in);
+
+  /* the iteration picks the classes by model: phi-2 (LayerNorm, plain GELU
+   * MLP) reads the layernorm/act_plain parameters, Llama the norm/act ones */
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  const ModelLlm *phi = model_catalog_llm (cat, "phi-2", NULL);
+  const ModelLlm *llama = model_catalog_llm (cat, "llama-2-7b", NULL);
+  CU_ASSERT_TRUE_FATAL (h100 && phi && llama);
+  ModelSeqWork w = { 4096, 0 };
+  ModelIterCost a, b;
+  for (int which = 0; which < 2; which++) {
+    const ModelLlm *m = which ? llama : phi;
+    ModelCost c;
+    model_cost_init (&c, m, h100, 1);
+    model_cost_iteration (&c, &w, 1, &a);
+    ModelCostParams slow = h100->profile;
+    slow.elem_bw_eff[MODEL_ELEM_LAYERNORM] /= 4;
+    slow.elem_row_s[MODEL_ELEM_LAYERNORM] *= 4;
+    slow.elem_bw_eff[MODEL_ELEM_ACT_PLAIN] /= 4;
+    slow.elem_row_s[MODEL_ELEM_ACT_PLAIN] *= 4;
+    model_cost_set_params (&c, &slow, TRUE);
+    model_cost_iteration (&c, &w, 1, &b);
+    if (m == phi) {
+      CU_ASSERT_TRUE (b.op[MODEL_OP_NORM].time_s > 2 * a.op[MODEL_OP_NORM].time_s);
+      CU_ASSERT_TRUE (b.op[MODEL_OP_ACT].time_s > 2 * a.op[MODEL_OP_ACT].time_s);
+    } else {
+      EQ (b.op[MODEL_OP_NORM].time_s, a.op[MODEL_OP_NORM].time_s);
+      EQ (b.op[MODEL_OP_ACT].time_s, a.op[MODEL_OP_ACT].time_s);
+    }
+    EQ (b.op[MODEL_OP_ROPE].time_s, a.op[MODEL_OP_ROPE].time_s);
+  }
+  model_catalog_free (cat);
+}
+
 static void
 test_elem_row_waves (void)
 {
@@ -777,6 +844,7 @@ main (void)
     { "tiny model prefill by hand", test_tiny_prefill },
     { "tiny model decode by hand", test_tiny_decode },
     { "element-wise row waves", test_elem_row_waves },
+    { "kernel variants: row term, norm/act classes, GEMM roles", test_kernel_variants },
     { "tensor parallelism", test_tp },
     { "mixture of experts", test_moe },
     { "prefill time monotone", test_prefill_monotone },
