@@ -36,8 +36,8 @@ print_stats_row (const char *label, const char *split, const ModelCalStats *st,
                 (const char *) g_ptr_array_index (s->sources, x->source), x->line,
                 model_cal_class_name (x->cls), x->x, comm ? " B" : "");
   }
-  printf ("  %-15s %-7s %6zu %8.2f %8.2f %8.1f %+8.2f  %s\n", label, split, st->n, st->median_ape,
-          st->p90_ape, st->max_ape, st->bias, worst);
+  printf ("  %-15s %-7s %6zu %8.2f %8.2f %8.1f %+8.2f %8.2f %8.2f  %s\n", label, split, st->n,
+          st->median_ape, st->p90_ape, st->max_ape, st->bias, st->median_res, st->p90_res, worst);
 }
 
 gboolean
@@ -46,8 +46,8 @@ cli_cost_report (const ModelCalSet *s, const double *pred, gboolean comm, double
 {
   const char *small = comm ? "<1MiB" : "T<16";
   const char *large = comm ? ">=1MiB" : "T>=16";
-  printf ("  %-15s %-7s %6s %8s %8s %8s %8s  %s\n", "class", "size", "rows", "median%", "p90%",
-          "max%", "bias%", "worst case (source:line)");
+  printf ("  %-15s %-7s %6s %8s %8s %8s %8s %8s %8s  %s\n", "class", "size", "rows", "median%",
+          "p90%", "max%", "bias%", "r-med%", "r-p90%", "worst case (source:line)");
   gboolean pass = TRUE;
   for (int c = 0; c <= MODEL_CAL_COUNT; c++) {
     if (c < MODEL_CAL_COUNT && model_cal_class_is_comm (c) != comm)
@@ -69,6 +69,16 @@ cli_cost_report (const ModelCalSet *s, const double *pred, gboolean comm, double
       pass = FALSE;
     }
   }
+  double res = 0;
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
+    if (model_cal_class_is_comm (x->cls) == comm)
+      res = fmax (res, x->res_s);
+  }
+  if (res > 0)
+    printf ("  r-med%%, r-p90%%: APE beyond the recording resolution (times recorded in whole "
+            "microseconds:\n  a prediction within +-%.1f us of the measurement counts as exact); "
+            "the limits apply to the plain APE\n", res * 1e6);
   return pass;
 }
 

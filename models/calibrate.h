@@ -60,6 +60,9 @@ typedef struct {
                       * q, ctx, batch, attention-geometry index; CPU batch, tp,
                       * vocabulary (0 = unknown), model-name index; comm bytes,
                       * ranks, ranks per node */
+  double res_s;      /* half-width of the interval the true time lies in, from the source's
+                      * recording resolution (0.5 us for times recorded in whole
+                      * microseconds; 0 = exact) */
 } ModelCalSample;
 
 /* The measurements of one GPU. */
@@ -110,6 +113,8 @@ typedef struct {
   gsize  n;
   double median_ape, p90_ape, max_ape; /* absolute percentage errors, % */
   double bias;                         /* median signed error (predicted - measured)/measured, % */
+  double median_res, p90_res;          /* APE beyond the recording resolution: a prediction
+                                        * within measured +- res_s counts as exact, % */
   gssize worst;                        /* sample index of max_ape, -1 when n == 0 */
 } ModelCalStats;
 

@@ -309,6 +309,8 @@ test_load_errors (void)
   CU_ASSERT_EQUAL (x->line, 2);
   CU_ASSERT_STRING_EQUAL (g_ptr_array_index (s->sources, x->source), "mine");
   CU_ASSERT_EQUAL (g_array_index (s->samples, ModelCalSample, 1).cls, MODEL_CAL_NORM);
+  /* 0.02 and 0.004 ms are whole microseconds: recorded at 1 us, +-0.5 us */
+  CU_ASSERT_DOUBLE_EQUAL (x->res_s, 0.5e-6, 1e-18);
   model_cal_data_free (d);
   /* a plain (non-gated) MLP the catalog does not know: LayerNorm */
   char *plain = g_strdup_printf ("%s32,32,4096,11008,32000,False,16,1,0.02,,0.004\n", mlp_header);
@@ -381,6 +383,8 @@ test_fit_recovers (void)
   GError *e = NULL;
   CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "h100-sxm", NULL, MODEL_CAL_LOAD_ALL, &e));
   ModelCalSet *s = model_cal_data_set (d, 0);
+  /* times printed to 9 digits are not whole microseconds: exact, res_s 0 */
+  CU_ASSERT_EQUAL (g_array_index (s->samples, ModelCalSample, 0).res_s, 0);
   ModelCostParams p0;
   model_cost_params_default (&p0);
   ModelCostParams fit = p0;
@@ -430,9 +434,18 @@ test_fit_recovers (void)
   CU_ASSERT_DOUBLE_EQUAL (st.max_ape, 50, 1e-9);
   CU_ASSERT_EQUAL (st.worst, 1);
   CU_ASSERT_DOUBLE_EQUAL (st.bias, -20, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL (st.median_res, st.median_ape, 1e-9);   /* res_s 0: the same */
   model_cal_stats (&tiny, two, MODEL_CAL_NORM, FALSE, MODEL_CAL_LARGE, -1, &st);
   CU_ASSERT_EQUAL (st.n, 1);
   CU_ASSERT_DOUBLE_EQUAL (st.median_ape, 10, 1e-9);
+  /* a resolution of +-0.05 s takes 0.05 of the 0.1 error away: 5%; +-0.2 s all */
+  g_array_index (tiny.samples, ModelCalSample, 0).res_s = 0.05;
+  model_cal_stats (&tiny, two, MODEL_CAL_NORM, FALSE, MODEL_CAL_LARGE, -1, &st);
+  CU_ASSERT_DOUBLE_EQUAL (st.median_ape, 10, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL (st.median_res, 5, 1e-9);
+  g_array_index (tiny.samples, ModelCalSample, 0).res_s = 0.2;
+  model_cal_stats (&tiny, two, MODEL_CAL_NORM, FALSE, MODEL_CAL_LARGE, -1, &st);
+  CU_ASSERT_DOUBLE_EQUAL (st.p90_res, 0, 1e-9);
   g_array_free (tiny.samples, TRUE);
 
   g_free (pred);
