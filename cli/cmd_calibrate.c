@@ -91,17 +91,23 @@ cli_cmd_calibrate (int argc, char **argv)
                     ? g_strdup_printf ("%s (closest calibrated architecture)", from)
                     : g_strdup ("the generic defaults (no other calibrated GPU)");
     guint mask = model_cal_fit (s, &p, -1);
+    guint sib = model_cal_fill_siblings (&p, mask);
     char *fitted = model_cal_groups_string (mask);
-    char *kept = model_cal_groups_string (~mask & 0x3ff);
-    char *src = *kept
-      ? g_strdup_printf ("fitted by 'servesim calibrate' to %u measurements (%u sources) under %s; "
-                         "fitted: %s; not measured, kept from %s: %s", s->samples->len,
-                         s->sources->len, joined, fitted, start, kept)
-      : g_strdup_printf ("fitted by 'servesim calibrate' to %u measurements (%u sources) under %s; "
-                         "fitted: %s", s->samples->len, s->sources->len, joined, fitted);
-    printf ("%s: %u measurements from %u sources\n  fitted: %s\n  kept:   %s%s%s\n", s->gpu->id,
-            s->samples->len, s->sources->len, fitted, *kept ? kept : "(none)",
-            *kept ? " from " : "", *kept ? start : "");
+    char *siblings = model_cal_groups_string (sib);
+    char *kept = model_cal_groups_string (~(mask | sib) & model_cal_all_groups ());
+    GString *src = g_string_new (NULL);
+    g_string_printf (src, "fitted by 'servesim calibrate' to %u measurements (%u sources) under %s; "
+                     "fitted: %s", s->samples->len, s->sources->len, joined, fitted);
+    if (*siblings)
+      g_string_append_printf (src, "; not measured, as the measured sibling kernel "
+                              "(LayerNorm as RMSNorm, plain as gated activation): %s", siblings);
+    if (*kept)
+      g_string_append_printf (src, "; not measured, kept from %s: %s", start, kept);
+    printf ("%s: %u measurements from %u sources\n  fitted: %s\n", s->gpu->id, s->samples->len,
+            s->sources->len, fitted);
+    if (*siblings)
+      printf ("  as the measured sibling kernel: %s\n", siblings);
+    printf ("  kept:   %s%s%s\n", *kept ? kept : "(none)", *kept ? " from " : "", *kept ? start : "");
     gsize np;
     const ModelParamInfo *info = model_params_info (&np);
     for (gsize j = 0; j < np; j++)
@@ -114,14 +120,15 @@ cli_cmd_calibrate (int argc, char **argv)
     cli_cost_report (s, pred, TRUE, 0, 0, -1);
     g_free (pred);
     char *file = g_strdup_printf ("%s/%s.json", outdir, s->gpu->id);
-    gboolean ok = model_profile_write (file, s->gpu->id, &p, src, (int) s->samples->len, &err)
+    gboolean ok = model_profile_write (file, s->gpu->id, &p, src->str, (int) s->samples->len, &err)
                   && model_catalog_load_file (cat, file, &err);
     if (ok)
       printf ("  wrote %s\n\n", file);
     g_free (file);
     g_free (fitted);
     g_free (kept);
-    g_free (src);
+    g_free (siblings);
+    g_string_free (src, TRUE);
     g_free (start);
     if (!ok) {
       rc = 2;

@@ -186,7 +186,8 @@ write_plots (const char *dir, const char *name, const ModelCalSet *s, const doub
  * The fit starts from the generic defaults, not from the bundled profile (which
  * was fitted on the held-out data): a class whose only source is held out is
  * predicted with the defaults, i.e. as if nothing of that class had ever been
- * measured. */
+ * measured, except a kernel variant whose sibling was measured (LayerNorm with
+ * only RMSNorm data: model_cal_fill_siblings, as `servesim calibrate` does). */
 static void
 predict_lomo (ModelCalSet *s, double *pred)
 {
@@ -194,7 +195,7 @@ predict_lomo (ModelCalSet *s, double *pred)
   for (guint src = 0; src < s->sources->len; src++) {
     ModelCostParams p;
     model_cost_params_default (&p);
-    model_cal_fit (s, &p, (int) src);
+    model_cal_fill_siblings (&p, model_cal_fit (s, &p, (int) src));
     model_cal_predict_all (s, &p, tmp);
     for (guint i = 0; i < s->samples->len; i++)
       if (g_array_index (s->samples, ModelCalSample, i).source == src)

@@ -230,23 +230,20 @@ add_sample (ModelCalSet *s, ModelCalClass cls, guint src, guint line, double x, 
   g_array_append_val (s->samples, smp);
 }
 
-/* Whether the model of a Vidur mlp.csv (its "org/model" directories) uses
- * LayerNorm: as the catalog says when it knows the model, else as the MLP
- * suggests (gated MLPs came with RMSNorm, plain ones with LayerNorm). */
-static gboolean
-uses_layernorm (const ModelCatalog *cat, const char *path, gboolean gated)
+/* The catalog model of a Vidur mlp.csv (its "org/model" directories, matched
+ * to the models' Hugging Face names), or NULL. */
+static const ModelLlm *
+llm_of_path (const ModelCatalog *cat, const char *path)
 {
   char *dir = g_path_get_dirname (path), *org_dir = g_path_get_dirname (dir);
   char *m = g_path_get_basename (dir), *org = g_path_get_basename (org_dir);
   char *name = g_strdup_printf ("%s/%s", org, m);
-  gboolean ln = !gated;
+  const ModelLlm *found = NULL;
   const char **ids = cat ? model_catalog_llm_ids (cat) : NULL;
-  for (guint i = 0; ids && ids[i]; i++) {
+  for (guint i = 0; ids && ids[i] && !found; i++) {
     const ModelLlm *l = model_catalog_llm (cat, ids[i], NULL);
-    if (l && l->name && l->norm && g_ascii_strcasecmp (l->name, name) == 0) {
-      ln = strcmp (l->norm, "layernorm") == 0;
-      break;
-    }
+    if (l && l->name && l->norm && g_ascii_strcasecmp (l->name, name) == 0)
+      found = l;
   }
   g_free (ids);
   g_free (name);
@@ -254,7 +251,7 @@ uses_layernorm (const ModelCatalog *cat, const char *path, gboolean gated)
   g_free (org_dir);
   g_free (m);
   g_free (org);
-  return ln;
+  return found;
 }
 
 static gboolean
@@ -285,6 +282,7 @@ load_mlp (ModelCalData *data, ModelCalSet *s, const char *path, const char *mode
   }
   guint src = source_index (s, model, path);
   gboolean layernorm = FALSE;
+  double adds = 1;
   int vcol = csv_col (&c, "vocab_size", FALSE, NULL);
   for (guint ln = 1; c.lines[ln]; ln++) {
     g_strchomp (c.lines[ln]);
@@ -319,8 +317,17 @@ load_mlp (ModelCalData *data, ModelCalSet *s, const char *path, const char *mode
       continue;
     }
     double nh = in[0], nkv = in[1], h = in[2], ffn = in[3], gated = in[4], T = in[5], t = in[6];
-    if (ln == 1)
-      layernorm = uses_layernorm (data->cat, path, gated != 0);
+    if (ln == 1) {
+      /* LayerNorm as the catalog says, else as the MLP suggests (gated MLPs
+       * came with RMSNorm, plain ones with LayerNorm). A parallel
+       * attention/MLP block (phi-2, falcon) adds attention and MLP outputs to
+       * the residual in one step that Vidur times as its "add": two adds of
+       * [T, h] (measured phi-2: 2.0-2.3x the time per element of a Llama
+       * residual add on both GPUs) */
+      const ModelLlm *l = llm_of_path (data->cat, path);
+      layernorm = l ? strcmp (l->norm, "layernorm") == 0 : !gated;
+      adds = l && l->parallel_attn_mlp ? 2 : 1;
+    }
     double d = h / nh, up = (gated ? 2 : 1) * ffn / t, f_r = ffn / t;
     double nh_r = nh / t, kv_r = nkv >= t ? nkv / t : 1;
     for (guint i = 0; i < G_N_ELEMENTS (ops); i++) {
@@ -351,7 +358,7 @@ load_mlp (ModelCalData *data, ModelCalSet *s, const char *path, const char *mode
         add_sample (s, gated ? MODEL_CAL_ACT : MODEL_CAL_ACT_PLAIN, src, ln + 1, T, ms,
                     (up / f_r + 1) * T * f_r * 2, 0, 0, 0);
         break;
-      case MODEL_CAL_ADD: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 3 * T * h * 2, 0, 0, 0); break;
+      case MODEL_CAL_ADD: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 3 * T * h * 2, 0, adds, 0); break;
       case MODEL_CAL_EMBED: add_sample (s, ops[i].cls, src, ln + 1, T, ms, T * h * 4, 0, 0, 0); break;
       default: break;
       }
@@ -930,7 +937,8 @@ model_cal_predict (ModelCalSet *s, const ModelCalSample *x, const ModelCostParam
   case MODEL_CAL_ACT_PLAIN:
   case MODEL_CAL_ADD:
   case MODEL_CAL_EMBED:
-    return model_time_elem_rows (p, s->gpu, elem_of (x->cls), a[0], x->x, a[1]);
+    /* a[2]: kernels in the timed op (0 = 1) */
+    return fmax (1, a[2]) * model_time_elem_rows (p, s->gpu, elem_of (x->cls), a[0], x->x, a[1]);
   case MODEL_CAL_ATTN_PREFILL:
   case MODEL_CAL_ATTN_DECODE: {
     ModelCost *c = g_ptr_array_index (s->attn, (guint) a[3]);
@@ -1013,6 +1021,49 @@ model_cal_groups_string (guint mask)
     if (mask & (1u << i))
       g_string_append_printf (s, "%s%s", s->len ? ", " : "", groups[i].label);
   return g_string_free (s, FALSE);
+}
+
+guint
+model_cal_all_groups (void)
+{
+  return (1u << G_N_ELEMENTS (groups)) - 1;
+}
+
+static int
+group_of (ModelCalClass c)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (groups); i++)
+    for (const ModelCalClass *gc = groups[i].classes; *gc != MODEL_CAL_COUNT; gc++)
+      if (*gc == c)
+        return (int) i;
+  return -1;
+}
+
+guint
+model_cal_fill_siblings (ModelCostParams *p, guint fitted)
+{
+  g_return_val_if_fail (p != NULL, 0);
+  static const ModelCalClass pairs[][2] = {
+    { MODEL_CAL_LAYERNORM, MODEL_CAL_NORM }, { MODEL_CAL_NORM, MODEL_CAL_LAYERNORM },
+    { MODEL_CAL_ACT_PLAIN, MODEL_CAL_ACT }, { MODEL_CAL_ACT, MODEL_CAL_ACT_PLAIN },
+  };
+  guint filled = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (pairs); i++) {
+    guint to = 1u << group_of (pairs[i][0]), from = 1u << group_of (pairs[i][1]);
+    if ((fitted & to) || !(fitted & from))
+      continue;
+    ModelElemClass a = elem_of (pairs[i][0]), b = elem_of (pairs[i][1]);
+    p->elem_bw_eff[a] = p->elem_bw_eff[b];
+    p->elem_floor_s[a] = p->elem_floor_s[b];
+    p->elem_sharp[a] = p->elem_sharp[b];
+    p->elem_cache_gain[a] = p->elem_cache_gain[b];
+    p->elem_cache_bytes[a] = p->elem_cache_bytes[b];
+    p->elem_row_wave[a] = p->elem_row_wave[b];
+    p->elem_row_s[a] = p->elem_row_s[b];
+    p->elem_wave_rows[a] = p->elem_wave_rows[b];
+    filled |= to;
+  }
+  return filled;
 }
 
 typedef struct {

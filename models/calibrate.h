@@ -56,7 +56,8 @@ typedef struct {
   guint  line;       /* line of the file it came from */
   double x;          /* what "small" and "large" split on: tokens (ops), batch size (cpu), bytes (comm) */
   double measured_s; /* median of the measurement */
-  double a[4];       /* shape: GEMM m,n,k,weight bytes; element-wise bytes, the part not growing with T; attention
+  double a[4];       /* shape: GEMM m,n,k,weight bytes; element-wise bytes, the part not growing with T,
+                      * kernels in the op (0 = 1); attention
                       * q, ctx, batch, attention-geometry index; CPU batch, tp,
                       * vocabulary (0 = unknown), model-name index; comm bytes,
                       * ranks, ranks per node */
@@ -108,6 +109,14 @@ void   model_cal_predict_all (ModelCalSet *s, const ModelCostParams *p, double *
 guint  model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude);
 /* Human-readable list of what `mask` (from model_cal_fit) covers (g_free). */
 char  *model_cal_groups_string (guint mask);
+/* The mask of every parameter group. */
+guint  model_cal_all_groups (void);
+/* For each kernel class that has a measured sibling but was not fitted itself
+ * (`fitted`: model_cal_fit's mask), copies the sibling's fitted parameters:
+ * LayerNorm costs like RMSNorm, a plain activation like the gated one (either
+ * way round). Better than the generic defaults or another GPU's values for a
+ * kernel nobody measured on this GPU. Returns the mask of groups so filled. */
+guint  model_cal_fill_siblings (ModelCostParams *p, guint fitted);
 
 typedef struct {
   gsize  n;

@@ -347,6 +347,57 @@ test_load_errors (void)
   model_catalog_free (cat);
 }
 
+/* A model the catalog knows by its Hugging Face name: phi-2 (LayerNorm, plain
+ * GELU MLP, parallel attention/MLP) gets the layernorm and act_plain classes,
+ * and its "add" counts as two [T, h] adds; Llama-2-7B one add, RMSNorm. */
+static void
+test_load_by_model (void)
+{
+  ModelCatalog *cat = catalog ();
+  char *dir = test_tmpdir ();
+  static const char *hdr =
+    "n_head,n_kv_head,n_embd,n_expanded_embd,vocab_size,use_gated_mlp,num_tokens,"
+    "num_tensor_parallel_workers,time_stats.input_layernorm.median,time_stats.mlp_act.median,"
+    "time_stats.add.median\n";
+  static const char *models[][3] = { { "microsoft", "phi-2", "32,32,2560,10240,51200,False" },
+                                     { "meta-llama", "Llama-2-7b-hf", "32,32,4096,11008,32000,True" } };
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++) {
+    char *sub = g_build_filename (dir, "h100", models[i][0], models[i][1], NULL);
+    CU_ASSERT_EQUAL_FATAL (g_mkdir_with_parents (sub, 0755), 0);
+    char *p = g_build_filename (sub, "mlp.csv", NULL);
+    char *text = g_strdup_printf ("%s%s,64,1,0.004,0.005,0.006\n", hdr, models[i][2]);
+    write_file (p, text);
+    g_free (text);
+    g_free (p);
+    g_free (sub);
+  }
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, NULL, NULL, MODEL_CAL_LOAD_OPS, &e));
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  CU_ASSERT_EQUAL_FATAL (s->samples->len, 6);
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
+    gboolean phi = strcmp (g_ptr_array_index (s->sources, x->source), "phi-2") == 0;
+    switch (i % 3) {
+    case 0: CU_ASSERT_EQUAL (x->cls, phi ? MODEL_CAL_LAYERNORM : MODEL_CAL_NORM); break;
+    case 1: CU_ASSERT_EQUAL (x->cls, phi ? MODEL_CAL_ACT_PLAIN : MODEL_CAL_ACT); break;
+    default:
+      CU_ASSERT_EQUAL (x->cls, MODEL_CAL_ADD);
+      CU_ASSERT_EQUAL (x->a[2], phi ? 2 : 1);
+      /* two kernels, twice the time of one */
+      ModelCalSample one = *x;
+      one.a[2] = 1;
+      CU_ASSERT_DOUBLE_EQUAL (model_cal_predict (s, x, &s->gpu->profile),
+                              (phi ? 2 : 1) * model_cal_predict (s, &one, &s->gpu->profile), 1e-15);
+    }
+  }
+  model_cal_data_free (d);
+  test_rmdir_r (dir);
+  g_free (dir);
+  model_catalog_free (cat);
+}
+
 /* Synthetic measurements from known parameters: the fit must find them
  * again (predictions within 1%, the identifiable parameters within a few %). */
 static void
@@ -411,6 +462,15 @@ test_fit_recovers (void)
   CU_ASSERT_DOUBLE_EQUAL (fit.gemm_rate_down, 1.15, 1.15 * 0.01);
   CU_ASSERT_DOUBLE_EQUAL (fit.gemm_mem_eff, 0.85, 0.85 * 0.01);
   CU_ASSERT_DOUBLE_EQUAL (fit.gemm_floor_s, 4e-6, 4e-6 * 0.02);
+  /* a kernel variant without data takes its measured sibling's parameters */
+  ModelCostParams filled = fit;
+  char *sib = model_cal_groups_string (model_cal_fill_siblings (&filled, mask));
+  CU_ASSERT_STRING_EQUAL (sib, "layernorm");
+  g_free (sib);
+  CU_ASSERT_EQUAL (filled.elem_bw_eff[MODEL_ELEM_LAYERNORM], fit.elem_bw_eff[MODEL_ELEM_NORM]);
+  CU_ASSERT_EQUAL (filled.elem_row_s[MODEL_ELEM_LAYERNORM], fit.elem_row_s[MODEL_ELEM_NORM]);
+  CU_ASSERT_EQUAL (filled.elem_bw_eff[MODEL_ELEM_ACT_PLAIN], fit.elem_bw_eff[MODEL_ELEM_ACT_PLAIN]);
+  CU_ASSERT_EQUAL (model_cal_fill_siblings (&filled, model_cal_all_groups ()), 0);
   /* groups without data keep their starting values */
   CU_ASSERT_EQUAL (fit.attn_eff, p0.attn_eff);
   CU_ASSERT_EQUAL (fit.comm_bw_frac[MODEL_HOP_INTRA], p0.comm_bw_frac[MODEL_HOP_INTRA]);
@@ -575,6 +635,7 @@ main (void)
     { "collectives, NCCL-style", test_comm },
     { "loading measurements: errors and attribution", test_load_errors },
     { "fit recovers known parameters", test_fit_recovers },
+    { "kernel classes by model", test_load_by_model },
     { "accuracy gate on the shared data", test_shared_accuracy },
     { "leave one model out (H100, phi-2)", test_leave_one_out },
     { NULL, NULL }
