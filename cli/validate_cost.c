@@ -241,10 +241,15 @@ run_validate (int argc, char **argv, gboolean comm)
   g_option_context_set_summary (ctx, comm
     ? "Compare the collective-communication model (NCCL algorithms x protocols, models/comm.c)\n"
       "with measured all-reduce, all-gather, reduce-scatter, all-to-all and send/recv times.\n"
-      "APE = |predicted - measured| / measured; bias = median signed error."
+      "APE = |predicted - measured| / measured; bias = median signed error.\n"
+      "r-med/r-p90: the APE beyond each measurement's recording resolution (Vidur's CSVs:\n"
+      "whole microseconds, +-0.5 us). Thresholds apply to the plain APE."
     : "Compare the per-operator cost model (GEMMs, attention, element-wise kernels, CPU\n"
       "overhead) with measured kernel times, using each GPU's device profile.\n"
-      "APE = |predicted - measured| / measured; bias = median signed error.");
+      "APE = |predicted - measured| / measured; bias = median signed error.\n"
+      "r-med/r-p90: the APE beyond each measurement's recording resolution (a source whose\n"
+      "times are all whole microseconds, as Vidur's are, is taken as +-0.5 us: a prediction\n"
+      "inside that interval counts as exact). Thresholds apply to the plain APE.");
   g_option_context_set_description (ctx,
     comm ? "Example:\n  servesim validate comm --data ../shared/data --max-median-ape 5\n"
          : "Example:\n  servesim validate ops --profiles ../shared/data/profiles/vidur --max-median-ape 5\n"

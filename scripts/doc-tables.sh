@@ -1,0 +1,69 @@
+#!/bin/bash
+# scripts/doc-tables.sh — the Markdown tables of docs/cost-model.md, regenerated from the program.
+#
+#   bash scripts/doc-tables.sh BUILD_DIR [SHARED_DATA_DIR] > /tmp/tables.md
+#
+# Prints, from `servesim calibrate` (fitted parameters, one column per GPU) and `servesim
+# validate ops|comm` with the bundled profiles (accuracy per class and size split, with the
+# resolution-aware columns) and `validate ops --leave-one-out` (pooled over held-out sources),
+# Markdown sections to paste into the document. Takes a few minutes (the leave-one-out refits
+# once per source); set NO_LOO=1 to skip that part.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:?usage: doc-tables.sh BUILD_DIR [SHARED_DATA_DIR]}
+data=${2:-$src/../shared/data}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+"$build/servesim" calibrate --profiles "$data" --out "$tmp/prof" > "$tmp/cal.txt"
+"$build/servesim" validate ops --profiles "$data/profiles" --no-plots > "$tmp/ops.txt"
+"$build/servesim" validate comm --data "$data" --no-plots > "$tmp/comm.txt"
+
+echo "### Fitted parameters"
+echo
+awk '
+  /^[a-z0-9-]+: [0-9]+ measurements from/ { g = $1; sub(":", "", g); gpus[++ng] = g; next }
+  /^    [a-z_.]+ +[-0-9.e+]+ / { if (!($1 in seen)) { seen[$1] = 1; names[++nn] = $1 } v[g, $1] = $2 }
+  END {
+    printf "| parameter |"; for (i = 1; i <= ng; i++) printf " %s |", gpus[i]; printf "\n|---|"
+    for (i = 1; i <= ng; i++) printf "---|"; printf "\n"
+    for (j = 1; j <= nn; j++) {
+      printf "| `%s` |", names[j]
+      for (i = 1; i <= ng; i++) printf " %s |", v[gpus[i], names[j]]
+      printf "\n"
+    }
+  }' "$tmp/cal.txt"
+
+# tables SPLIT FILE...: one table per GPU of the rows whose size column is SPLIT
+tables () {
+  local split=$1; shift
+  awk -v want="$split" '
+    function flush() { if (n) { printf "**%s**\n\n| class | rows | median %% | p90 %% | max %% | bias %% | r-med %% | r-p90 %% |\n|---|---|---|---|---|---|---|---|\n%s\n", gpu, body; } n = 0; body = "" }
+    /^(operators|collectives)( \(leave-one-out\))? on / { flush(); gpu = $0; sub(/:.*/, "", gpu); sub(/.* on /, "", gpu); next }
+    /held out:/ { skip = 1 } /pooled over held-out/ { skip = 0 }
+    /^  [a-z_0-9]+ +(T|<|>)/ { cls = $1 }
+    !skip && ($1 == want || $2 == want) {
+      k = ($1 == want) ? 1 : 2
+      body = body sprintf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", cls, $(k+1), $(k+2), $(k+3), $(k+4), $(k+5), $(k+6), $(k+7)); n++
+    }
+    END { flush() }' "$@"
+}
+
+echo "### Operators, T >= 16 (in-sample)"
+echo
+tables "T>=16" "$tmp/ops.txt"
+echo "### Operators, T < 16 (in-sample)"
+echo
+tables "T<16" "$tmp/ops.txt"
+echo "### Collectives, >= 1 MiB (in-sample)"
+echo
+tables ">=1MiB" "$tmp/comm.txt"
+echo "### Collectives, < 1 MiB (in-sample)"
+echo
+tables "<1MiB" "$tmp/comm.txt"
+if [ -z "${NO_LOO:-}" ]; then
+  "$build/servesim" validate ops --profiles "$data/profiles" --leave-one-out --no-plots > "$tmp/loo.txt"
+  echo "### Leave one source out, pooled, T >= 16"
+  echo
+  tables "T>=16" "$tmp/loo.txt"
+fi
