@@ -991,7 +991,7 @@ static const Group groups[] = {
    * element-wise kernel and the embedding a gather */
 #define ROWS_GROUP(label, cls, n) \
   { label, { cls, MODEL_CAL_COUNT }, { "elem_bw_eff." n, "elem_floor_s." n, "elem_sharp." n, \
-      "elem_cache_gain." n, "elem_cache_bytes." n, "elem_row_wave." n, "elem_row_s." n, NULL } }
+      "elem_cache_gain." n, "elem_cache_bytes." n, "elem_cache_sharp." n, "elem_row_wave." n, "elem_row_s." n, NULL } }
   ROWS_GROUP ("norm", MODEL_CAL_NORM, "norm"),
   ROWS_GROUP ("layernorm", MODEL_CAL_LAYERNORM, "layernorm"),
   ROWS_GROUP ("rope", MODEL_CAL_ROPE, "rope"),
@@ -999,9 +999,9 @@ static const Group groups[] = {
   ROWS_GROUP ("plain activation", MODEL_CAL_ACT_PLAIN, "act_plain"),
 #undef ROWS_GROUP
   { "add", { MODEL_CAL_ADD, MODEL_CAL_COUNT }, { "elem_bw_eff.add", "elem_floor_s.add", "elem_sharp.add",
-      "elem_cache_gain.add", "elem_cache_bytes.add", NULL } },
+      "elem_cache_gain.add", "elem_cache_bytes.add", "elem_cache_sharp.add", NULL } },
   { "embed", { MODEL_CAL_EMBED, MODEL_CAL_COUNT }, { "elem_bw_eff.embed", "elem_floor_s.embed", "elem_sharp.embed",
-      "elem_cache_gain.embed", "elem_cache_bytes.embed", "elem_row_s.embed", NULL } },
+      "elem_cache_gain.embed", "elem_cache_bytes.embed", "elem_cache_sharp.embed", "elem_row_s.embed", NULL } },
   { "cpu", { MODEL_CAL_CPU, MODEL_CAL_COUNT },
     { "cpu_base_s", "cpu_per_seq_s", "cpu_tp_s", "cpu_per_seq_vocab_s", NULL } },
   { "collectives", { MODEL_CAL_ALLREDUCE, MODEL_CAL_ALLGATHER, MODEL_CAL_REDUCESCATTER,
@@ -1058,6 +1058,7 @@ model_cal_fill_siblings (ModelCostParams *p, guint fitted)
     p->elem_sharp[a] = p->elem_sharp[b];
     p->elem_cache_gain[a] = p->elem_cache_gain[b];
     p->elem_cache_bytes[a] = p->elem_cache_bytes[b];
+    p->elem_cache_sharp[a] = p->elem_cache_sharp[b];
     p->elem_row_wave[a] = p->elem_row_wave[b];
     p->elem_row_s[a] = p->elem_row_s[b];
     p->elem_wave_rows[a] = p->elem_wave_rows[b];

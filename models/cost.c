@@ -196,8 +196,11 @@ model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClas
    * working sets come from L2 (the measurements repeat the kernel on the same
    * data, and in a forward pass the producer just wrote it), faster by up to
    * elem_cache_gain */
-  double cb = p->elem_cache_bytes[cls];
-  double cache = (cb / p->elem_cache_gain[cls] + bytes) / (cb + bytes);
+  /* with steepness k: (cb^k / gain + b^k) / (cb^k + b^k), scaled by cb to
+   * stay in range; k = 1 is the original rational form */
+  double k = p->elem_cache_sharp[cls];
+  double r = k == 1 ? bytes / p->elem_cache_bytes[cls] : pow (bytes / p->elem_cache_bytes[cls], k);
+  double cache = (1 / p->elem_cache_gain[cls] + r) / (1 + r);
   double moved = bytes;
   /* vLLM's norm, RoPE and activation kernels run one thread block per token
    * row: a fraction elem_row_wave of the transfer runs in whole waves of

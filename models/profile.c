@@ -60,6 +60,7 @@ model_cost_params_default (ModelCostParams *p)
     p->elem_sharp[i] = 4;
     p->elem_cache_gain[i] = 1.0;
     p->elem_cache_bytes[i] = 32e6;
+    p->elem_cache_sharp[i] = 1;
     p->elem_row_wave[i] = 0;
     p->elem_row_s[i] = 0;
     /* vLLM launches one block per token row: 1024 threads (norms, activation:
@@ -120,6 +121,7 @@ static const ModelParamInfo params_info[] = {
   { "elem_sharp." n, P (elem_sharp[i]), 1.0, 20.0, n ": exponent p of the smooth max of floor and transfer time" }, \
   { "elem_cache_gain." n, P (elem_cache_gain[i]), 1.0, 8.0, n ": bandwidth gain while the data fit in cache (1 = none)" }, \
   { "elem_cache_bytes." n, P (elem_cache_bytes[i]), 1e5, 1e10, n ": bytes at which the cache gain is half gone" }, \
+  { "elem_cache_sharp." n, P (elem_cache_sharp[i]), 1.0, 32.0, n ": steepness of the loss of the cache gain around elem_cache_bytes (1 = gradual)" }, \
   { "elem_row_wave." n, P (elem_row_wave[i]), 0, 1.0, n ": fraction of the transfer time quantised in waves of elem_wave_rows token rows per SM (0 = none)" }, \
   { "elem_row_s." n, P (elem_row_s[i]), 0, 1e-6, n ": time per token row beyond its bytes (a block's fixed work), amortised over the SMs, s" }, \
   { "elem_wave_rows." n, P (elem_wave_rows[i]), 1, 64, n ": token rows (thread blocks) resident per SM, the wave size of elem_row_wave" }

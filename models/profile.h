@@ -65,6 +65,9 @@ typedef struct {
   double elem_sharp[MODEL_ELEM_COUNT];  /* exponent of the smooth max of floor and transfer time */
   double elem_cache_gain[MODEL_ELEM_COUNT];  /* speed-up while the data fit in cache (L2) */
   double elem_cache_bytes[MODEL_ELEM_COUNT]; /* bytes at which half of that gain is left */
+  double elem_cache_sharp[MODEL_ELEM_COUNT]; /* steepness of the loss of that gain around
+                                              * elem_cache_bytes (1 = gradual, higher = a
+                                              * sharper capacity edge) */
   double elem_row_wave[MODEL_ELEM_COUNT];    /* fraction of the transfer time that runs in whole
                                               * waves of elem_wave_rows token rows per SM (0 = none) */
   double elem_row_s[MODEL_ELEM_COUNT];       /* time per token row, amortised over the SMs: a

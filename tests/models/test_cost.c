@@ -205,6 +205,17 @@ test_kernel_variants (void)
   p.elem_row_s[C] = 2e-9;
   EQ (model_time_elem_rows (&p, &toy, C, 5000, 10, 0), 5000 / bw + 10 * 2e-9);
   EQ (model_time_elem (&p, &toy, C, 5000), 5000 / bw);   /* no rows, no row term */
+  /* the cache edge: gain 2 below cb = 1e6 bytes; at cb half of it is left
+   * whatever the steepness; at 2 cb, k = 1 leaves (0.5 + 2) / 3 of the HBM
+   * time, k = 4 (0.5 + 16) / 17 */
+  p.elem_cache_gain[C] = 2;
+  p.elem_cache_bytes[C] = 1e6;
+  EQ (model_time_elem (&p, &toy, C, 1e6), 0.75 * 1e6 / bw);
+  EQ (model_time_elem (&p, &toy, C, 2e6), 2.5 / 3 * 2e6 / bw);
+  p.elem_cache_sharp[C] = 4;
+  EQ (model_time_elem (&p, &toy, C, 1e6), 0.75 * 1e6 / bw);
+  EQ (model_time_elem (&p, &toy, C, 2e6), 16.5 / 17 * 2e6 / bw);
+  EQ (model_time_elem (&p, &toy, C, 0.5e6), (0.5 + 1 / 16.0) / (1 + 1 / 16.0) * 0.5e6 / bw);
 
   /* compute-bound GEMM: twice the rate, half the time (the memory side and
    * the floor do not change) */
