@@ -618,19 +618,23 @@ load_nccl (ModelCalSet *s, const char *path, const char *name, GError **error)
     if (l[0] == '#' || !*g_strstrip (lines[ln]))
       continue;
     char **w = g_strsplit_set (lines[ln], " \t", -1);
-    double v[6];
+    double v[10];
     guint nv = 0;
-    for (guint i = 0; w[i] && nv < 6; i++) {
+    for (guint i = 0; w[i] && nv < 10; i++) {
       if (!*w[i])
         continue;
       char *end;
       double x = g_ascii_strtod (w[i], &end);
-      /* columns: size count type redop root time (type and redop are words) */
-      if (nv == 2 || nv == 3) {
+      /* columns: size count type redop root, then time algbw busbw #wrong
+       * out of place and again in place (type, redop and a #wrong of "N/A"
+       * are words) */
+      if (nv == 2 || nv == 3 || nv == 8) {
         v[nv++] = 0;
         continue;
       }
       if (end == w[i] || *end) {
+        if (nv >= 6)
+          break;   /* a short row: out-of-place time only */
         nv = 0;
         break;
       }
@@ -641,8 +645,12 @@ load_nccl (ModelCalSet *s, const char *path, const char *name, GError **error)
       continue;   /* nccl-tests also times 0-byte calls: nothing to model */
     guint nodes = MAX (1, g_hash_table_size (hosts));
     double per_node = (double) ranks / nodes;
-    /* time column is in microseconds */
-    add_sample (s, cls, src, ln + 1, v[0], v[5] * 1e-3, v[0], ranks, per_node, 0);
+    /* time columns are in microseconds. Out of place and in place move the
+     * same bytes, so they are two measurements of one transfer; interference
+     * only ever adds time, so the faster one is kept (ALCF A100 all-gather of
+     * 2 MiB: 120.9 us out of place, 91.5 us in place) */
+    double us = nv >= 10 && v[9] > 0 ? fmin (v[5], v[9]) : v[5];
+    add_sample (s, cls, src, ln + 1, v[0], us * 1e-3, v[0], ranks, per_node, 0);
   }
   g_hash_table_destroy (hosts);
   g_strfreev (lines);
@@ -1010,7 +1018,8 @@ static const Group groups[] = {
      * (fixed: fitting them too leaves the protocols interchangeable) */
     { "comm_bw_frac.intra", "comm_bw.inter", "comm_base_lat_s.ll", "comm_base_lat_s.ll128",
       "comm_base_lat_s.simple", "comm_hop_lat_s.intra", "comm_hop_lat_s.inter",
-      "comm_p2p_frac", "comm_nvls_frac", "comm_nvls_lat_s", NULL } },
+      "comm_p2p_frac", "comm_nvls_frac", "comm_nvls_lat_s", "comm_bw.node", "comm_duplex_frac",
+      "comm_tree_frac", "comm_a2a_lat_s", NULL } },
 };
 
 char *
@@ -1230,6 +1239,59 @@ in_group (const Group *g, ModelCalClass c)
   return FALSE;
 }
 
+/* Whether the samples can tell a collective parameter at all: the node's
+ * egress limit shows only next to a different number of GPUs per node
+ * talking across nodes,
+ * and the duplex fraction only next to a one-way transfer between nodes (a
+ * send/recv) to compare with, the tree's bandwidth only in an all-reduce
+ * across nodes. Without such data the parameter keeps its
+ * default rather than wander on a flat loss. */
+static gboolean
+comm_param_informative (const ModelCalSet *s, const char *name)
+{
+  gboolean node = strcmp (name, "comm_bw.node") == 0, duplex = strcmp (name, "comm_duplex_frac") == 0;
+  gboolean tree = strcmp (name, "comm_tree_frac") == 0;
+  if (strcmp (name, "comm_a2a_lat_s") == 0 || strcmp (name, "comm_p2p_frac") == 0) {
+    /* the all-to-all launch cost needs all-to-alls; the NVLink
+     * point-to-point rate a send/recv or all-to-all inside one node */
+    gboolean a2a = name[5] == 'a';
+    for (guint i = 0; i < s->samples->len; i++) {
+      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if (a2a ? smp->cls == MODEL_CAL_ALLTOALL
+              : (smp->cls == MODEL_CAL_SENDRECV || smp->cls == MODEL_CAL_ALLTOALL) && smp->a[2] >= smp->a[1])
+        return TRUE;
+    }
+    return FALSE;
+  }
+  if (!node && !duplex && !tree)
+    return TRUE;
+  gboolean wide = FALSE, oneway = FALSE, reduce = FALSE;
+  double per_node = 0;
+  guint node_sizes = 0;   /* distinct GPUs-per-node counts of multi-node collectives */
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+    if (!model_cal_class_is_comm (smp->cls) || !(smp->a[2] < smp->a[1]))
+      continue;
+    if (smp->cls == MODEL_CAL_SENDRECV)
+      oneway = TRUE;
+    else {
+      wide = TRUE;
+      if (node_sizes == 0 || (node_sizes == 1 && smp->a[2] != per_node))
+        node_sizes++;
+      per_node = smp->a[2];
+    }
+    if (smp->cls == MODEL_CAL_ALLREDUCE)
+      reduce = TRUE;
+  }
+  /* with one GPUs-per-node count the node's limit and one NIC's rate are
+   * the same unknown (ALCF's 2 x 8 A100 logs: only 8 per node), and so are
+   * the tree's bandwidth and the latencies that set where NCCL switches to
+   * the ring */
+  if (node || tree)
+    return node_sizes >= 2 && (node || reduce);
+  return wide && oneway;
+}
+
 guint
 model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
 {
@@ -1276,7 +1338,9 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
       p->comm_nvls_frac = 0;
     for (const char *const *name = g->params; *name; name++)
       for (gsize i = 0; i < np; i++)
-        if (strcmp (info[i].name, *name) == 0 && (nvls || strncmp (*name, "comm_nvls", 9) != 0)) {
+        if (strcmp (info[i].name, *name) == 0 && !comm_param_informative (s, *name))
+          *model_param_ptr (p, &info[i]) = *model_param_ptr (&dflt, &info[i]);
+        else if (strcmp (info[i].name, *name) == 0 && (nvls || strncmp (*name, "comm_nvls", 9) != 0)) {
           infos[o.k] = &info[i];
           ptrs[o.k] = model_param_ptr (p, &info[i]);
           /* every fit starts from the defaults, so that it does not depend on

@@ -71,13 +71,27 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
   const double n = nranks;
   const double link = g->nvlink_bw > 0 ? g->nvlink_bw : g->pcie_bw;
   const double bw_intra = link * p->comm_bw_frac[MODEL_HOP_INTRA];
-  const double bw_inter = p->comm_bw_frac[MODEL_HOP_INTER];
+  const double bw_p2p = link * p->comm_p2p_frac;
+  /* one GPU's NIC, one way (what a lone send/recv between nodes reaches) */
+  const double nic = p->comm_bw_frac[MODEL_HOP_INTER];
   const gboolean multi = per_node < nranks;
   const double nodes = ceil (n / per_node);
+  /* What leaves one node per second in a collective: each GPU sends and
+   * receives at once (ring neighbours, all-to-all peers), which a NIC does at
+   * comm_duplex_frac of its one-way rate (the Vidur A100 cluster: 5.9 GB/s
+   * bus bandwidth for a 2-node all-reduce vs 7.8 GB/s for send/recv), and
+   * all the node's GPUs together cannot pass more than its NICs or uplink
+   * carry (comm_bw.node: the same cluster reaches 21 GB/s with 4 GPUs per
+   * node and 17.5 GB/s with 8, not 4x and 8x 5.9). */
+  const double duplex = p->comm_duplex_frac > 0 ? p->comm_duplex_frac : 1;
+  const double node_cap = p->comm_node_bw > 0 ? p->comm_node_bw : INFINITY;
+  const double node_out = fmin (per_node * nic * duplex, node_cap);
   /* A ring crossing nodes goes at its slowest hop; NCCL runs one ring per
-   * NIC, so a node's GPUs (one NIC each) share the ring traffic. */
-  double bw_ring = multi ? fmin (bw_intra, bw_inter * per_node) : bw_intra;
-  const double hop_ring = multi ? p->comm_hop_lat_s[MODEL_HOP_INTER] : p->comm_hop_lat_s[MODEL_HOP_INTRA];
+   * NIC, and every ring crosses each node boundary once per direction, so a
+   * node's egress equals the ring's bus bandwidth. */
+  double bw_ring = multi ? fmin (bw_intra, node_out) : bw_intra;
+  const double hop_intra = p->comm_hop_lat_s[MODEL_HOP_INTRA];
+  const double hop_inter = p->comm_hop_lat_s[MODEL_HOP_INTER];
 
   double bus, steps;
   switch (coll) {
@@ -88,15 +102,27 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
   case MODEL_COLL_SENDRECV:
     bus = bytes;
     steps = 1;
-    bw_ring = multi ? bw_inter : link * p->comm_p2p_frac;
+    bw_ring = multi ? nic : bw_p2p;
     break;
   case MODEL_COLL_ALLTOALL:
-    /* every pair exchanges directly: across nodes each GPU's NIC carries the
-     * share of its buffer bound for other nodes */
-    bus = multi ? (n - per_node) / n * bytes : (n - 1) / n * bytes;
-    steps = n - 1;
-    if (multi)
-      bw_ring = bw_inter;
+    /* NCCL runs an all-to-all as n-1 grouped point-to-point transfers per
+     * rank, all in flight at once: one step of latency, not n-1, plus a
+     * fixed cost for the grouped launch (comm_a2a_lat_s; H100 nccl-tests at
+     * 32 MiB: 35 us above the bandwidth term at both 4 and 8 GPUs, where a
+     * lone send/recv of 1 MB takes 10 us in all). Inside a node the NVSwitch
+     * is non-blocking, so each GPU's link is the limit, at the
+     * point-to-point rate (H100: 348-357 GB/s bus bandwidth at 4 and 8 GPUs,
+     * like send/recv's 347-367). Across nodes each GPU's NIC carries the
+     * share of its buffer bound for other nodes, at its share of the node's
+     * egress. */
+    steps = 1;
+    if (multi) {
+      bus = (n - per_node) / n * bytes;
+      bw_ring = node_out / per_node;
+    } else {
+      bus = (n - 1) / n * bytes;
+      bw_ring = bw_p2p;
+    }
     break;
   default:
     bus = (n - 1) / n * bytes;
@@ -104,25 +130,46 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
     break;
   }
 
-  double best = INFINITY;
+  /* NCCL's tuner picks the (algorithm, protocol) its own cost model rates
+   * fastest and then runs at whatever that pair really reaches. Its model
+   * gives a tree all-reduce across nodes 0.92 of the ring's bus bandwidth
+   * (src/graph/tuning.cc) and the tree's lower latency, so below a crossover
+   * size it runs the tree. Where the tree really moves less than that
+   * (comm_tree_frac of the ring's bandwidth: it funnels a node's traffic
+   * through fewer NICs), the tree rows come out slower than a ring would
+   * have been: the Vidur A100 2-node all-reduces with 2, 4 and 8 GPUs per
+   * node run at about one NIC's rate below 5-13 MB and at several NICs'
+   * above. `best` is the tuner's estimate, `actual` the time returned. */
+  const double tree_belief = 0.92;
+  /* A ring is a pipeline whose steps move in lockstep: when it crosses
+   * nodes every step waits for the network hop, so each pays its latency. */
+  const double ring_hops = steps * (multi ? hop_inter : hop_intra);
+  double best = INFINITY, actual = INFINITY;
+  /* Point-to-point kinds bypass the tuner: NCCL sends each peer's part with
+   * LL up to NCCL_P2P_LL_THRESHOLD (16 KiB) and with Simple above it. */
+  const gboolean p2p = coll == MODEL_COLL_SENDRECV || coll == MODEL_COLL_ALLTOALL;
+  const double peer_bytes = coll == MODEL_COLL_ALLTOALL ? bytes / n : bytes;
+  const int p2p_proto = peer_bytes <= 16384 ? MODEL_PROTO_LL : MODEL_PROTO_SIMPLE;
   for (int pr = 0; pr < MODEL_PROTO_COUNT; pr++) {
+    if (p2p && pr != p2p_proto)
+      continue;
     double frac = p->comm_proto_frac[pr] > 0 ? p->comm_proto_frac[pr] : 1;
-    double lat = p->comm_base_lat_s[pr];
-    double t = lat + steps * hop_ring * proto_lat (p, pr) + bus / (bw_ring * frac);
+    double lat = p->comm_base_lat_s[pr] + (coll == MODEL_COLL_ALLTOALL ? p->comm_a2a_lat_s : 0);
+    double t = lat + ring_hops * proto_lat (p, pr) + bus / (bw_ring * frac);
     if (t < best) {
-      best = t;
+      best = actual = t;
       if (choice)
         *choice = (ModelCommChoice) { MODEL_ALGO_RING, pr };
     }
     if (coll == MODEL_COLL_ALLREDUCE && multi) {
       /* tree across nodes, chain inside: latency grows with log2(nodes) */
       double tsteps = 2 * log2 (nodes);
-      double tt = lat + (tsteps * p->comm_hop_lat_s[MODEL_HOP_INTER]
-                         + 2 * (per_node - 1) * p->comm_hop_lat_s[MODEL_HOP_INTRA])
-                        * proto_lat (p, pr)
-                  + bus / (fmin (bw_intra, bw_inter * per_node) * frac);
+      double tlat = lat + (tsteps * hop_inter + 2 * (per_node - 1) * hop_intra) * proto_lat (p, pr);
+      double tbw = fmin (bw_intra, node_out) * frac;
+      double tt = tlat + bus / (tbw * tree_belief);
       if (tt < best) {
         best = tt;
+        actual = tlat + bus / (tbw * (p->comm_tree_frac > 0 ? p->comm_tree_frac : tree_belief));
         if (choice)
           *choice = (ModelCommChoice) { MODEL_ALGO_TREE, pr };
       }
@@ -137,10 +184,10 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
   if (nvls_coll && !multi && nvls && p->comm_nvls_frac > 0) {
     double t = p->comm_nvls_lat_s + bus / (link * p->comm_nvls_frac);
     if (t < best) {
-      best = t;
+      best = actual = t;
       if (choice)
         *choice = (ModelCommChoice) { MODEL_ALGO_NVLS, MODEL_PROTO_SIMPLE };
     }
   }
-  return best;
+  return actual;
 }

@@ -3,9 +3,12 @@
  * For each algorithm (ring, tree, NVLS where the profile has it) and protocol
  * (LL, LL128, Simple): time = base latency(protocol) + steps x hop latency x
  * protocol factor + bus bytes / (bus bandwidth x protocol fraction); the
- * cheapest pair is chosen, as NCCL's tuner does. Hops are intra-node
- * (NVLink/NVSwitch, or PCIe without NVLink) or inter-node (NIC); a ring that
- * spans nodes runs at the slower of the two. It does not own the parameters
+ * pair NCCL's tuner rates cheapest is chosen and priced at what it really
+ * reaches (they differ for the tree across nodes). Point-to-point kinds
+ * (send/recv, all-to-all) use LL or Simple by NCCL's 16 KiB rule. Hops are
+ * intra-node (NVLink/NVSwitch, or PCIe without NVLink) or inter-node (NIC); a
+ * ring that spans nodes runs at the slower of the two, a node's NICs capped
+ * by comm_bw.node. It does not own the parameters
  * (models/profile.h) nor when collectives happen (models/cost.c, serve/).
  */
 #ifndef MODEL_COMM_H

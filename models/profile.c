@@ -85,6 +85,13 @@ model_cost_params_default (ModelCostParams *p)
   p->comm_p2p_frac = 0.8;
   p->comm_nvls_frac = 0;
   p->comm_nvls_lat_s = 20e-6;
+  /* a DGX-class node: eight 200 Gb/s NICs; one-way and duplex rates equal */
+  p->comm_node_bw = 200e9;
+  p->comm_duplex_frac = 1.0;
+  /* a tree as fast as the ring: NCCL's tuner (assuming 0.92) then leaves it
+   * a little early */
+  p->comm_tree_frac = 1.0;
+  p->comm_a2a_lat_s = 20e-6;
   p->cpu_base_s = 0.8e-3;
   p->cpu_per_seq_s = 42e-6;
   p->cpu_tp_s = 0.4e-3;
@@ -148,6 +155,10 @@ static const ModelParamInfo params_info[] = {
   { "comm_p2p_frac", P (comm_p2p_frac), 0.01, 1.0, "intra-node send/recv bandwidth / link bandwidth" },
   { "comm_nvls_frac", P (comm_nvls_frac), 0, 4.0, "NVLS all-reduce bus bandwidth / link bandwidth; 0 = no NVLS" },
   { "comm_nvls_lat_s", P (comm_nvls_lat_s), 0, 1e-3, "NVLS all-reduce fixed latency, s" },
+  { "comm_bw.node", P (comm_node_bw), 1e8, 1e13, "inter-node bandwidth of a whole node (all its NICs, or its one shared uplink), bytes/s per direction" },
+  { "comm_a2a_lat_s", P (comm_a2a_lat_s), 0, 1e-3, "all-to-all: fixed cost of launching the grouped n-1 sends and receives, s" },
+  { "comm_tree_frac", P (comm_tree_frac), 0.05, 1.0, "tree all-reduce bus bandwidth across nodes / the ring's (NCCL's tuner assumes 0.92 and picks the tree below the crossover that implies)" },
+  { "comm_duplex_frac", P (comm_duplex_frac), 0.1, 1.0, "per-GPU inter-node rate while sending and receiving at once (ring, all-to-all) / one-way send rate" },
   { "cpu_base_s", P (cpu_base_s), 0, 1.0, "CPU overhead per iteration, s" },
   { "cpu_per_seq_s", P (cpu_per_seq_s), 0, 1e-2, "CPU overhead per sequence in the batch, s" },
   { "cpu_tp_s", P (cpu_tp_s), 0, 1e-1, "CPU overhead per iteration added by tensor parallelism, s" },

@@ -84,6 +84,10 @@ typedef struct {
   double comm_p2p_frac;     /* intra-node send/recv bandwidth / link bandwidth */
   double comm_nvls_frac;    /* NVLS (NVSwitch reduction) all-reduce bus bandwidth / link; 0 = none */
   double comm_nvls_lat_s;
+  double comm_node_bw;      /* inter-node bytes/s all NICs of one node carry together, per direction */
+  double comm_a2a_lat_s;    /* fixed cost of a grouped all-to-all (n-1 sends and receives), s */
+  double comm_tree_frac;    /* tree all-reduce bus bandwidth across nodes / the ring's */
+  double comm_duplex_frac;  /* per-GPU NIC rate while it sends and receives at once / one-way rate */
   /* CPU side, per iteration */
   double cpu_base_s;
   double cpu_per_seq_s;

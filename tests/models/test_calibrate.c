@@ -237,6 +237,127 @@ test_comm (void)
   CU_ASSERT_NOT_EQUAL (ch.algo, MODEL_ALGO_NVLS);
   CU_ASSERT_STRING_EQUAL (model_proto_name (MODEL_PROTO_LL128), "LL128");
   CU_ASSERT_STRING_EQUAL (model_coll_name (MODEL_COLL_SENDRECV), "send_recv");
+
+  /* across nodes a ring goes at what leaves a node: per_node GPUs x NIC x
+   * duplex fraction, capped by the node's egress. NIC 10 GB/s, duplex 0.5,
+   * node 30 GB/s: 2 per node -> 10 GB/s, 8 per node -> 30 GB/s (not 40) */
+  model_cost_params_default (&p);
+  p.comm_bw_frac[MODEL_HOP_INTER] = 10e9;
+  p.comm_duplex_frac = 0.5;
+  p.comm_node_bw = 30e9;
+  p.comm_tree_frac = 0.92;   /* the tree as NCCL's tuner believes: no surprise */
+  const double simple_lat = p.comm_base_lat_s[MODEL_PROTO_SIMPLE];
+  const double simple_hop = p.comm_proto_lat[MODEL_PROTO_SIMPLE];
+  double t = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 4e9, 16, 8, &ch);
+  CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_RING);
+  CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
+  /* 30 lockstep steps, each waiting for the network hop */
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + 30 * p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
+                          + 2 * 15.0 / 16 * 4e9 / 30e9, 1e-12);
+  t = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 4e9, 4, 2, &ch);
+  CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_RING);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + 6 * p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
+                          + 2 * 3.0 / 4 * 4e9 / 10e9, 1e-12);
+  /* a lone send/recv between nodes is one-way: the full NIC rate */
+  t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e9, 2, 1, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop + 1e9 / 10e9,
+                          1e-12);
+  /* all-to-all across nodes: each GPU's NIC carries the half bound for the
+   * other node at its share of the node's egress, 30/8 GB/s, one step */
+  t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 1e9, 16, 8, &ch);
+  CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
+                          + 0.5e9 / (30e9 / 8), 1e-12);
+  /* inside a node: n-1 transfers at once at the point-to-point rate; a
+   * peer's part above 16 KiB goes Simple, below it LL */
+  t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 8e6, 8, 8, &ch);
+  CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
+                          + 7.0 / 8 * 8e6 / (g->nvlink_bw * p.comm_p2p_frac), 1e-12);
+  model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 64 * 1024, 8, 8, &ch);
+  CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL);
+  model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e6, 2, 2, &ch);
+  CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
+
+  /* NCCL's tuner takes the tree below the crossover its own model (tree at
+   * 0.92 of the ring's bandwidth) implies, and the tree then runs at
+   * comm_tree_frac of it: below the crossover the time is the tree's actual
+   * one, above it the ring's, so the curve steps down (the Vidur A100
+   * 2-node all-reduces) */
+  p.comm_hop_lat_s[MODEL_HOP_INTER] = 20e-6;
+  p.comm_tree_frac = 0.46;   /* half of what the tuner believes */
+  double ring_bw = 30e9;
+  double tree_lat = simple_lat + (2 * 20e-6 + 2 * 7 * p.comm_hop_lat_s[MODEL_HOP_INTRA]) * simple_hop;
+  double ring_lat = simple_lat + 30 * 20e-6 * simple_hop;
+  /* crossover bus bytes: tree_lat + B / (0.92 bw) = ring_lat + B / bw */
+  double cross = (ring_lat - tree_lat) / (1 / (0.92 * ring_bw) - 1 / ring_bw);
+  double below = 0.9 * cross / (2 * 15.0 / 16), above = 1.1 * cross / (2 * 15.0 / 16);
+  t = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, below, 16, 8, &ch);
+  CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_TREE);
+  CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
+  CU_ASSERT_DOUBLE_EQUAL (t, tree_lat + 0.9 * cross / (ring_bw * 0.46), 1e-12);
+  double t2 = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, above, 16, 8, &ch);
+  CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_RING);
+  CU_ASSERT_DOUBLE_EQUAL (t2, ring_lat + 1.1 * cross / ring_bw, 1e-12);
+  CU_ASSERT_TRUE (t2 < t);
+  model_catalog_free (cat);
+}
+
+/* The loaders: Vidur's 'size' is bytes; a row that a larger message of the
+ * same series beat by more than 20% is dropped; nccl-tests rows keep the
+ * faster of the out-of-place and in-place times (microseconds). */
+static void
+test_comm_loaders (void)
+{
+  ModelCatalog *cat = catalog ();
+  char *dir = test_tmpdir ();
+  char *sub = g_build_filename (dir, "a100_dgx", NULL);
+  g_mkdir (sub, 0755);
+  char *csv = g_build_filename (sub, "all_reduce.csv", NULL);
+  write_file (csv, ",time_stats.all_reduce.median,num_workers,size,devices_per_node\n"
+                   "0,0.5,4,1048576,2\n"
+                   "1,1.0,4,2097152,2\n"      /* slower than 4 MiB: kept (no row is dropped) */
+                   "2,0.6,4,4194304,2\n"
+                   "3,0.7,4,2097152,4\n");    /* another series: kept */
+  char *log = g_build_filename (sub, "alltoall_output.dat", NULL);
+  write_file (log, "# nThread 1 nGpus 1 minBytes 4 maxBytes 8 step: 2(factor)\n"
+                   "#  Rank  0 Group  0 Pid 1 on node-a device  0 [0x07] NVIDIA A100-SXM4-80GB\n"
+                   "#  Rank  1 Group  0 Pid 2 on node-b device  0 [0x07] NVIDIA A100-SXM4-80GB\n"
+                   "     1048576   131072  float  none  -1   120.9  8.67  4.34  0   91.5  11.46  5.73  N/A\n"
+                   "     2097152   262144  float  none  -1   150.0  13.98  6.99  0\n");
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, NULL, NULL, MODEL_CAL_LOAD_COMM, &e));
+  CU_ASSERT_EQUAL_FATAL (model_cal_data_n_sets (d), 1);
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  CU_ASSERT_STRING_EQUAL (s->gpu->id, "a100-80gb");
+  CU_ASSERT_EQUAL_FATAL (s->samples->len, 6);
+  guint ar = 0, a2a = 0;
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
+    if (x->cls == MODEL_CAL_ALLREDUCE) {
+      ar++;
+      if (x->a[0] == 2097152 && x->a[2] == 2)
+        CU_ASSERT_DOUBLE_EQUAL (x->measured_s, 1.0e-3, 1e-15);
+      if (x->a[0] == 1048576) {
+        CU_ASSERT_DOUBLE_EQUAL (x->measured_s, 0.5e-3, 1e-15);
+        CU_ASSERT_DOUBLE_EQUAL (x->a[1], 4, 0);
+      }
+    } else if (x->cls == MODEL_CAL_ALLTOALL) {
+      a2a++;
+      CU_ASSERT_DOUBLE_EQUAL (x->a[1], 2, 0);
+      CU_ASSERT_DOUBLE_EQUAL (x->a[2], 1, 0);   /* two hosts: one rank per node */
+      CU_ASSERT_DOUBLE_EQUAL (x->measured_s, x->a[0] == 1048576 ? 91.5e-6 : 150e-6, 1e-15);
+    }
+  }
+  CU_ASSERT_EQUAL (ar, 4);
+  CU_ASSERT_EQUAL (a2a, 2);
+  model_cal_data_free (d);
+  test_rmdir_r (dir);
+  g_free (csv);
+  g_free (log);
+  g_free (sub);
+  g_free (dir);
   model_catalog_free (cat);
 }
 
@@ -633,6 +754,7 @@ main (void)
     { "profile write and load", test_profile_roundtrip },
     { "bad profiles", test_profile_errors },
     { "collectives, NCCL-style", test_comm },
+    { "collective loaders: sizes, nccl-tests times", test_comm_loaders },
     { "loading measurements: errors and attribution", test_load_errors },
     { "fit recovers known parameters", test_fit_recovers },
     { "kernel classes by model", test_load_by_model },
