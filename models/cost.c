@@ -344,7 +344,9 @@ dec_tile_keys (double d)
  *    on an SM takes dec_cta_s + tiles x dec_per_block_s, two sharing an SM
  *    take 2/dec_pair_gain times that. A wave is the smooth max (dec_sharp) of
  *    that and its bytes at dec_mem_eff of the bandwidth. Measured: 27 -> 28
- *    sequences (108 -> 112 blocks on 108 SMs) costs +38% at 4k keys.
+ *    sequences (108 -> 112 blocks on 108 SMs) costs +38% at 4k keys. A last
+ *    partial wave after full ones is priced between a lone block and a pair
+ *    by its share of the slots (its blocks start staggered).
  *  - Which blocks share an SM: the grid is (split, sequence x head) with the
  *    split fastest and blocks go out breadth-first (block i and block i + S
  *    on one SM). Blocks with keys are the first `act` of every `s`, so they
@@ -386,14 +388,23 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
   if (rest > 0) {
     /* the last (or only) wave: its longest block has the longest sequence's tiles */
     double t1m = p->dec_cta_s + fmin (ceil (kmax / tile - 1e-9), per_split) * p->dec_per_block_s;
-    gboolean paired;
-    if (s > 1) {
-      double off = fmod (S, s);
-      paired = grid > slots || (grid > S && (off == 0 || act > fmin (off, s - off)));
-    } else
-      paired = rest > S;
-    t += smax (paired ? DEC_CTAS_PER_SM * t1m / p->dec_pair_gain : t1m, bytes * rest / n / bw,
-               p->dec_sharp);
+    double t2m = DEC_CTAS_PER_SM * t1m / p->dec_pair_gain, tl;
+    if (full > 0)
+      /* after full waves the last blocks start as slots free up, staggered:
+       * the share of SMs running two of them grows with their number, from
+       * a lone block (a few left: 55 sequences, 4 blocks past two waves, cost
+       * 255 + 92 us at 4k keys) to a pair (a full wave) */
+      tl = t1m + (t2m - t1m) * rest / slots;
+    else {
+      gboolean paired;
+      if (s > 1) {
+        double off = fmod (S, s);
+        paired = grid > slots || (grid > S && (off == 0 || act > fmin (off, s - off)));
+      } else
+        paired = rest > S;
+      tl = paired ? t2m : t1m;
+    }
+    t += smax (tl, bytes * rest / n / bw, p->dec_sharp);
   }
   if (s > 1) {
     double rows_per_cta = fmod (c->shape.d, 128) == 0 ? 4 : fmod (c->shape.d, 64) == 0 ? 8 : 16;

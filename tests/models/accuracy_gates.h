@@ -15,7 +15,7 @@
 { "a100-80gb", MODEL_CAL_ADD, 4.0, 16.0 },
 { "a100-80gb", MODEL_CAL_EMBED, 4.8, 10.2 },
 { "a100-80gb", MODEL_CAL_ATTN_PREFILL, 4.5, 16.1 },
-{ "a100-80gb", MODEL_CAL_ATTN_DECODE, 5.7, 12.5 },
+{ "a100-80gb", MODEL_CAL_ATTN_DECODE, 5.1, 11.3 },
 { "a100-80gb", MODEL_CAL_CPU, 3.5, 7.0 },
 { "h100-sxm", MODEL_CAL_QKV, 6.6, 17.3 },
 { "h100-sxm", MODEL_CAL_ATTN_OUT, 6.4, 15.5 },

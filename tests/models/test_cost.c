@@ -334,7 +334,7 @@ test_decode_split_kv (void)
   model_cost_set_params (&c, &p, TRUE);
   c.dec_pad_keys = 4096;   /* 32 tiles of 128 keys */
   const double bw = 2e12 * 0.8, per_key = 4 * 2 * 128 * 2;  /* 4 KV heads, K and V, fp16 */
-  ModelSeqWork w[16];
+  ModelSeqWork w[64];
   /* one sequence of 33 keys: 4 units < 80% of 108 SMs; the best wave
    * efficiency over the eligible splits of 32 tiles is 16 or 32 splits (64 or
    * 128 blocks, 0.59): 16 splits of 2 tiles. One split per head has keys: 4
@@ -355,7 +355,7 @@ test_decode_split_kv (void)
   c.dec_pad_keys = 4096;
   /* 13 sequences of 33 keys: 52 units; 2 splits (104 blocks, 0.96) of 16
    * tiles; the grid fits in one block per SM: no pairs; combine 104 blocks */
-  for (int i = 0; i < 16; i++)
+  for (int i = 0; i < 64; i++)
     w[i] = (ModelSeqWork) { 1, 32 };
   EQ (model_cost_attn_time (&c, w, 13, TRUE),
       1e-6 + (2e-6 + 3e-6) + 13 * 33 * per_key / bw + 3e-6 + 2 * 0.2e-6);
@@ -365,6 +365,12 @@ test_decode_split_kv (void)
    * share an SM at 2/1.5 the time; the combine has 128 blocks, two rounds */
   EQ (model_cost_attn_time (&c, w, 16, TRUE),
       1e-6 + 2 * (2e-6 + 3e-6) / 1.5 + 16 * 33 * per_key / bw + 2 * 3e-6 + 3 * 0.2e-6);
+  /* 55 sequences: 220 units, no split; one full wave of 216 blocks (pairs on
+   * every SM), then 4 blocks whose SM time is a lone block's plus 4/216 of
+   * the step to a pair (they start staggered as the first wave drains) */
+  double t1 = 2e-6 + 3e-6, t2 = 2 * t1 / 1.5;
+  EQ (model_cost_attn_time (&c, w, 55, TRUE),
+      1e-6 + t2 + t1 + (t2 - t1) * 4 / 216 + 55 * 33 * per_key / bw);
 }
 
 static void
