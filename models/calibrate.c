@@ -388,6 +388,10 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
   for (guint i = 0; i < G_N_ELEMENTS (in_cols); i++)
     if ((ic[i] = csv_col (&c, in_cols[i], TRUE, error)) < 0)
       goto out;
+  /* the block table's width in keys: FlashAttention splits the keys of the
+   * padded length, so the decode time depends on it (optional: without it
+   * the table is as wide as the longest context) */
+  int pad_col = csv_col (&c, "max_model_len", FALSE, NULL);
   int pre_col = csv_col (&c, "time_stats.attn_prefill.median", TRUE, error);
   int dec_col = pre_col < 0 ? -1 : csv_col (&c, "time_stats.attn_decode.median", TRUE, error);
   if (dec_col < 0)
@@ -400,7 +404,7 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
       continue;
     char **f = g_strsplit (c.lines[ln], ",", -1);
     guint nf = g_strv_length (f);
-    double in[G_N_ELEMENTS (in_cols)], ms;
+    double in[G_N_ELEMENTS (in_cols)], ms, pad = 0;
     gboolean empty, good = TRUE;
     for (guint i = 0; i < G_N_ELEMENTS (in_cols) && good; i++)
       if (!csv_num (&c, f, nf, ic[i], ln + 1, &in[i], &empty, error)) {
@@ -411,6 +415,8 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
         }
         good = FALSE;
       }
+    if (good && pad_col >= 0 && (!csv_num (&c, f, nf, pad_col, ln + 1, &pad, &empty, NULL) || pad < 0))
+      pad = 0;
     gboolean pre = good && in[7] != 0;
     if (good && !csv_num (&c, f, nf, pre ? pre_col : dec_col, ln + 1, &ms, &empty, error)) {
       if (!empty) {
@@ -425,7 +431,7 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
         || (int) in[1] % (int) in[2] != 0 || (int) in[1] % (int) in[3] != 0)
       continue;
     /* one ModelCost per head geometry and tp */
-    char *key = g_strdup_printf ("%g/%g/%g/%g", in[0], in[1], in[2], in[3]);
+    char *key = g_strdup_printf ("%g/%g/%g/%g/%g", in[0], in[1], in[2], in[3], pad);
     gpointer gi;
     if (!g_hash_table_lookup_extended (geo, key, NULL, &gi)) {
       ModelLlm *m = g_new0 (ModelLlm, 1);
@@ -448,6 +454,7 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
       ModelCost *mc = g_new0 (ModelCost, 1);
       model_cost_init (mc, m, s->gpu, (int) in[3]);
       model_cost_set_params (mc, &s->gpu->profile, FALSE);
+      mc->dec_pad_keys = (gint64) pad;
       g_ptr_array_add (s->attn, mc);
       gi = GUINT_TO_POINTER (s->attn->len - 1);
       g_hash_table_insert (geo, key, gi);
@@ -993,7 +1000,8 @@ static const Group groups[] = {
   { "attention prefill", { MODEL_CAL_ATTN_PREFILL, MODEL_CAL_COUNT },
     { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL } },
   { "attention decode", { MODEL_CAL_ATTN_DECODE, MODEL_CAL_COUNT },
-    { "dec_mem_eff", "dec_floor_s", "dec_per_seq_s", "dec_per_block_s", "dec_tail", "dec_split_s", NULL } },
+    { "dec_mem_eff", "dec_floor_s", "dec_per_seq_s", "dec_per_block_s", "dec_split_s", "dec_cta_s",
+      "dec_pair_gain", "dec_sharp", "dec_combine_s", NULL } },
   /* row waves (elem_row_wave) only for the kernels vLLM runs one block per
    * token row: norm, RoPE, activation; the residual add is a flat torch
    * element-wise kernel and the embedding a gather */

@@ -235,7 +235,7 @@ typedef struct {
   double pre_wmax;   /* the longest (query tile, head) unit */
   double pre_kmax;   /* the most keys one unit sees */
   double pre_units;  /* (query tile, head) units */
-  gint64 dec_seqs, dec_blocks, dec_keys, dec_kmax;  /* integers: exact sums */
+  gint64 dec_seqs, dec_keys, dec_kmax;  /* integers: exact sums */
   gboolean any_pre, any_dec;
 } AttnAcc;
 
@@ -248,7 +248,6 @@ attn_add (AttnAcc *a, const Shape *s, double causal, double tile, gint64 qi, gin
   if (qi == 1 && ci > 0) {
     /* integer sums only (the hot case); FLOPs and bytes follow after the pass */
     a->dec_seqs += 1;
-    a->dec_blocks += (ci + 16) >> 4;     /* ceil ((ctx + 1) / 16) */
     a->dec_keys += ci + 1;
     if (ci + 1 > a->dec_kmax)
       a->dec_kmax = ci + 1;
@@ -305,7 +304,9 @@ attn_prefill_time (const ModelCost *c, const AttnAcc *a)
 
 /* FlashAttention-2's split-KV heuristic (flash_api.cpp num_splits_heuristic):
  * with fewer (sequence x KV head) units than 80% of the SMs, split the keys
- * into the fewest blocks that reach 85% of the best wave efficiency. */
+ * into the fewest blocks that reach 85% of the best wave efficiency. `n_blocks`
+ * counts the key tiles of the *padded* length the kernel is launched with
+ * (block-table width x page size), not of the keys actually cached. */
 static double
 num_splits (double units, double S, double n_blocks)
 {
@@ -326,30 +327,105 @@ num_splits (double units, double S, double n_blocks)
   return 1;
 }
 
+/* Keys per tile of the FlashAttention-2 forward kernels (kBlockN): 256 at head
+ * size <= 64, 128 up to 128, 64 above. */
+static inline double
+dec_tile_keys (double d)
+{
+  return d <= 64 ? 256 : d <= 128 ? 128 : 64;
+}
+
+/* Thread blocks of the split-KV kernel resident on one SM: at head size 128 a
+ * block holds a 64x128 Q tile and 128x128 K and V tiles in fp16 (80 KB of
+ * shared memory), so two fit in the 164 KB (A100) or 228 KB (H100) of an SM. */
+#define DEC_CTAS_PER_SM 2
+
+/* Decode attention as FlashAttention-2 runs it over a paged cache
+ * (flash_attn_with_kvcache: flash_fwd_splitkv_kernel, then the combine kernel
+ * when the keys are split). With GQA the query heads of a group are folded
+ * into the query rows, so one thread block serves one (sequence x KV head x
+ * split) and loops over 128-key tiles; at head size 128 a tile is QK^T and PV
+ * on a 64-row tile (8 real rows) plus the softmax: about 3 us per tile on an
+ * A100 SM, of the same order as the tile's 64 KB of K and V at the SM's share
+ * of bandwidth, so decode is neither purely memory- nor compute-bound.
+ *
+ *  - The split count comes from the padded length the kernel is launched with
+ *    (the block table's width): splits cover equal ranges of that length and
+ *    those beyond a sequence's keys exit at once. In Vidur's A100 profile
+ *    (tables 4096 keys wide) a batch of 1 runs 16 splits of 2 tiles whatever
+ *    its context, and its time is flat beyond 256 keys.
+ *  - Blocks with keys run in waves of DEC_CTAS_PER_SM per SM; one block alone
+ *    on an SM takes dec_cta_s + tiles x dec_per_block_s, two sharing an SM
+ *    take 2/dec_pair_gain times that. A wave is the smooth max (dec_sharp) of
+ *    that and its bytes at dec_mem_eff of the bandwidth. Measured: 27 -> 28
+ *    sequences (108 -> 112 blocks on 108 SMs) costs +38% at 4k keys. A last
+ *    partial wave after full ones is priced between a lone block and a pair
+ *    by its share of the slots (its blocks start staggered).
+ *  - Which blocks share an SM: the grid is (split, sequence x head) with the
+ *    split fastest and blocks go out breadth-first (block i and block i + S
+ *    on one SM). Blocks with keys are the first `act` of every `s`, so they
+ *    pair up when the grid exceeds S blocks and S mod s leaves an offset the
+ *    active run covers, or when the grid exceeds the resident slots (later
+ *    blocks take the slots the empty splits free). Measured: 16 sequences (3
+ *    splits, 108 mod 3 = 0) are 33% slower than 13 (2 splits, 104 blocks).
+ *  - The combine kernel reads every split's partial output and LSE: it runs
+ *    blocks of 4 rows (head size 128) and costs dec_combine_s per round of
+ *    such blocks over the SMs plus dec_split_s per split (the per-split loads
+ *    are dependent latency).
+ * `dec_pad_keys` of the ModelCost is the table width (0: the longest context
+ * of the batch, as an engine that sizes the table per batch launches it). */
 static double
 attn_decode_time (const ModelCost *c, const AttnAcc *a)
 {
   const ModelCostParams *p = &c->params;
   const double S = num_sms (c->gpu);
-  /* (sequence x KV head) units, the query heads of a group packed together;
-   * each split reads its share of the keys at one SM's share of bandwidth */
+  const double tile = dec_tile_keys (c->shape.d);
+  const double slots = DEC_CTAS_PER_SM * S;
   double units = (double) a->dec_seqs * c->shape.kv_r;
   double kavg = (double) a->dec_keys / (double) a->dec_seqs;
-  gint64 nb = (a->dec_kmax + 127) / 128;
-  double split = a->dec_seqs < MODEL_COST_SPLIT_B && nb <= MODEL_COST_SPLIT_NB
-                 && c->split[a->dec_seqs][nb] ? c->split[a->dec_seqs][nb]
-                                               : num_splits (units, S, (double) nb);
-  /* blocks run in waves of one per SM, each reading its keys at 1/S of the
-   * bandwidth: measured times step at multiples of S blocks, a partial last
-   * wave costing `dec_tail` of its idle part */
-  double bw_sm = c->gpu->mem_bw * p->dec_mem_eff / S;
-  double per_key = 2 * c->shape.d * c->shape.kvb;
-  double w = units * split / S;
-  double waves = w + p->dec_tail * (ceil (w - 1e-9) - w);
-  double t_waves = waves * ceil (kavg / split) * per_key / bw_sm;
-  return p->dec_floor_s + p->dec_per_seq_s * (double) a->dec_seqs
-         + p->dec_per_block_s * (double) a->dec_blocks * c->shape.kv_r + t_waves
-         + (split > 1 ? p->dec_split_s * units * split : 0);
+  double kmax = (double) a->dec_kmax;
+  gint64 nb = (gint64) ceil (fmax (kmax, (double) c->dec_pad_keys) / tile);
+  double s = a->dec_seqs < MODEL_COST_SPLIT_B && nb <= MODEL_COST_SPLIT_NB
+             && c->split[a->dec_seqs][nb] ? c->split[a->dec_seqs][nb]
+                                           : num_splits (units, S, (double) nb);
+  double per_split = ceil ((double) nb / s);           /* tiles per split */
+  double tiles = ceil (kavg / tile - 1e-9);            /* tiles of a mean sequence */
+  double act = ceil (tiles / per_split - 1e-9);        /* splits with keys */
+  double n = units * act, grid = units * s;
+  double bytes = (double) a->dec_keys * c->shape.kv_r * 2 * c->shape.d * c->shape.kvb;
+  double bw = c->gpu->mem_bw * p->dec_mem_eff;
+  /* one block alone on an SM, and a pair sharing one */
+  double t1 = p->dec_cta_s + fmin (tiles, per_split) * p->dec_per_block_s;
+  double t2 = DEC_CTAS_PER_SM * t1 / p->dec_pair_gain;
+  double full = floor (n / slots + 1e-9), rest = n - full * slots;
+  double t = full * smax (t2, bytes * slots / n / bw, p->dec_sharp);
+  if (rest > 0) {
+    /* the last (or only) wave: its longest block has the longest sequence's tiles */
+    double t1m = p->dec_cta_s + fmin (ceil (kmax / tile - 1e-9), per_split) * p->dec_per_block_s;
+    double t2m = DEC_CTAS_PER_SM * t1m / p->dec_pair_gain, tl;
+    if (full > 0)
+      /* after full waves the last blocks start as slots free up, staggered:
+       * the share of SMs running two of them grows with their number, from
+       * a lone block (a few left: 55 sequences, 4 blocks past two waves, cost
+       * 255 + 92 us at 4k keys) to a pair (a full wave) */
+      tl = t1m + (t2m - t1m) * rest / slots;
+    else {
+      gboolean paired;
+      if (s > 1) {
+        double off = fmod (S, s);
+        paired = grid > slots || (grid > S && (off == 0 || act > fmin (off, s - off)));
+      } else
+        paired = rest > S;
+      tl = paired ? t2m : t1m;
+    }
+    t += smax (tl, bytes * rest / n / bw, p->dec_sharp);
+  }
+  if (s > 1) {
+    double rows_per_cta = fmod (c->shape.d, 128) == 0 ? 4 : fmod (c->shape.d, 64) == 0 ? 8 : 16;
+    double ctas = ceil ((double) a->dec_seqs * c->shape.nh_r / rows_per_cta);
+    t += p->dec_combine_s * ceil (ctas / S) + p->dec_split_s * s;
+  }
+  return p->dec_floor_s + p->dec_per_seq_s * (double) a->dec_seqs + t;
 }
 
 double
@@ -466,6 +542,7 @@ model_cost_init (ModelCost *c, const ModelLlm *llm, const ModelGpu *gpu, int tp)
   c->gpu = gpu;
   c->tp = tp;
   c->table_n = 0;
+  c->dec_pad_keys = 0;
   model_cost_set_params (c, &gpu->profile, TRUE);
 }
 

@@ -81,6 +81,10 @@ typedef struct {
   const ModelLlm *llm;
   const ModelGpu *gpu;
   int             tp;
+  /* width in keys of the block table decode attention is launched with (the
+   * padded length FlashAttention splits the keys of); 0 = the batch's longest
+   * context. Set by model_cost_init to 0. */
+  gint64          dec_pad_keys;
   ModelCostParams params;  /* the GPU's profile (gpu->profile) at init */
   /* internal, filled by model_cost_init / model_cost_set_params */
   ModelCostShape  shape;

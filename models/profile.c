@@ -47,12 +47,16 @@ model_cost_params_default (ModelCostParams *p)
   p->attn_per_tile_s = 1e-6;
   p->attn_causal = 1.3;
   p->attn_tile_q = 64;
-  p->dec_mem_eff = 0.75;
-  p->dec_floor_s = 12e-6;
-  p->dec_per_seq_s = 0.1e-6;
-  p->dec_per_block_s = 2e-9;
-  p->dec_tail = 0.3;
-  p->dec_split_s = 0.05e-6;
+  p->dec_mem_eff = 0.9;
+  p->dec_floor_s = 1e-6;
+  p->dec_per_seq_s = 0;
+  p->dec_per_block_s = 3e-6;
+  p->dec_tail = 0;
+  p->dec_split_s = 0.2e-6;
+  p->dec_cta_s = 5e-6;
+  p->dec_pair_gain = 1.4;
+  p->dec_sharp = 2;
+  p->dec_combine_s = 2e-6;
   static const double eff[MODEL_ELEM_COUNT] = { 0.2, 0.45, 0.4, 0.5, 0.8, 0.5, 0.45, 0.5 };
   for (int i = 0; i < MODEL_ELEM_COUNT; i++) {
     p->elem_bw_eff[i] = eff[i];
@@ -119,9 +123,13 @@ static const ModelParamInfo params_info[] = {
   { "dec_mem_eff", P (dec_mem_eff), 0.02, 1.0, "decode attention: fraction of memory bandwidth reading the KV cache" },
   { "dec_floor_s", P (dec_floor_s), 0, 1e-3, "decode attention: fixed time per kernel, s" },
   { "dec_per_seq_s", P (dec_per_seq_s), 0, 1e-4, "decode attention: time per sequence in the batch, s" },
-  { "dec_per_block_s", P (dec_per_block_s), 0, 1e-5, "decode attention: time per 16-token KV block (whole batch, spread over SMs), s" },
-  { "dec_split_s", P (dec_split_s), 0, 1e-4, "decode attention: extra time per (sequence x KV head x split) block when the keys are split (combine), s" },
-  { "dec_tail", P (dec_tail), 0.0, 1.0, "decode attention: cost of the idle part of a partial last wave of blocks (0 = none, 1 = a full wave)" },
+  { "dec_per_block_s", P (dec_per_block_s), 0, 1e-4, "decode attention: time per key tile (128 keys at head size 128) of one thread block alone on an SM, s" },
+  { "dec_split_s", P (dec_split_s), 0, 1e-4, "decode attention: combine kernel time per split of the keys, s" },
+  { "dec_tail", P (dec_tail), 0.0, 1.0, "decode attention: unused (kept so that older profiles load)" },
+  { "dec_cta_s", P (dec_cta_s), 0, 1e-4, "decode attention: fixed time of one thread block (sequence x KV head x split), s" },
+  { "dec_pair_gain", P (dec_pair_gain), 1.0, 2.0, "decode attention: throughput of two thread blocks sharing an SM relative to one (1 = none, 2 = full overlap)" },
+  { "dec_sharp", P (dec_sharp), 1.0, 20.0, "decode attention: exponent p of the smooth max of a wave's SM time and its bytes over bandwidth" },
+  { "dec_combine_s", P (dec_combine_s), 0, 1e-4, "decode attention: combine kernel time per round of its blocks over the SMs, s" },
 #define ELEM(i, n) \
   { "elem_bw_eff." n, P (elem_bw_eff[i]), 0.01, 1.0, n ": fraction of memory bandwidth" }, \
   { "elem_floor_s." n, P (elem_floor_s[i]), 0, 1e-3, n ": fixed time per kernel, s" }, \

@@ -53,12 +53,16 @@ typedef struct {
   double attn_tile_q;       /* queries per tile: 64 on GPUs (FlashAttention-2 split-KV kernel); 1 on a
                              * CPU (a query row at a time, no masked work); not fitted */
   /* attention decode (paged KV read) */
-  double dec_mem_eff;       /* fraction of mem_bw reading the KV cache */
+  double dec_mem_eff;       /* fraction of mem_bw reading the KV cache (bound of a wave) */
   double dec_floor_s;
   double dec_per_seq_s;     /* per sequence in the batch */
-  double dec_per_block_s;   /* per 16-token KV block read, all heads, spread over SMs */
-  double dec_split_s;       /* extra time when the keys are split (the combine step), per split block */
-  double dec_tail;          /* cost of the idle part of a partial last wave (0 = none, 1 = full wave) */
+  double dec_per_block_s;   /* per key tile (128 keys at head size 128) of one thread block alone on an SM */
+  double dec_split_s;       /* combine kernel: per split of the keys */
+  double dec_tail;          /* unused (the FlashAttention wave model has none); kept so old profiles load */
+  double dec_cta_s;         /* fixed time of one thread block (Q tile, block table, O and LSE writes) */
+  double dec_pair_gain;     /* throughput of two blocks sharing an SM vs one (1 = none, 2 = full overlap) */
+  double dec_sharp;         /* exponent of the smooth max of a wave's SM time and its bytes over bandwidth */
+  double dec_combine_s;     /* combine kernel: per round of its (4-row) blocks over the SMs */
   /* element-wise kernels */
   double elem_bw_eff[MODEL_ELEM_COUNT];
   double elem_floor_s[MODEL_ELEM_COUNT];

@@ -688,6 +688,10 @@ kern_host_params (const KernHostRates *r, ModelCostParams *p)
   p->dec_per_block_s = 0;
   p->dec_split_s = 0;
   p->dec_tail = 0;
+  p->dec_cta_s = 0;
+  p->dec_pair_gain = 2;   /* no sharing penalty: the wave is its bytes over bandwidth */
+  p->dec_sharp = 20;
+  p->dec_combine_s = 0;
   /* element-wise: each class at its measured rate, a hard max with the floor,
    * no cache term (the class rates were measured at a 256-token working set
    * that is itself cache-resident) */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "tests/testutil.h"
 #include "models/calibrate.h"
 #include "models/catalog.h"
@@ -521,6 +523,51 @@ test_load_by_model (void)
 
 /* Synthetic measurements from known parameters: the fit must find them
  * again (predictions within 1%, the identifiable parameters within a few %). */
+/* attention.csv: the decode kernel splits the keys of the block table's width
+ * (max_model_len), so two rows that differ only there predict differently,
+ * each as the cost model does with that width */
+static void
+test_attention_table_width (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *g = model_catalog_gpu (cat, "a100-80gb", NULL);
+  CU_ASSERT_TRUE_FATAL (g != NULL);
+  char *dir = test_tmpdir ();
+  char *p = g_build_filename (dir, "attention.csv", NULL);
+  write_file (p, "time_stats.attn_decode.median,time_stats.attn_prefill.median,n_embd,n_q_head,"
+                 "n_kv_head,num_tensor_parallel_workers,max_model_len,batch_size,"
+                 "prefill_chunk_size,kv_cache_size,is_prefill\n"
+                 "0.02,,8192,64,8,2,4096,1,0,999,False\n"
+                 "0.02,,8192,64,8,2,1024,1,0,999,False\n");
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "a100-80gb", NULL, MODEL_CAL_LOAD_ALL, &e));
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  CU_ASSERT_EQUAL_FATAL (s->samples->len, 2);
+  double pred[2];
+  model_cal_predict_all (s, &g->profile, pred);
+  ModelLlm m = { .id = "a", .name = "a", .num_layers = 1, .hidden = 8192, .num_heads = 64,
+                 .num_kv_heads = 8, .head_dim = 128, .ffn = 8192, .vocab = 1, .norm = "rmsnorm",
+                 .activation = "silu", .weight_dtype = "fp16", .bytes_per_param = 2,
+                 .max_context = G_MAXINT, .source = "test" };
+  ModelCost c;
+  model_cost_init (&c, &m, g, 2);
+  ModelSeqWork w = { 1, 999 };
+  c.dec_pad_keys = 4096;   /* 16 splits of 2 tiles: 4 of them hold the 1000 keys */
+  double wide = model_cost_attn_time (&c, &w, 1, TRUE);
+  c.dec_pad_keys = 1024;   /* 8 splits of 1 tile */
+  double narrow = model_cost_attn_time (&c, &w, 1, TRUE);
+  CU_ASSERT_DOUBLE_EQUAL (pred[0], wide, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (pred[1], narrow, 1e-12);
+  CU_ASSERT_TRUE (wide > narrow);
+  model_cal_data_free (d);
+  g_unlink (p);
+  g_rmdir (dir);
+  g_free (p);
+  g_free (dir);
+  model_catalog_free (cat);
+}
+
 static void
 test_fit_recovers (void)
 {
@@ -756,6 +803,7 @@ main (void)
     { "collectives, NCCL-style", test_comm },
     { "collective loaders: sizes, nccl-tests times", test_comm_loaders },
     { "loading measurements: errors and attribution", test_load_errors },
+    { "attention.csv: decode block-table width", test_attention_table_width },
     { "fit recovers known parameters", test_fit_recovers },
     { "kernel classes by model", test_load_by_model },
     { "accuracy gate on the shared data", test_shared_accuracy },

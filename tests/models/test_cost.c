@@ -315,6 +315,75 @@ test_elem_row_waves (void)
   model_catalog_free (cat);
 }
 
+/* FlashAttention split-KV decode at the geometry of Vidur's A100 profile
+ * (Llama-2-70B at TP 2: 32 query and 4 KV heads of 128 per rank) on 108 SMs,
+ * with the block table 4096 keys wide: hand-worked splits and waves. */
+static void
+test_decode_split_kv (void)
+{
+  ModelLlm m = tiny;
+  m.hidden = 8192;
+  m.num_heads = 64;
+  m.num_kv_heads = 8;
+  m.head_dim = 128;
+  m.num_layers = 1;
+  ModelGpu g = toy;
+  g.num_sms = 108;
+  g.mem_bw = 2e12;
+  ModelCost c;
+  model_cost_init (&c, &m, &g, 2);
+  ModelCostParams p = c.params;
+  p.dec_floor_s = 1e-6;
+  p.dec_per_seq_s = 0;
+  p.dec_cta_s = 2e-6;
+  p.dec_per_block_s = 3e-6;
+  p.dec_pair_gain = 1.5;
+  p.dec_sharp = 1;        /* SM time + bytes over bandwidth: checkable by hand */
+  p.dec_mem_eff = 0.8;
+  p.dec_split_s = 0.2e-6;
+  p.dec_combine_s = 3e-6;
+  model_cost_set_params (&c, &p, TRUE);
+  c.dec_pad_keys = 4096;   /* 32 tiles of 128 keys */
+  const double bw = 2e12 * 0.8, per_key = 4 * 2 * 128 * 2;  /* 4 KV heads, K and V, fp16 */
+  ModelSeqWork w[64];
+  /* one sequence of 33 keys: 4 units < 80% of 108 SMs; the best wave
+   * efficiency over the eligible splits of 32 tiles is 16 or 32 splits (64 or
+   * 128 blocks, 0.59): 16 splits of 2 tiles. One split per head has keys: 4
+   * blocks alone on their SMs, each one tile. The combine: 32 rows in blocks
+   * of 4 = 8 blocks, one round, 16 splits. */
+  w[0] = (ModelSeqWork) { 1, 32 };
+  EQ (model_cost_attn_time (&c, w, 1, TRUE),
+      1e-6 + (2e-6 + 3e-6) + 33 * per_key / bw + 3e-6 + 16 * 0.2e-6);
+  /* 1000 keys: 8 tiles, 4 of the splits have keys, 16 blocks of 2 tiles */
+  w[0] = (ModelSeqWork) { 1, 999 };
+  EQ (model_cost_attn_time (&c, w, 1, TRUE),
+      1e-6 + (2e-6 + 2 * 3e-6) + 1000 * per_key / bw + 3e-6 + 16 * 0.2e-6);
+  /* a table as wide as the context (0 = the batch's longest): 8 tiles, whose
+   * eligible splits 1, 2, 3, 4, 8 give 4 .. 32 blocks; 8 splits of one tile */
+  c.dec_pad_keys = 0;
+  EQ (model_cost_attn_time (&c, w, 1, TRUE),
+      1e-6 + (2e-6 + 3e-6) + 1000 * per_key / bw + 3e-6 + 8 * 0.2e-6);
+  c.dec_pad_keys = 4096;
+  /* 13 sequences of 33 keys: 52 units; 2 splits (104 blocks, 0.96) of 16
+   * tiles; the grid fits in one block per SM: no pairs; combine 104 blocks */
+  for (int i = 0; i < 64; i++)
+    w[i] = (ModelSeqWork) { 1, 32 };
+  EQ (model_cost_attn_time (&c, w, 13, TRUE),
+      1e-6 + (2e-6 + 3e-6) + 13 * 33 * per_key / bw + 3e-6 + 2 * 0.2e-6);
+  /* 16 sequences: 64 units, 3 splits (192 blocks, 0.89) of 11 tiles; the
+   * grid passes 108 blocks and 108 mod 3 = 0, so block i + 108 (split 0 of a
+   * head) lands beside block i (split 0 of another): two blocks with keys
+   * share an SM at 2/1.5 the time; the combine has 128 blocks, two rounds */
+  EQ (model_cost_attn_time (&c, w, 16, TRUE),
+      1e-6 + 2 * (2e-6 + 3e-6) / 1.5 + 16 * 33 * per_key / bw + 2 * 3e-6 + 3 * 0.2e-6);
+  /* 55 sequences: 220 units, no split; one full wave of 216 blocks (pairs on
+   * every SM), then 4 blocks whose SM time is a lone block's plus 4/216 of
+   * the step to a pair (they start staggered as the first wave drains) */
+  double t1 = 2e-6 + 3e-6, t2 = 2 * t1 / 1.5;
+  EQ (model_cost_attn_time (&c, w, 55, TRUE),
+      1e-6 + t2 + t1 + (t2 - t1) * 4 / 216 + 55 * 33 * per_key / bw);
+}
+
 static void
 test_tiny_decode (void)
 {
@@ -335,20 +404,26 @@ test_tiny_decode (void)
   EQ (it.op[MODEL_OP_LM_HEAD].flops, 2.0 * 3 * 100 * 64);
   EQ (it.op[MODEL_OP_LM_HEAD].bytes, (3.0 * 64 + 64 * 100 + 3 * 100) * 2);
   EQ (it.cpu_s, c.params.cpu_base_s + 3 * c.params.cpu_per_seq_s);
-  /* decode attention with no fixed costs: 3 sequences x 2 KV heads = 6 blocks
-   * in 6 waves on the single SM, each reading 21 keys (the mean of 11, 21, 31)
-   * of 2 x 16 x 2 bytes at the SM's bandwidth */
+  /* decode attention with no fixed costs: 3 sequences x 2 KV heads = 6 thread
+   * blocks, in 3 waves of 2 on the single SM, each reading 21 keys (the mean
+   * of 11, 21, 31) of 2 x 16 x 2 bytes: the whole read at the bandwidth */
   ModelCostParams p = c.params;
-  p.dec_floor_s = p.dec_per_seq_s = p.dec_per_block_s = p.dec_tail = 0;
+  p.dec_floor_s = p.dec_per_seq_s = p.dec_per_block_s = p.dec_cta_s = 0;
   model_cost_set_params (&c, &p, TRUE);
   model_cost_iteration (&c, w, 3, &it);
   EQ (it.op[MODEL_OP_ATTN_DECODE].time_s, 2 * 6 * 21 * 64.0 / (1e9 * p.dec_mem_eff));
-  /* per-sequence and per-block costs add: blocks = ceil((ctx + 1) / 16) x KV heads */
+  /* per-sequence and per-block costs: at head size 16 a tile is 256 keys, so
+   * each block runs one tile (1e-6 + 1e-7 alone on the SM); two share the SM
+   * at 1.5 x the throughput of one; sharpness 1 adds the SM time and the
+   * wave's 2 x 21 x 64 bytes over bandwidth */
   p.dec_per_seq_s = 1e-6;
+  p.dec_cta_s = 1e-6;
   p.dec_per_block_s = 1e-7;
+  p.dec_pair_gain = 1.5;
+  p.dec_sharp = 1;
   model_cost_set_params (&c, &p, TRUE);
   EQ (model_cost_attn_time (&c, w, 3, TRUE),
-      3e-6 + 1e-7 * (1 + 2 + 2) * 2 + 6 * 21 * 64.0 / (1e9 * p.dec_mem_eff));
+      3e-6 + 3 * (2 * 1.1e-6 / 1.5 + 2 * 21 * 64.0 / (1e9 * p.dec_mem_eff)));
 
   /* a mixed batch: one prefill chunk with cached context and two decodes */
   ModelSeqWork mix[3] = { { 4, 6 }, { 1, 10 }, { 1, 1 } };
@@ -854,6 +929,7 @@ main (void)
     { "GEMM formulas and op names", test_gemm_formulas },
     { "tiny model prefill by hand", test_tiny_prefill },
     { "tiny model decode by hand", test_tiny_decode },
+    { "split-KV decode by hand", test_decode_split_kv },
     { "element-wise row waves", test_elem_row_waves },
     { "kernel variants: row term, norm/act classes, GEMM roles", test_kernel_variants },
     { "tensor parallelism", test_tp },
