@@ -1321,6 +1321,11 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
       g_array_free (o.idx, TRUE);
       continue;
     }
+    /* the large GEMM tile is the architecture's (wgmma 128x256 tiles from
+     * Hopper on), not a fitted value */
+    if (in_group (g, MODEL_CAL_QKV))
+      p->gemm_tile_max = s->gpu->arch && (strcmp (s->gpu->arch, "hopper") == 0
+                                          || strcmp (s->gpu->arch, "blackwell") == 0) ? 256 : 128;
     /* at most ~10,000 samples per group, drawn by a hash of the sample index:
      * an even stride aliases with the files' layout (the samples of a CSV row
      * cycle through the op classes, and the rows through TP degrees; a stride

@@ -158,7 +158,24 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
    * are 128 or gemm_tile_min (64 on GPUs: the same four shapes as before the
    * parameter existed; 1 on a CPU, where a 1-row GEMM is not a 64-row tile) */
   const double t0 = p->gemm_tile_min;
-  const double tiles[][2] = { { 128, 128 }, { 128, t0 }, { t0, 128 }, { t0, t0 } };
+  double tiles[][2] = { { 128, 128 }, { 128, t0 }, { t0, 128 }, { t0, t0 } };
+  guint ntiles = G_N_ELEMENTS (tiles);
+  /* Hopper's warp-specialised kernels (two consumer warpgroups of wgmma) run
+   * 128x256 tiles, the long side along the larger output dimension, and
+   * cuBLAS's heuristic takes them whenever their grid still fills the SMs,
+   * not only where they would be the fastest: measured H100 series step
+   * every 512 tokens (CodeLlama-34B down projection at TP 4: 768 and 1024
+   * tokens take the same time, 1280 and 1536 too), 256-row tiles in whole
+   * waves. Smaller grids keep the choice among the four shapes below. */
+  const double tb = fmax (128, p->gemm_tile_max);
+  if (tb > 128) {
+    double bm = n > m ? 128 : tb, bn = n > m ? tb : 128;
+    if (ceil (m / bm) * ceil (n / bn) >= S) {
+      tiles[0][0] = bm;
+      tiles[0][1] = bn;
+      ntiles = 1;
+    }
+  }
   /* split-K is not free: each of the s slices writes an m x n fp32 partial
    * that a reduction reads back (2 x 4 bytes per output element per slice),
    * at the GEMM's memory efficiency. Measured H100 QKV at 256-768 tokens
@@ -166,7 +183,7 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
    * 1, 2, 4, ... and the largest that fills the SMs, for the least total. */
   const double ws_rate = g->mem_bw * p->gemm_mem_eff;
   double tc = INFINITY;
-  for (guint i = 0; i < G_N_ELEMENTS (tiles); i++) {
+  for (guint i = 0; i < ntiles; i++) {
     double tm = tiles[i][0], tn = tiles[i][1];
     double nt = ceil (m / tm) * ceil (n / tn);
     double smax_k = nt < S ? fmax (1, fmin (floor (S / nt), floor (k / p->gemm_split_k))) : 1;

@@ -45,6 +45,9 @@ typedef struct {
   double gemm_wave;         /* cost of the idle part of a partial last wave (1 = whole waves, 0 = stream-K) */
   double gemm_tile_min;     /* smallest tile side (rows or columns): 64 on GPUs; 1 on a CPU, whose
                              * GEMM streams rows (no thread-block tile to fill); not fitted */
+  double gemm_tile_max;     /* longest tile side along the larger output dimension of a grid that
+                             * still fills the SMs: 256 on Hopper/Blackwell (wgmma 128x256 tiles),
+                             * 128 elsewhere; set by architecture, not fitted */
   /* attention prefill (FlashAttention: attn_tile_q-query tiles per head, causal) */
   double attn_eff;          /* fraction of dense peak per SM inside a tile */
   double attn_floor_s;

@@ -185,6 +185,41 @@ test_tiny_prefill (void)
   EQ (it.op[MODEL_OP_ATTN_PREFILL].time_s, it.op[MODEL_OP_ATTN_PREFILL].flops / 1e12);
 }
 
+/* Hopper's large tiles (gemm_tile_max 256): 128x256 along the larger output
+ * dimension, taken whenever their grid fills the SMs, even where smaller
+ * tiles would balance better; smaller grids keep the four small shapes. On 4
+ * SMs of 1 TFLOP/s each, whole waves, no small-tile penalty, free memory: */
+static void
+test_gemm_big_tile (void)
+{
+  ModelGpu g = toy;
+  g.num_sms = 4;
+  g.flops_bf16 = 4e12;
+  g.mem_bw = 1e18;
+  ModelCostParams p;
+  model_cost_params_default (&p);
+  p.gemm_eff = 1;
+  p.gemm_floor_s = 0;
+  p.gemm_sharp = 20;
+  p.gemm_wave = 1;
+  p.gemm_small_tile = 1;
+  CU_ASSERT_DOUBLE_EQUAL (p.gemm_tile_max, 128, 0);   /* off by default (Ampere) */
+  /* 1280 x 128 x 64 without large tiles: 40 tiles of 64x64 in 10 whole waves
+   * beat 10 of 128x128 in 3 waves (3 x 2 x 128^2 x 64 = 6.29 us) */
+  const double small = 10 * 2 * 64.0 * 64 * 64 / 1e12;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 64, 2), small, small * 1e-3);
+  /* with them: 5 tiles of 256x128 fill the 4 SMs, 2 whole waves, 8.39 us */
+  p.gemm_tile_max = 256;
+  const double big = 2 * 2 * 256.0 * 128 * 64 / 1e12;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 64, 2), big, big * 1e-9);
+  /* the long side follows the larger dimension: 128 x 1280 the same */
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 128, 1280, 64, 2), big, big * 1e-9);
+  /* 768 rows: 3 large tiles leave an SM idle, so the small shapes as before */
+  double t768 = model_time_gemm (&p, &g, 768, 128, 64, 2);
+  p.gemm_tile_max = 128;
+  CU_ASSERT_DOUBLE_EQUAL (t768, model_time_gemm (&p, &g, 768, 128, 64, 2), 1e-15);
+}
+
 /* Row waves of the element-wise kernels: waves of num_sms x elem_wave_rows
  * rows; the per-row bytes are rounded up to whole waves by the fraction
  * elem_row_wave, the fixed bytes are not; 0 (the default) changes nothing. */
@@ -927,6 +962,7 @@ main (void)
   model_cost_params_default (&toy.profile);
   static const TestCase cases[] = {
     { "GEMM formulas and op names", test_gemm_formulas },
+    { "GEMM large tiles (Hopper)", test_gemm_big_tile },
     { "tiny model prefill by hand", test_tiny_prefill },
     { "tiny model decode by hand", test_tiny_decode },
     { "split-KV decode by hand", test_decode_split_kv },
