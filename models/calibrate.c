@@ -996,7 +996,7 @@ typedef struct {
 
 static const Group groups[] = {
   { "GEMM", { MODEL_CAL_QKV, MODEL_CAL_ATTN_OUT, MODEL_CAL_MLP_UP, MODEL_CAL_MLP_DOWN, MODEL_CAL_COUNT },
-    { "gemm_eff", "gemm_small_tile", "gemm_rate.attn_out", "gemm_rate.mlp_down", "gemm_mem_eff", "gemm_floor_s", "gemm_sharp", "gemm_wave", "gemm_split_k", NULL } },
+    { "gemm_eff", "gemm_small_tile", "gemm_rate.attn_out", "gemm_rate.mlp_down", "gemm_mem_eff", "gemm_floor_s", "gemm_sharp", "gemm_wave", "gemm_split_k", "gemm_clock_drop", "gemm_clock_tau_s", NULL } },
   { "attention prefill", { MODEL_CAL_ATTN_PREFILL, MODEL_CAL_COUNT },
     { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL } },
   { "attention decode", { MODEL_CAL_ATTN_DECODE, MODEL_CAL_COUNT },
@@ -1362,6 +1362,8 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
           *ptrs[o.k] = *model_param_ptr (&dflt, &info[i]);
           if (g_str_has_prefix (*name, "elem_row_wave.") && *ptrs[o.k] == 0)
             *ptrs[o.k] = 0.5;
+          if (strcmp (*name, "gemm_clock_drop") == 0 && *ptrs[o.k] == 0)
+            *ptrs[o.k] = 0.05;
           if (g_str_has_prefix (*name, "elem_row_s.") && *ptrs[o.k] == 0)
             *ptrs[o.k] = 1e-9;
           x[o.k] = log (fmax (*ptrs[o.k], fmax (info[i].lo, 1e-9)));

@@ -199,6 +199,14 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
         break;
     }
   }
+  /* Clock under sustained load: a short GEMM runs at the boost clock, a
+   * long one long enough for the power limiter to pull the clock down
+   * (tensor cores at full rate exceed the board power at boost). The drop
+   * phases in with the compute time, half of it at gemm_clock_tau_s.
+   * Measured: long GEMMs reach fewer FLOP/s than short ones of the same
+   * tile efficiency on both GPUs (H100 down projection at 4,096 tokens:
+   * ~790 TFLOP/s at 170 us (CodeLlama-34B TP 8), ~680 at 1.6 ms (TP 1)). */
+  tc *= 1 + p->gemm_clock_drop * tc / (tc + p->gemm_clock_tau_s);
   double tmem = model_gemm_bytes (m, n, k, wb) / (g->mem_bw * p->gemm_mem_eff);
   return p->gemm_floor_s + smax (tc, tmem, p->gemm_sharp);
 }

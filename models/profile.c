@@ -43,6 +43,8 @@ model_cost_params_default (ModelCostParams *p)
   p->gemm_split_k = 512;
   p->gemm_tile_min = 64;
   p->gemm_tile_max = 128;
+  p->gemm_clock_drop = 0;
+  p->gemm_clock_tau_s = 3e-4;
   p->attn_eff = 0.45;
   p->attn_floor_s = 8e-6;
   p->attn_per_tile_s = 1e-6;
@@ -116,6 +118,8 @@ static const ModelParamInfo params_info[] = {
   { "gemm_split_k", P (gemm_split_k), 32, 16384, "GEMM: smallest K slice of split-K (when the tile grid leaves SMs idle)" },
   { "gemm_wave", P (gemm_wave), 0.0, 1.0, "GEMM: cost of the idle part of a partial last wave of tiles (1 = whole waves, 0 = perfectly balanced, e.g. stream-K)" },
   { "gemm_tile_min", P (gemm_tile_min), 1, 64, "GEMM: smallest tile side; tiles are 128 or this wide in each dimension (64 on GPUs; 1 on a CPU: no tile quantisation)" },
+  { "gemm_clock_drop", P (gemm_clock_drop), 0, 1.0, "GEMM: fractional slowdown of a kernel long enough for the power limiter to pull the clock down from boost (0 = none)" },
+  { "gemm_clock_tau_s", P (gemm_clock_tau_s), 1e-6, 0.1, "GEMM: compute time at which a kernel suffers half of gemm_clock_drop, s" },
   { "gemm_tile_max", P (gemm_tile_max), 128, 256, "GEMM: long side of the large tile used when its grid fills the SMs (256 on Hopper and Blackwell: 128x256 wgmma tiles; 128 = none)" },
   { "attn_eff", P (attn_eff), 0.02, 1.0, "prefill attention: fraction of dense peak per SM inside a tile" },
   { "attn_floor_s", P (attn_floor_s), 0, 1e-3, "prefill attention: fixed time per kernel, s" },

@@ -45,6 +45,9 @@ typedef struct {
   double gemm_wave;         /* cost of the idle part of a partial last wave (1 = whole waves, 0 = stream-K) */
   double gemm_tile_min;     /* smallest tile side (rows or columns): 64 on GPUs; 1 on a CPU, whose
                              * GEMM streams rows (no thread-block tile to fill); not fitted */
+  double gemm_clock_drop;   /* fractional slowdown of a GEMM long enough for the power limiter to pull
+                             * the clock down from boost (0 = none) */
+  double gemm_clock_tau_s;  /* compute time at which a GEMM suffers half of gemm_clock_drop */
   double gemm_tile_max;     /* longest tile side along the larger output dimension of a grid that
                              * still fills the SMs: 256 on Hopper/Blackwell (wgmma 128x256 tiles),
                              * 128 elsewhere; set by architecture, not fitted */

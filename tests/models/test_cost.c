@@ -218,6 +218,18 @@ test_gemm_big_tile (void)
   double t768 = model_time_gemm (&p, &g, 768, 128, 64, 2);
   p.gemm_tile_max = 128;
   CU_ASSERT_DOUBLE_EQUAL (t768, model_time_gemm (&p, &g, 768, 128, 64, 2), 1e-15);
+
+  /* the power limiter's clock drop (0 by default): compute time tc becomes
+   * tc (1 + drop tc / (tc + tau)); with tau = tc half the drop, with tau
+   * much shorter nearly all of it, much longer nearly none */
+  CU_ASSERT_DOUBLE_EQUAL (p.gemm_clock_drop, 0, 0);
+  p.gemm_clock_drop = 0.2;
+  p.gemm_clock_tau_s = small;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 64, 2), small * 1.1, small * 1e-3);
+  p.gemm_clock_tau_s = small / 1e6;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 64, 2), small * 1.2, small * 1e-3);
+  p.gemm_clock_tau_s = small * 1e6;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 64, 2), small, small * 1e-3);
 }
 
 /* Row waves of the element-wise kernels: waves of num_sms x elem_wave_rows
