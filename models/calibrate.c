@@ -1027,7 +1027,7 @@ static const Group groups[] = {
     { "comm_bw_frac.intra", "comm_bw.inter", "comm_base_lat_s.ll", "comm_base_lat_s.ll128",
       "comm_base_lat_s.simple", "comm_hop_lat_s.intra", "comm_hop_lat_s.inter",
       "comm_p2p_frac", "comm_nvls_frac", "comm_nvls_lat_s", "comm_bw.node", "comm_duplex_frac",
-      "comm_tree_frac", "comm_a2a_lat_s", NULL } },
+      "comm_tree_frac", "comm_a2a_lat_s", "comm_a2a_frac", NULL } },
 };
 
 char *
@@ -1259,6 +1259,19 @@ comm_param_informative (const ModelCalSet *s, const char *name)
 {
   gboolean node = strcmp (name, "comm_bw.node") == 0, duplex = strcmp (name, "comm_duplex_frac") == 0;
   gboolean tree = strcmp (name, "comm_tree_frac") == 0;
+  if (strcmp (name, "comm_a2a_frac") == 0) {
+    /* the all-to-all's own NVLink rate needs both an all-to-all and a
+     * send/recv inside one node: alone it and comm_p2p_frac are one unknown */
+    gboolean a2a = FALSE, p2p = FALSE;
+    for (guint i = 0; i < s->samples->len; i++) {
+      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if (smp->a[2] >= smp->a[1]) {
+        a2a |= smp->cls == MODEL_CAL_ALLTOALL;
+        p2p |= smp->cls == MODEL_CAL_SENDRECV;
+      }
+    }
+    return a2a && p2p;
+  }
   if (strcmp (name, "comm_a2a_lat_s") == 0 || strcmp (name, "comm_p2p_frac") == 0) {
     /* the all-to-all launch cost needs all-to-alls; the NVLink
      * point-to-point rate a send/recv or all-to-all inside one node */

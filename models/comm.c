@@ -114,14 +114,20 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
      * point-to-point rate (H100: 348-357 GB/s bus bandwidth at 4 and 8 GPUs,
      * like send/recv's 347-367). Across nodes each GPU's NIC carries the
      * share of its buffer bound for other nodes, at its share of the node's
-     * egress. */
+     * egress. Inside a node both directions of every GPU's link are loaded
+     * at once, and each direction also carries the NVLink response and
+     * flow-credit packets of the opposite flow, while the n-1 peers split
+     * the channels: a fully loaded all-to-all runs at comm_a2a_frac of the
+     * one-way send/recv rate (H100 nccl-tests above 1 GiB: 348-357 GB/s
+     * with 4 and 8 GPUs vs 367 for a lone send/recv, biasing the
+     * all-to-all rows -6% when priced at the send/recv rate). */
     steps = 1;
     if (multi) {
       bus = (n - per_node) / n * bytes;
       bw_ring = node_out / per_node;
     } else {
       bus = (n - 1) / n * bytes;
-      bw_ring = bw_p2p;
+      bw_ring = bw_p2p * (p->comm_a2a_frac > 0 ? p->comm_a2a_frac : 1);
     }
     break;
   default:

@@ -276,6 +276,21 @@ test_comm (void)
   CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
   CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
                           + 7.0 / 8 * 8e6 / (g->nvlink_bw * p.comm_p2p_frac), 1e-12);
+  /* with both link directions loaded it runs at comm_a2a_frac of that rate
+   * (0.9: 7/8 x 8 MB over 0.9 x the point-to-point rate); a send/recv
+   * inside the node keeps the full point-to-point rate */
+  p.comm_a2a_frac = 0.9;
+  t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 8e6, 8, 8, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
+                          + 7.0 / 8 * 8e6 / (g->nvlink_bw * p.comm_p2p_frac * 0.9), 1e-12);
+  t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 8e6, 2, 2, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
+                          + 8e6 / (g->nvlink_bw * p.comm_p2p_frac), 1e-12);
+  /* across nodes the NIC terms hold, not the NVLink all-to-all rate */
+  t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 1e9, 16, 8, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
+                          + 0.5e9 / (30e9 / 8), 1e-12);
+  p.comm_a2a_frac = 1.0;
   model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 64 * 1024, 8, 8, &ch);
   CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL);
   model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e6, 2, 2, &ch);
