@@ -260,6 +260,29 @@ test_comm (void)
   CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_RING);
   CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + 6 * p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
                           + 2 * 3.0 / 4 * 4e9 / 10e9, 1e-12);
+  {
+    /* LL across nodes is capped at comm_ll_bw_inter: a 1 MB all-gather over
+     * 2 x 8 GPUs (bus 15/16 MB, ring at the 30 GB/s node egress; hops free,
+     * base latencies LL 5, LL128 50, Simple 100 us) takes LL at 67.5 us
+     * (5 + 0.9375e6 / 15e9) when uncapped, LL128 at 50 + 33.3 us when LL is
+     * held to 5 GB/s (LL would be 192.5 us) */
+    ModelCostParams q = p;
+    q.comm_hop_lat_s[MODEL_HOP_INTRA] = q.comm_hop_lat_s[MODEL_HOP_INTER] = 0;
+    q.comm_base_lat_s[MODEL_PROTO_LL] = 5e-6;
+    q.comm_base_lat_s[MODEL_PROTO_LL128] = 50e-6;
+    q.comm_base_lat_s[MODEL_PROTO_SIMPLE] = 100e-6;
+    q.comm_ll_bw_inter = 1e12;
+    t = model_comm_time (&q, g, MODEL_COLL_ALLGATHER, 1e6, 16, 8, &ch);
+    CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL);
+    CU_ASSERT_DOUBLE_EQUAL (t, 67.5e-6, 1e-12);
+    q.comm_ll_bw_inter = 5e9;
+    t = model_comm_time (&q, g, MODEL_COLL_ALLGATHER, 1e6, 16, 8, &ch);
+    CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL128);
+    CU_ASSERT_DOUBLE_EQUAL (t, 50e-6 + 0.9375e6 / (30e9 * 0.9375), 1e-12);
+    /* inside one node the cap does not apply */
+    t = model_comm_time (&q, g, MODEL_COLL_ALLGATHER, 1e6, 8, 8, &ch);
+    CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL);
+  }
   /* a lone send/recv between nodes is one-way: the full NIC rate */
   t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e9, 2, 1, NULL);
   CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop + 1e9 / 10e9,
@@ -286,10 +309,11 @@ test_comm (void)
   t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 8e6, 2, 2, NULL);
   CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
                           + 8e6 / (g->nvlink_bw * p.comm_p2p_frac), 1e-12);
-  /* across nodes the NIC terms hold, not the NVLink all-to-all rate */
+  /* across nodes the same fraction of each GPU's share of the node
+   * egress: 0.5 GB over 0.9 x 30/8 GB/s */
   t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 1e9, 16, 8, NULL);
   CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
-                          + 0.5e9 / (30e9 / 8), 1e-12);
+                          + 0.5e9 / (0.9 * 30e9 / 8), 1e-12);
   p.comm_a2a_frac = 1.0;
   model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 64 * 1024, 8, 8, &ch);
   CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL);
