@@ -607,6 +607,61 @@ test_attention_table_width (void)
   model_catalog_free (cat);
 }
 
+/* Vidur's collective rows are bimodal medians: the fit must follow the
+ * majority mode (what the median APE measures), not split the difference.
+ * An 8-GPU H100 all-reduce from known NVLS parameters, times in whole
+ * microseconds as Vidur records them (res_s 0.5 us), every third size 40%
+ * slower: the fitted model should reproduce the other two thirds. */
+static void
+test_fit_comm_bimodal (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *g = model_catalog_gpu (cat, "h100-sxm", NULL);
+  ModelCostParams truth;
+  model_cost_params_default (&truth);
+  truth.comm_nvls_frac = 0.8;
+  truth.comm_nvls_lat_s = 25e-6;
+  GString *csv = g_string_new (",time_stats.all_reduce.min,time_stats.all_reduce.max,"
+                               "time_stats.all_reduce.mean,time_stats.all_reduce.median,"
+                               "time_stats.all_reduce.std,rank,num_workers,size,collective,"
+                               "devices_per_node,max_devices_per_node\n");
+  int i = 0;
+  for (double b = 4 << 20; b <= 1 << 30; b *= 1.25, i++) {
+    double size = 2048 * round (b / 2048);
+    double t = model_comm_time (&truth, g, MODEL_COLL_ALLREDUCE, size, 8, 8, NULL) * (i % 3 == 2 ? 1.4 : 1);
+    double ms = round (t * 1e6) / 1e3;
+    g_string_append_printf (csv, "%d,%.3f,%.3f,%.3f,%.3f,0,0,8,%.0f,all_reduce,8,8\n", i, ms, ms, ms, ms, size);
+  }
+  char *dir = test_tmpdir ();
+  char *p = g_build_filename (dir, "all_reduce.csv", NULL);
+  write_file (p, csv->str);
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "h100-sxm", NULL, MODEL_CAL_LOAD_ALL, &e));
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  CU_ASSERT_EQUAL (g_array_index (s->samples, ModelCalSample, 0).res_s, 0.5e-6);
+  ModelCostParams fit;
+  model_cost_params_default (&fit);
+  model_cal_fit (s, &fit, -1);
+  double *pred = g_new (double, s->samples->len);
+  ModelCalStats st;
+  model_cal_predict_all (s, &fit, pred);
+  model_cal_stats (s, pred, MODEL_CAL_COUNT, TRUE, MODEL_CAL_ALL, -1, &st);
+  printf ("\n  bimodal all-reduce fit: %zu rows, median APE %.3f%%\n", st.n, st.median_ape);
+  /* with a 10% Huber knee the fit lands between the modes, 5.5% median;
+   * the 3% knee for such rows, 1.7%. (The algorithm it lands on is not
+   * asserted: ring and NVLS price one node's all-reduce alike.) */
+  CU_ASSERT_TRUE (st.median_ape < 2.5);
+  g_free (pred);
+  model_cal_data_free (d);
+  g_unlink (p);
+  g_rmdir (dir);
+  g_free (p);
+  g_free (dir);
+  g_string_free (csv, TRUE);
+  model_catalog_free (cat);
+}
+
 static void
 test_fit_recovers (void)
 {
@@ -844,6 +899,7 @@ main (void)
     { "loading measurements: errors and attribution", test_load_errors },
     { "attention.csv: decode block-table width", test_attention_table_width },
     { "fit recovers known parameters", test_fit_recovers },
+    { "collective fit follows the majority of bimodal rows", test_fit_comm_bimodal },
     { "kernel classes by model", test_load_by_model },
     { "accuracy gate on the shared data", test_shared_accuracy },
     { "leave one model out (H100, phi-2)", test_leave_one_out },
