@@ -114,14 +114,24 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
      * point-to-point rate (H100: 348-357 GB/s bus bandwidth at 4 and 8 GPUs,
      * like send/recv's 347-367). Across nodes each GPU's NIC carries the
      * share of its buffer bound for other nodes, at its share of the node's
-     * egress. */
+     * egress. Either way the n-1 peers' flows split each GPU's channels
+     * and queue pairs and load both directions of its links at once (each
+     * direction also carrying the response and credit packets of the
+     * opposite flow), so an all-to-all runs at comm_a2a_frac of what the
+     * same links carry for one peer: the one-way send/recv rate inside a
+     * node (H100 nccl-tests above 1 GiB: 348-357 GB/s with 4 and 8 GPUs vs
+     * 367 for a lone send/recv, biasing the all-to-all rows -6% when priced
+     * at the send/recv rate), a ring's share of the node egress across
+     * nodes (ALCF 2 x 8 A100 at 1 GiB: 21.2 GB/s per GPU vs the all-reduce's
+     * 22.3). */
     steps = 1;
+    const double a2a_frac = p->comm_a2a_frac > 0 ? p->comm_a2a_frac : 1;
     if (multi) {
       bus = (n - per_node) / n * bytes;
-      bw_ring = node_out / per_node;
+      bw_ring = node_out / per_node * a2a_frac;
     } else {
       bus = (n - 1) / n * bytes;
-      bw_ring = bw_p2p;
+      bw_ring = bw_p2p * a2a_frac;
     }
     break;
   default:
@@ -154,8 +164,11 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
     if (p2p && pr != p2p_proto)
       continue;
     double frac = p->comm_proto_frac[pr] > 0 ? p->comm_proto_frac[pr] : 1;
+    double bw = bw_ring * frac;
+    if (pr == MODEL_PROTO_LL && multi && !p2p && p->comm_ll_bw_inter > 0)
+      bw = fmin (bw, p->comm_ll_bw_inter);
     double lat = p->comm_base_lat_s[pr] + (coll == MODEL_COLL_ALLTOALL ? p->comm_a2a_lat_s : 0);
-    double t = lat + ring_hops * proto_lat (p, pr) + bus / (bw_ring * frac);
+    double t = lat + ring_hops * proto_lat (p, pr) + bus / bw;
     if (t < best) {
       best = actual = t;
       if (choice)
@@ -166,6 +179,8 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
       double tsteps = 2 * log2 (nodes);
       double tlat = lat + (tsteps * hop_inter + 2 * (per_node - 1) * hop_intra) * proto_lat (p, pr);
       double tbw = fmin (bw_intra, node_out) * frac;
+      if (pr == MODEL_PROTO_LL && p->comm_ll_bw_inter > 0)
+        tbw = fmin (tbw, p->comm_ll_bw_inter);
       double tt = tlat + bus / (tbw * tree_belief);
       if (tt < best) {
         best = tt;

@@ -99,6 +99,8 @@ model_cost_params_default (ModelCostParams *p)
    * a little early */
   p->comm_tree_frac = 1.0;
   p->comm_a2a_lat_s = 20e-6;
+  p->comm_a2a_frac = 1.0;
+  p->comm_ll_bw_inter = 22.5e9;
   p->cpu_base_s = 0.8e-3;
   p->cpu_per_seq_s = 42e-6;
   p->cpu_tp_s = 0.4e-3;
@@ -173,6 +175,8 @@ static const ModelParamInfo params_info[] = {
   { "comm_a2a_lat_s", P (comm_a2a_lat_s), 0, 1e-3, "all-to-all: fixed cost of launching the grouped n-1 sends and receives, s" },
   { "comm_tree_frac", P (comm_tree_frac), 0.05, 1.0, "tree all-reduce bus bandwidth across nodes / the ring's (NCCL's tuner assumes 0.92 and picks the tree below the crossover that implies)" },
   { "comm_duplex_frac", P (comm_duplex_frac), 0.1, 1.0, "per-GPU inter-node rate while sending and receiving at once (ring, all-to-all) / one-way send rate" },
+  { "comm_a2a_frac", P (comm_a2a_frac), 0.1, 1.0, "all-to-all inside a node: per-GPU NVLink rate with n-1 peers sending and receiving at once / one-way send/recv rate" },
+  { "comm_ll_bw_inter", P (comm_ll_bw_inter), 1e8, 1e12, "LL protocol across nodes: bus bandwidth cap (8-byte flag+data lines, each polled by the receiver through the NIC; NCCL's tuner assumes 22.5 GB/s for 2 Ampere nodes), bytes/s" },
   { "cpu_base_s", P (cpu_base_s), 0, 1.0, "CPU overhead per iteration, s" },
   { "cpu_per_seq_s", P (cpu_per_seq_s), 0, 1e-2, "CPU overhead per sequence in the batch, s" },
   { "cpu_tp_s", P (cpu_tp_s), 0, 1e-1, "CPU overhead per iteration added by tensor parallelism, s" },

@@ -98,6 +98,8 @@ typedef struct {
   double comm_a2a_lat_s;    /* fixed cost of a grouped all-to-all (n-1 sends and receives), s */
   double comm_tree_frac;    /* tree all-reduce bus bandwidth across nodes / the ring's */
   double comm_duplex_frac;  /* per-GPU NIC rate while it sends and receives at once / one-way rate */
+  double comm_a2a_frac;     /* intra-node all-to-all per-GPU rate / the one-way point-to-point rate */
+  double comm_ll_bw_inter;  /* LL protocol's bus bandwidth cap when a collective crosses nodes, bytes/s */
   /* CPU side, per iteration */
   double cpu_base_s;
   double cpu_per_seq_s;

@@ -260,6 +260,29 @@ test_comm (void)
   CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_RING);
   CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + 6 * p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
                           + 2 * 3.0 / 4 * 4e9 / 10e9, 1e-12);
+  {
+    /* LL across nodes is capped at comm_ll_bw_inter: a 1 MB all-gather over
+     * 2 x 8 GPUs (bus 15/16 MB, ring at the 30 GB/s node egress; hops free,
+     * base latencies LL 5, LL128 50, Simple 100 us) takes LL at 67.5 us
+     * (5 + 0.9375e6 / 15e9) when uncapped, LL128 at 50 + 33.3 us when LL is
+     * held to 5 GB/s (LL would be 192.5 us) */
+    ModelCostParams q = p;
+    q.comm_hop_lat_s[MODEL_HOP_INTRA] = q.comm_hop_lat_s[MODEL_HOP_INTER] = 0;
+    q.comm_base_lat_s[MODEL_PROTO_LL] = 5e-6;
+    q.comm_base_lat_s[MODEL_PROTO_LL128] = 50e-6;
+    q.comm_base_lat_s[MODEL_PROTO_SIMPLE] = 100e-6;
+    q.comm_ll_bw_inter = 1e12;
+    t = model_comm_time (&q, g, MODEL_COLL_ALLGATHER, 1e6, 16, 8, &ch);
+    CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL);
+    CU_ASSERT_DOUBLE_EQUAL (t, 67.5e-6, 1e-12);
+    q.comm_ll_bw_inter = 5e9;
+    t = model_comm_time (&q, g, MODEL_COLL_ALLGATHER, 1e6, 16, 8, &ch);
+    CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL128);
+    CU_ASSERT_DOUBLE_EQUAL (t, 50e-6 + 0.9375e6 / (30e9 * 0.9375), 1e-12);
+    /* inside one node the cap does not apply */
+    t = model_comm_time (&q, g, MODEL_COLL_ALLGATHER, 1e6, 8, 8, &ch);
+    CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL);
+  }
   /* a lone send/recv between nodes is one-way: the full NIC rate */
   t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e9, 2, 1, NULL);
   CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop + 1e9 / 10e9,
@@ -276,6 +299,22 @@ test_comm (void)
   CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
   CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
                           + 7.0 / 8 * 8e6 / (g->nvlink_bw * p.comm_p2p_frac), 1e-12);
+  /* with both link directions loaded it runs at comm_a2a_frac of that rate
+   * (0.9: 7/8 x 8 MB over 0.9 x the point-to-point rate); a send/recv
+   * inside the node keeps the full point-to-point rate */
+  p.comm_a2a_frac = 0.9;
+  t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 8e6, 8, 8, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
+                          + 7.0 / 8 * 8e6 / (g->nvlink_bw * p.comm_p2p_frac * 0.9), 1e-12);
+  t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 8e6, 2, 2, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
+                          + 8e6 / (g->nvlink_bw * p.comm_p2p_frac), 1e-12);
+  /* across nodes the same fraction of each GPU's share of the node
+   * egress: 0.5 GB over 0.9 x 30/8 GB/s */
+  t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 1e9, 16, 8, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
+                          + 0.5e9 / (0.9 * 30e9 / 8), 1e-12);
+  p.comm_a2a_frac = 1.0;
   model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 64 * 1024, 8, 8, &ch);
   CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_LL);
   model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e6, 2, 2, &ch);
@@ -568,6 +607,61 @@ test_attention_table_width (void)
   model_catalog_free (cat);
 }
 
+/* Vidur's collective rows are bimodal medians: the fit must follow the
+ * majority mode (what the median APE measures), not split the difference.
+ * An 8-GPU H100 all-reduce from known NVLS parameters, times in whole
+ * microseconds as Vidur records them (res_s 0.5 us), every third size 40%
+ * slower: the fitted model should reproduce the other two thirds. */
+static void
+test_fit_comm_bimodal (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *g = model_catalog_gpu (cat, "h100-sxm", NULL);
+  ModelCostParams truth;
+  model_cost_params_default (&truth);
+  truth.comm_nvls_frac = 0.8;
+  truth.comm_nvls_lat_s = 25e-6;
+  GString *csv = g_string_new (",time_stats.all_reduce.min,time_stats.all_reduce.max,"
+                               "time_stats.all_reduce.mean,time_stats.all_reduce.median,"
+                               "time_stats.all_reduce.std,rank,num_workers,size,collective,"
+                               "devices_per_node,max_devices_per_node\n");
+  int i = 0;
+  for (double b = 4 << 20; b <= 1 << 30; b *= 1.25, i++) {
+    double size = 2048 * round (b / 2048);
+    double t = model_comm_time (&truth, g, MODEL_COLL_ALLREDUCE, size, 8, 8, NULL) * (i % 3 == 2 ? 1.4 : 1);
+    double ms = round (t * 1e6) / 1e3;
+    g_string_append_printf (csv, "%d,%.3f,%.3f,%.3f,%.3f,0,0,8,%.0f,all_reduce,8,8\n", i, ms, ms, ms, ms, size);
+  }
+  char *dir = test_tmpdir ();
+  char *p = g_build_filename (dir, "all_reduce.csv", NULL);
+  write_file (p, csv->str);
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "h100-sxm", NULL, MODEL_CAL_LOAD_ALL, &e));
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  CU_ASSERT_EQUAL (g_array_index (s->samples, ModelCalSample, 0).res_s, 0.5e-6);
+  ModelCostParams fit;
+  model_cost_params_default (&fit);
+  model_cal_fit (s, &fit, -1);
+  double *pred = g_new (double, s->samples->len);
+  ModelCalStats st;
+  model_cal_predict_all (s, &fit, pred);
+  model_cal_stats (s, pred, MODEL_CAL_COUNT, TRUE, MODEL_CAL_ALL, -1, &st);
+  printf ("\n  bimodal all-reduce fit: %zu rows, median APE %.3f%%\n", st.n, st.median_ape);
+  /* with a 10% Huber knee the fit lands between the modes, 5.5% median;
+   * the 3% knee for such rows, 1.7%. (The algorithm it lands on is not
+   * asserted: ring and NVLS price one node's all-reduce alike.) */
+  CU_ASSERT_TRUE (st.median_ape < 2.5);
+  g_free (pred);
+  model_cal_data_free (d);
+  g_unlink (p);
+  g_rmdir (dir);
+  g_free (p);
+  g_free (dir);
+  g_string_free (csv, TRUE);
+  model_catalog_free (cat);
+}
+
 static void
 test_fit_recovers (void)
 {
@@ -806,6 +900,7 @@ main (void)
     { "loading measurements: errors and attribution", test_load_errors },
     { "attention.csv: decode block-table width", test_attention_table_width },
     { "fit recovers known parameters", test_fit_recovers },
+    { "collective fit follows the majority of bimodal rows", test_fit_comm_bimodal },
     { "kernel classes by model", test_load_by_model },
     { "accuracy gate on the shared data", test_shared_accuracy },
     { "leave one model out (H100, phi-2)", test_leave_one_out },
