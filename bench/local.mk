@@ -9,3 +9,8 @@ bench_bench_engine_LDADD = $(SIM_LIBS)
 noinst_PROGRAMS += bench/bench_replay
 bench_bench_replay_SOURCES = bench/bench_replay.c
 bench_bench_replay_LDADD = $(SERVESIM_LIBS)
+
+# Per-iteration times of sample deployments (docs/cost-model.md, "Sample predictions").
+noinst_PROGRAMS += bench/cost_table
+bench_cost_table_SOURCES = bench/cost_table.c
+bench_cost_table_LDADD = $(MODELS_LIBS)
