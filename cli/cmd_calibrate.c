@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "cli/cli.h"
@@ -90,7 +91,15 @@ cli_cmd_calibrate (int argc, char **argv)
     char *start = model_catalog_carried_profile (cat, s->gpu, &p, &from)
                     ? g_strdup_printf ("%s (closest calibrated architecture)", from)
                     : g_strdup ("the generic defaults (no other calibrated GPU)");
+    /* a minute or more with collectives: say what is running on a terminal */
+    gboolean tty = isatty (STDERR_FILENO);
+    if (tty) {
+      fprintf (stderr, "  calibrating %s on %u measurements...", s->gpu->id, s->samples->len);
+      fflush (stderr);
+    }
     guint mask = model_cal_fit (s, &p, -1);
+    if (tty)
+      fprintf (stderr, "\r%*s\r", 70, "");
     guint sib = model_cal_fill_siblings (&p, mask);
     char *fitted = model_cal_groups_string (mask);
     char *siblings = model_cal_groups_string (sib);

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "cli/cli.h"
@@ -192,7 +193,16 @@ static void
 predict_lomo (ModelCalSet *s, double *pred)
 {
   double *tmp = g_new (double, s->samples->len + 1);
+  /* minutes in all: a progress line on a terminal */
+  gboolean tty = isatty (STDERR_FILENO);
+  gint64 t0 = g_get_monotonic_time ();
   for (guint src = 0; src < s->sources->len; src++) {
+    if (tty) {
+      fprintf (stderr, "\r  leave-one-out on %s: fitting without %s (%u/%u), %.0f s   ", s->gpu->id,
+               (const char *) g_ptr_array_index (s->sources, src), src + 1, s->sources->len,
+               (g_get_monotonic_time () - t0) / 1e6);
+      fflush (stderr);
+    }
     ModelCostParams p;
     model_cost_params_default (&p);
     model_cal_fill_siblings (&p, model_cal_fit (s, &p, (int) src));
@@ -201,6 +211,8 @@ predict_lomo (ModelCalSet *s, double *pred)
       if (g_array_index (s->samples, ModelCalSample, i).source == src)
         pred[i] = tmp[i];
   }
+  if (tty)
+    fprintf (stderr, "\r%*s\r", 100, "");
   g_free (tmp);
 }
 
