@@ -117,8 +117,48 @@ smax (double a, double b, double p)
     return b;
   if (b <= 0)
     return a;
-  double m = fmax (a, b);
-  return m * pow (pow (a / m, p) + pow (b / m, p), 1.0 / p);
+  /* the larger term's ratio is exactly 1 (pow (1, p) = 1): two pow calls,
+   * not three, with bit-identical results. p = 1 is the plain sum. */
+  double m = fmax (a, b), r = fmin (a, b) / m;
+  if (p == 1)
+    return m * (1 + r);
+  return m * pow (1 + pow (r, p), 1.0 / p);
+}
+
+/* smax through the table of model_cost_set_params when it holds exponent p
+ * (which = 0: dec_sharp, 1: gemm_sharp), else computed */
+static inline double
+smax_c (const ModelCost *c, int which, double a, double b, double p)
+{
+  if (c->smax_p[which] != p || p == 1)
+    return smax (a, b, p);
+  if (a <= 0)
+    return b;
+  if (b <= 0)
+    return a;
+  /* comparisons, not fmax/fmin (library calls at -O2): both are > 0 here */
+  double m = a > b ? a : b, r = (a > b ? b : a) / m;
+  double x = r * MODEL_COST_SMAX_N;
+  int i = (int) x;
+  if (i >= MODEL_COST_SMAX_N)
+    i = MODEL_COST_SMAX_N - 1;
+  double u = x - i, h = 1.0 / MODEL_COST_SMAX_N;
+  const double *f0 = c->smax_f[which][i], *f1 = c->smax_f[which][i + 1];
+  double u2 = u * u, u3 = u2 * u;
+  return m * ((2 * u3 - 3 * u2 + 1) * f0[0] + (u3 - 2 * u2 + u) * h * f0[1]
+              + (-2 * u3 + 3 * u2) * f1[0] + (u3 - u2) * h * f1[1]);
+}
+
+static void
+smax_tabulate (ModelCost *c, int which, double p)
+{
+  c->smax_p[which] = p;
+  for (int i = 0; i <= MODEL_COST_SMAX_N; i++) {
+    double r = (double) i / MODEL_COST_SMAX_N, rp = pow (r, p);
+    c->smax_f[which][i][0] = pow (1 + rp, 1 / p);
+    /* d/dr (1 + r^p)^(1/p) = r^(p-1) (1 + r^p)^(1/p - 1) */
+    c->smax_f[which][i][1] = i == 0 ? (p > 1 ? 0 : 1) : pow (r, p - 1) * pow (1 + rp, 1 / p - 1);
+  }
 }
 
 static inline double
@@ -324,7 +364,7 @@ attn_prefill_time (const ModelCost *c, const AttnAcc *a)
   double tc = fmax (a->pre_work / S, a->pre_wmax / split) / rate
               + p->attn_per_tile_s * ceil (a->pre_units * split / S);
   double tm = a->pre_b / (g->mem_bw * p->gemm_mem_eff);
-  return p->attn_floor_s + smax (tc, tm, p->gemm_sharp);
+  return p->attn_floor_s + smax_c (c, 1, tc, tm, p->gemm_sharp);
 }
 
 /* FlashAttention-2's split-KV heuristic (flash_api.cpp num_splits_heuristic):
@@ -399,8 +439,8 @@ dec_tile_keys (double d)
  *    are dependent latency).
  * `dec_pad_keys` of the ModelCost is the table width (0: the longest context
  * of the batch, as an engine that sizes the table per batch launches it). */
-static double
-attn_decode_time (const ModelCost *c, const AttnAcc *a)
+static void
+dec_terms (const ModelCost *c, const AttnAcc *a, double tiles, DecMemo *m)
 {
   const ModelCostParams *p = &c->params;
   const double S = num_sms (c->gpu);
@@ -414,16 +454,19 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
              && c->split[a->dec_seqs][nb] ? c->split[a->dec_seqs][nb]
                                            : num_splits (units, S, (double) nb);
   double per_split = ceil ((double) nb / s);           /* tiles per split */
-  double tiles = ceil (kavg / tile - 1e-9);            /* tiles of a mean sequence */
+  (void) kavg;                                         /* tiles: of a mean sequence */
   double act = ceil (tiles / per_split - 1e-9);        /* splits with keys */
   double n = units * act, grid = units * s;
-  double bytes = (double) a->dec_keys * c->shape.kv_r * 2 * c->shape.d * c->shape.kvb;
-  double bw = c->gpu->mem_bw * p->dec_mem_eff;
   /* one block alone on an SM, and a pair sharing one */
   double t1 = p->dec_cta_s + fmin (tiles, per_split) * p->dec_per_block_s;
   double t2 = DEC_CTAS_PER_SM * t1 / p->dec_pair_gain;
   double full = floor (n / slots + 1e-9), rest = n - full * slots;
-  double t = full * smax (t2, bytes * slots / n / bw, p->dec_sharp);
+  m->full = full;
+  m->t2 = t2;
+  m->n = n;
+  m->rest = rest;
+  m->tl = 0;
+  double t = 0;
   if (rest > 0) {
     /* the last (or only) wave: its longest block has the longest sequence's tiles */
     double t1m = p->dec_cta_s + fmin (ceil (kmax / tile - 1e-9), per_split) * p->dec_per_block_s;
@@ -443,14 +486,44 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
         paired = rest > S;
       tl = paired ? t2m : t1m;
     }
-    t += smax (tl, bytes * rest / n / bw, p->dec_sharp);
+    m->tl = tl;
   }
   if (s > 1) {
     double rows_per_cta = fmod (c->shape.d, 128) == 0 ? 4 : fmod (c->shape.d, 64) == 0 ? 8 : 16;
     double ctas = ceil ((double) a->dec_seqs * c->shape.nh_r / rows_per_cta);
     t += p->dec_combine_s * ceil (ctas / S) + p->dec_split_s * s;
   }
-  return p->dec_floor_s + p->dec_per_seq_s * (double) a->dec_seqs + t;
+  m->fixed = p->dec_floor_s + p->dec_per_seq_s * (double) a->dec_seqs + t;
+}
+
+static double
+attn_decode_time (const ModelCost *c, const AttnAcc *a)
+{
+  const ModelCostParams *p = &c->params;
+  const double tile = dec_tile_keys (c->shape.d);
+  const double slots = DEC_CTAS_PER_SM * num_sms (c->gpu);
+  double tiles = ceil ((double) a->dec_keys / (double) a->dec_seqs / tile - 1e-9);
+  double kmax_tiles = ceil ((double) a->dec_kmax / tile - 1e-9);
+  /* Everything but the bytes depends on the sequence count and the tile
+   * counts, which change every 128 keys of context, not every iteration: the
+   * simulator (tables on, parameters fixed since model_cost_set_params) keeps
+   * the last shape's terms. The memo is the one thing evaluating a const
+   * ModelCost writes; a ModelCost belongs to one simulation, one thread. */
+  DecMemo *m = (DecMemo *) &c->dec_memo;
+  if (!(c->table_n > 0 && m->seqs == a->dec_seqs && m->tiles == tiles && m->kmax_tiles == kmax_tiles
+        && m->pad_keys == c->dec_pad_keys)) {
+    dec_terms (c, a, tiles, m);
+    m->seqs = c->table_n > 0 ? a->dec_seqs : -1;
+    m->tiles = tiles;
+    m->kmax_tiles = kmax_tiles;
+    m->pad_keys = c->dec_pad_keys;
+  }
+  double bytes = (double) a->dec_keys * c->shape.kv_r * 2 * c->shape.d * c->shape.kvb;
+  double bw = c->gpu->mem_bw * p->dec_mem_eff;
+  double t = m->full * smax_c (c, 0, m->t2, bytes * slots / m->n / bw, p->dec_sharp);
+  if (m->rest > 0)
+    t += smax_c (c, 0, m->tl, bytes * m->rest / m->n / bw, p->dec_sharp);
+  return m->fixed + t;
 }
 
 double
@@ -521,11 +594,10 @@ tab_elem (const Shape *s, int col)
   }
 }
 
-static double
-tab_time (const ModelCost *c, int col, double m)
+/* Beyond the table: computed. */
+G_GNUC_NO_INLINE static double
+tab_compute (const ModelCost *c, int col, double m)
 {
-  if (m <= c->table_n)
-    return c->table[(int) m][col];
   if (col == MODEL_TAB_ALLREDUCE)
     return allreduce_time (c, m);
   if (col >= MODEL_TAB_EMBED)
@@ -538,6 +610,14 @@ tab_time (const ModelCost *c, int col, double m)
                                : col == MODEL_TAB_DOWN ? MODEL_GEMM_DOWN : MODEL_GEMM_IN);
 }
 
+static inline double
+tab_time (const ModelCost *c, int col, double m)
+{
+  if (m <= c->table_n)
+    return c->table[(int) m][col];
+  return tab_compute (c, col, m);
+}
+
 void
 model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate)
 {
@@ -546,8 +626,12 @@ model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate
   shape_of (c, &c->shape);
   c->table_n = 0;
   memset (c->split, 0, sizeof c->split);
+  c->smax_p[0] = c->smax_p[1] = 0;   /* no table: smax computed (the calibrator) */
+  c->dec_memo.seqs = -1;
   if (!tabulate)
     return;
+  smax_tabulate (c, 0, p->dec_sharp);
+  smax_tabulate (c, 1, p->gemm_sharp);
   /* split-KV choices: a loop of up to 128 steps, too slow per iteration */
   const double S = num_sms (c->gpu);
   for (int b = 1; b < MODEL_COST_SPLIT_B; b++)

@@ -69,6 +69,7 @@ typedef struct {
  * all-reduce are tabulated for token counts 1..MODEL_COST_TABLE at init
  * (decode batches hit the table and never call pow()). */
 #define MODEL_COST_TABLE 512
+#define MODEL_COST_SMAX_N 1024
 /* FlashAttention split-KV choices for decode batches of 1..MODEL_COST_SPLIT_B - 1
  * sequences over 1..MODEL_COST_SPLIT_NB 128-key blocks (0 = not tabulated) */
 #define MODEL_COST_SPLIT_B 128
@@ -76,6 +77,14 @@ typedef struct {
 enum { MODEL_TAB_QKV, MODEL_TAB_OUT, MODEL_TAB_UP, MODEL_TAB_DOWN, MODEL_TAB_LM_HEAD,
        MODEL_TAB_ALLREDUCE, MODEL_TAB_EMBED, MODEL_TAB_NORM, MODEL_TAB_ROPE, MODEL_TAB_KV_WRITE,
        MODEL_TAB_ACT, MODEL_TAB_ADD, MODEL_TAB_COUNT };
+
+/* The decode-attention terms of the last batch shape (internal). */
+typedef struct {
+  gint64 seqs;               /* -1 = empty */
+  gint64 pad_keys;           /* dec_pad_keys they were computed with */
+  double tiles, kmax_tiles;  /* 128-key tiles of the mean and the longest sequence */
+  double full, rest, n, t2, tl, fixed;
+} DecMemo;
 
 typedef struct {
   const ModelLlm *llm;
@@ -91,6 +100,14 @@ typedef struct {
   int             table_n; /* rows of `table` that are valid (0 = none) */
   double          table[MODEL_COST_TABLE + 1][MODEL_TAB_COUNT];
   guint8          split[MODEL_COST_SPLIT_B][MODEL_COST_SPLIT_NB + 1];
+  /* the smooth maximum's shape f(r) = (1 + r^p)^(1/p) on r in [0, 1] and
+   * its derivative, at MODEL_COST_SMAX_N + 1 points, for p = dec_sharp
+   * ([0]) and gemm_sharp ([1]): cubic Hermite interpolation replaces two
+   * pow() calls per decode wave (the simulator's hottest path; relative
+   * error below 1e-12 except for r < 1e-3, where f - 1 < 1e-3^p) */
+  DecMemo         dec_memo;
+  double          smax_p[2];
+  double          smax_f[2][MODEL_COST_SMAX_N + 1][2];
 } ModelCost;
 
 /* Caller-allocated; llm and gpu must outlive it. Uses the GPU's device profile

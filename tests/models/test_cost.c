@@ -313,6 +313,53 @@ test_kernel_variants (void)
   model_catalog_free (cat);
 }
 
+/* The simulator's shortcuts (tables to 512 tokens, the smooth maximum by
+ * Hermite interpolation, the decode terms kept while the batch shape holds)
+ * agree with computing everything, over a random walk of mixed batches that
+ * grows contexts one token at a time as decoding does. */
+static void
+test_fast_paths_agree (void)
+{
+  ModelCatalog *cat = catalog ();
+  static const char *const gpus[] = { "h100-sxm", "a100-80gb" };
+  GRand *r = g_rand_new_with_seed (7);
+  double worst = 0;
+  for (guint gi = 0; gi < G_N_ELEMENTS (gpus); gi++) {
+    const ModelGpu *g = model_catalog_gpu (cat, gpus[gi], NULL);
+    const ModelLlm *m = model_catalog_llm (cat, "llama-3.1-8b", NULL);
+    CU_ASSERT_TRUE_FATAL (g && m);
+    ModelCost fast, exact;
+    model_cost_init (&fast, m, g, 1);
+    model_cost_init (&exact, m, g, 1);
+    model_cost_set_params (&exact, &g->profile, FALSE);
+    ModelSeqWork w[64];
+    int n = 8;
+    for (int i = 0; i < n; i++)
+      w[i] = (ModelSeqWork) { 1, g_rand_int_range (r, 1, 3000) };
+    for (int step = 0; step < 600; step++) {
+      for (int i = 0; i < n; i++)
+        w[i].ctx += 1;
+      if (step % 50 == 0) {   /* a prefill chunk joins, or the batch changes size */
+        n = g_rand_int_range (r, 1, 64);
+        for (int i = 0; i < n; i++)
+          w[i] = (ModelSeqWork) { i == 0 && step % 100 == 0 ? g_rand_int_range (r, 2, 2000) : 1,
+                                  g_rand_int_range (r, 0, 8000) };
+      }
+      ModelIterCost a, b;
+      model_cost_iteration (&fast, w, (gsize) n, &a);
+      model_cost_iteration (&exact, w, (gsize) n, &b);
+      worst = fmax (worst, fabs (a.total_s / b.total_s - 1));
+      worst = fmax (worst, fabs (a.op[MODEL_OP_ATTN_DECODE].time_s
+                                 / fmax (1e-300, b.op[MODEL_OP_ATTN_DECODE].time_s) - 1)
+                               * (b.op[MODEL_OP_ATTN_DECODE].time_s > 0));
+    }
+  }
+  printf ("\n  fast paths vs computed: worst relative difference %.2g\n", worst);
+  CU_ASSERT_TRUE (worst < 1e-9);
+  g_rand_free (r);
+  model_catalog_free (cat);
+}
+
 static void
 test_elem_row_waves (void)
 {
@@ -979,6 +1026,7 @@ main (void)
     { "tiny model decode by hand", test_tiny_decode },
     { "split-KV decode by hand", test_decode_split_kv },
     { "element-wise row waves", test_elem_row_waves },
+    { "tables, interpolated smax and decode memo agree with computing", test_fast_paths_agree },
     { "kernel variants: row term, norm/act classes, GEMM roles", test_kernel_variants },
     { "tensor parallelism", test_tp },
     { "mixture of experts", test_moe },
