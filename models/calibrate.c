@@ -845,24 +845,18 @@ cmp_sets (const void *a, const void *b)
 static void
 detect_resolution (ModelCalSet *s)
 {
-  for (guint k = 0; k < s->sources->len; k++) {
-    gboolean whole = FALSE, any = FALSE;
-    for (guint pass = 0; pass < 2; pass++)
-      for (guint i = 0; i < s->samples->len; i++) {
-        ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
-        if (x->source != k)
-          continue;
-        if (pass == 0) {
-          double v = x->measured_s * 2e6;
-          if (!any)
-            whole = TRUE;
-          any = TRUE;
-          if (fabs (v - round (v)) > 1e-6)
-            whole = FALSE;
-        } else
-          x->res_s = whole ? 0.5e-6 : 0;
-      }
+  gboolean *finer = g_new0 (gboolean, s->sources->len + 1);
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
+    double v = x->measured_s * 2e6;
+    if (fabs (v - round (v)) > 1e-6)
+      finer[x->source] = TRUE;
   }
+  for (guint i = 0; i < s->samples->len; i++) {
+    ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
+    x->res_s = finer[x->source] ? 0 : 0.5e-6;
+  }
+  g_free (finer);
 }
 
 gboolean
@@ -1068,21 +1062,25 @@ model_cal_fill_siblings (ModelCostParams *p, guint fitted)
     { MODEL_CAL_LAYERNORM, MODEL_CAL_NORM }, { MODEL_CAL_NORM, MODEL_CAL_LAYERNORM },
     { MODEL_CAL_ACT_PLAIN, MODEL_CAL_ACT }, { MODEL_CAL_ACT, MODEL_CAL_ACT_PLAIN },
   };
+  gsize np;
+  const ModelParamInfo *info = model_params_info (&np);
   guint filled = 0;
   for (guint i = 0; i < G_N_ELEMENTS (pairs); i++) {
     guint to = 1u << group_of (pairs[i][0]), from = 1u << group_of (pairs[i][1]);
     if ((fitted & to) || !(fitted & from))
       continue;
-    ModelElemClass a = elem_of (pairs[i][0]), b = elem_of (pairs[i][1]);
-    p->elem_bw_eff[a] = p->elem_bw_eff[b];
-    p->elem_floor_s[a] = p->elem_floor_s[b];
-    p->elem_sharp[a] = p->elem_sharp[b];
-    p->elem_cache_gain[a] = p->elem_cache_gain[b];
-    p->elem_cache_bytes[a] = p->elem_cache_bytes[b];
-    p->elem_cache_sharp[a] = p->elem_cache_sharp[b];
-    p->elem_row_wave[a] = p->elem_row_wave[b];
-    p->elem_row_s[a] = p->elem_row_s[b];
-    p->elem_wave_rows[a] = p->elem_wave_rows[b];
+    /* every "elem_*.<from>" parameter of the table onto its "elem_*.<to>" */
+    const char *a = model_elem_name (elem_of (pairs[i][0])), *b = model_elem_name (elem_of (pairs[i][1]));
+    for (gsize j = 0; j < np; j++) {
+      const char *dot = strrchr (info[j].name, '.');
+      if (!g_str_has_prefix (info[j].name, "elem_") || !dot || strcmp (dot + 1, b) != 0)
+        continue;
+      char *target = g_strdup_printf ("%.*s.%s", (int) (dot - info[j].name), info[j].name, a);
+      for (gsize t = 0; t < np; t++)
+        if (strcmp (info[t].name, target) == 0)
+          *model_param_ptr (p, &info[t]) = *model_param_ptr (p, &info[j]);
+      g_free (target);
+    }
     filled |= to;
   }
   return filled;
@@ -1310,7 +1308,7 @@ comm_param_informative (const ModelCalSet *s, const char *name)
   if (strcmp (name, "comm_a2a_lat_s") == 0 || strcmp (name, "comm_p2p_frac") == 0) {
     /* the all-to-all launch cost needs all-to-alls; the NVLink
      * point-to-point rate a send/recv or all-to-all inside one node */
-    gboolean a2a = name[5] == 'a';
+    gboolean a2a = strcmp (name, "comm_a2a_lat_s") == 0;
     for (guint i = 0; i < s->samples->len; i++) {
       const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
       if (a2a ? smp->cls == MODEL_CAL_ALLTOALL

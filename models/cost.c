@@ -109,35 +109,27 @@ shape_of (const ModelCost *c, Shape *s)
 /* time models                                                         */
 
 /* Smooth maximum (a^p + b^p)^(1/p): near the ridge point compute and memory
- * time overlap imperfectly, which a plain max() misses. */
-static inline double
-smax (double a, double b, double p)
-{
-  if (a <= 0)
-    return b;
-  if (b <= 0)
-    return a;
-  /* the larger term's ratio is exactly 1 (pow (1, p) = 1): two pow calls,
-   * not three, with bit-identical results. p = 1 is the plain sum. */
-  double m = fmax (a, b), r = fmin (a, b) / m;
-  if (p == 1)
-    return m * (1 + r);
-  return m * pow (1 + pow (r, p), 1.0 / p);
-}
-
-/* smax through the table of model_cost_set_params when it holds exponent p
- * (which = 0: dec_sharp, 1: gemm_sharp), else computed */
+ * time overlap imperfectly, which a plain max() misses. Written as
+ * m (1 + r^p)^(1/p) with m the larger term and r the ratio of the smaller:
+ * two pow calls, and the same results as the three-pow form (the larger
+ * term's own ratio is exactly 1). p = 1 is the plain sum. With a ModelCost
+ * whose table (model_cost_set_params, `which` = 0: dec_sharp, 1: gemm_sharp)
+ * holds p, the factor comes from that table by cubic Hermite interpolation
+ * (the simulator's decode waves); with c NULL or another p it is computed
+ * (the calibrator). Comparisons rather than fmax/fmin, which are library
+ * calls at -O2; both terms are > 0 there. */
 static inline double
 smax_c (const ModelCost *c, int which, double a, double b, double p)
 {
-  if (c->smax_p[which] != p || p == 1)
-    return smax (a, b, p);
   if (a <= 0)
     return b;
   if (b <= 0)
     return a;
-  /* comparisons, not fmax/fmin (library calls at -O2): both are > 0 here */
   double m = a > b ? a : b, r = (a > b ? b : a) / m;
+  if (p == 1)
+    return m * (1 + r);
+  if (!c || c->smax_p[which] != p)
+    return m * pow (1 + pow (r, p), 1.0 / p);
   double x = r * MODEL_COST_SMAX_N;
   int i = (int) x;
   if (i >= MODEL_COST_SMAX_N)
@@ -147,6 +139,12 @@ smax_c (const ModelCost *c, int which, double a, double b, double p)
   double u2 = u * u, u3 = u2 * u;
   return m * ((2 * u3 - 3 * u2 + 1) * f0[0] + (u3 - 2 * u2 + u) * h * f0[1]
               + (-2 * u3 + 3 * u2) * f1[0] + (u3 - u2) * h * f1[1]);
+}
+
+static inline double
+smax (double a, double b, double p)
+{
+  return smax_c (NULL, 0, a, b, p);
 }
 
 static void
