@@ -5,218 +5,467 @@ format so that `servesim calibrate` and `servesim validate ops` read them.
 
 Writes, under --out DIR (name the directory after the GPU's catalog id, e.g.
 measurements/h200, or pass --gpu ID to servesim):
-  <org>/<model>/mlp.csv      GEMMs of each model shape (attn_pre_proj,
+  <org>/<model>/mlp.csv      the four GEMMs of each model shape (attn_pre_proj,
                              attn_post_proj, mlp_up_proj, mlp_down_proj) by
-                             num_tokens and tensor parallelism, plus RMSNorm,
-                             SiLU-and-mul and residual add
-  attention/attention.csv    causal prefill (chunk over a KV cache) and decode
-                             (batch x context) with torch SDPA, Llama-2-70B
-                             geometry at TP 2 (as Vidur's A100 file)
-  method.txt                 GPU, driver, CUDA/PyTorch versions, clocks, and
-                             the exact timing method
+                             num_tokens and tensor parallelism, the residual
+                             add, and torch's RMSNorm (under input_layernorm
+                             only when it ran as one fused kernel)
+  attention/attention.csv    prefill (one chunk of C tokens over K cached
+                             ones, causal inside the chunk) and decode (B
+                             sequences of K cached tokens) with torch SDPA's
+                             FlashAttention backend, in two head geometries
+  method.txt                 GPU, driver, library versions, clocks before and
+                             after, a matrix-rate and copy-rate check, and the
+                             exact method
 
-Method: each op is run `--warmup` times, then timed `--reps` times with CUDA
-events around the single call (so the time is the GPU time of that call,
-launch gaps excluded as in Vidur's kineto traces only approximately: an event
-pair also counts the launch latency of a kernel that starts at once). The
-median of the repetitions goes in the `.median` column; min/max/mean/std too.
-Nothing here is simulated: run it on the GPU you want to calibrate.
+Method (Vidur's, with its kineto traces): every op is warmed up --warmup
+times, then called --reps times inside a torch.profiler session, with a tiny
+marker kernel (an in-place XOR of one int32) launched before each call. The
+kernels between two markers are that call; the sum of their GPU durations is
+the call's time, so launch gaps and Python overhead are excluded. Min, max,
+mean, median and std over the calls go in `time_stats.<op>.*` in
+milliseconds; `kernels.<op>` is the number of kernels per call and
+`event_ms.<op>` the median of CUDA-event pairs around each call (launch gaps
+included), for comparison. Inputs are reused across calls, as in Vidur, so a
+weight that fits in L2 is measured warm.
 
-Needs PyTorch with CUDA. Example:
+Needs PyTorch with CUDA (2.5 or later for SDPA's enable_gqa). Example:
   python3 scripts/measure_gpu_ops.py --out measurements/h200
   ./servesim calibrate --profiles measurements --out models/profiles
 """
 import argparse
+import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
-# (org, name, n_head, n_kv_head, n_embd, n_expanded_embd, vocab, gated):
-# the Vidur profile shapes (shared/data/profiles/vidur/compute/*/*/*/mlp.csv)
+# (org, name, n_head, n_kv_head, n_embd, n_expanded_embd, vocab, gated): the
+# Vidur profile shapes (shared/data/profiles/vidur/compute/*/*/*/mlp.csv), the
+# four H100 models first
 MODELS = [
     ("meta-llama", "Llama-2-7b-hf", 32, 32, 4096, 11008, 32000, True),
-    ("meta-llama", "Meta-Llama-3-8B", 32, 8, 4096, 14336, 128256, True),
-    ("meta-llama", "Llama-2-70b-hf", 64, 8, 8192, 28672, 32000, True),
     ("codellama", "CodeLlama-34b-Instruct-hf", 64, 8, 8192, 22016, 32000, True),
     ("internlm", "internlm-20b", 40, 40, 5120, 13824, 103168, True),
     ("microsoft", "phi-2", 32, 32, 2560, 10240, 51200, False),
+    ("meta-llama", "Meta-Llama-3-8B", 32, 8, 4096, 14336, 128256, True),
+    ("meta-llama", "Llama-2-70b-hf", 64, 8, 8192, 28672, 32000, True),
 ]
-TOKENS = [1, 2, 4, 8, 16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
-          3072, 4096]
+# powers of two, Vidur's multiples of 8/32, and a few off-grid counts where
+# cuBLAS tends to switch kernels
+TOKENS = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 160, 192, 200, 256, 296, 320, 384, 448,
+          512, 640, 768, 1000, 1024, 1280, 1536, 2048, 2560, 3000, 3072, 3584, 4096]
 TPS = [1, 2, 4, 8]
+# attention head geometries (n_embd, n_q_head, n_kv_head, tp): Llama-2-70B at
+# TP 2 (as Vidur's A100 attention file) and Llama-3-8B at TP 1
+ATTN_GEOS = [(8192, 64, 8, 2), (4096, 32, 8, 1)]
+PREFILL_CHUNKS = [64, 128, 256, 384, 512, 768, 1024, 1536, 2048]
+PREFILL_CACHED = [0, 256, 1024, 2048]
+DECODE_BATCH = [1, 2, 4, 8, 16, 32, 64, 128]
+DECODE_CACHED = [128, 512, 1024, 2048, 4032]
+STATS = ("min", "max", "mean", "median", "std")
 
 
-def stats(times_ms):
-    mean = statistics.fmean(times_ms)
-    std = statistics.pstdev(times_ms) if len(times_ms) > 1 else 0.0
-    return min(times_ms), max(times_ms), mean, statistics.median(times_ms), std
+def stats(vals):
+    """min, max, mean, median, population std of a list."""
+    mean = statistics.fmean(vals)
+    std = statistics.pstdev(vals) if len(vals) > 1 else 0.0
+    return [min(vals), max(vals), mean, statistics.median(vals), std]
 
 
-def timed(torch, fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
+def split_calls(events, n_calls):
+    """Per-call (GPU milliseconds, kernel count, kernel names joined by '|')
+    from a time-ordered list of (name, duration_us) device events, in which a
+    marker kernel (name containing 'xor') precedes every call and ends the
+    list. None when the markers do not number n_calls + 1 or a call ran no
+    kernel."""
+    marks = [i for i, (name, _) in enumerate(events) if "xor" in name.lower()]
+    if len(marks) != n_calls + 1:
+        return None
     out = []
-    for _ in range(reps):
-        a = torch.cuda.Event(enable_timing=True)
-        b = torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        out.append(a.elapsed_time(b))
-    return stats(out)
+    for a, b in zip(marks, marks[1:]):
+        seg = events[a + 1:b]
+        if not seg:
+            return None
+        out.append((sum(d for _, d in seg) / 1000.0, len(seg), "|".join(n.replace(",", ";") for n, _ in seg)))
+    return out
 
 
-def cols(op):
-    return [f"time_stats.{op}.{s}" for s in ("min", "max", "mean", "median", "std")]
+class Timer:
+    """Times groups of calls from one profiler session each (see the module
+    docstring)."""
 
+    def __init__(self, torch, warmup, reps):
+        self.torch = torch
+        self.warmup = warmup
+        self.reps = reps
+        self.marker = torch.zeros(1, dtype=torch.int32, device="cuda")
+        self.fallbacks = 0
 
-def measure_mlp(torch, args, model):
-    org, name, nh, nkv, h, f, vocab, gated = model
-    d = h // nh
-    dt = torch.bfloat16
-    dev = "cuda"
-    ops = ["input_layernorm", "attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_act",
-           "mlp_down_proj", "add"]
-    header = sum((cols(o) for o in ops), []) + [
-        "n_head", "n_kv_head", "n_embd", "n_expanded_embd", "vocab_size", "use_gated_mlp",
-        "num_tokens", "num_tensor_parallel_workers"]
-    rows = []
-    for tp in TPS:
-        if nh % tp or (nkv % tp and tp % nkv):
-            continue
-        qkv_n = (nh + 2 * nkv) * d // tp
-        up_n = (2 if gated else 1) * f // tp
-        w_qkv = torch.randn(h, qkv_n, dtype=dt, device=dev)
-        w_out = torch.randn(nh * d // tp, h, dtype=dt, device=dev)
-        w_up = torch.randn(h, up_n, dtype=dt, device=dev)
-        w_down = torch.randn(f // tp, h, dtype=dt, device=dev)
-        norm_w = torch.ones(h, dtype=dt, device=dev)
-        for T in TOKENS:
-            x = torch.randn(T, h, dtype=dt, device=dev)
-            xo = torch.randn(T, nh * d // tp, dtype=dt, device=dev)
-            xu = torch.randn(T, up_n, dtype=dt, device=dev)
-            xd = torch.randn(T, f // tp, dtype=dt, device=dev)
+    def mark(self):
+        self.marker.bitwise_xor_(1)
 
-            def rms():
-                v = x.float().pow(2).mean(-1, keepdim=True)
-                return (x.float() * torch.rsqrt(v + 1e-6)).to(dt) * norm_w
+    def device_events(self, prof):
+        fd, path = tempfile.mkstemp(suffix=".json")
+        os.close(fd)
+        try:
+            prof.export_chrome_trace(path)
+            with open(path) as fp:
+                trace = json.load(fp)
+        finally:
+            os.unlink(path)
+        evs = [e for e in trace.get("traceEvents", [])
+               if e.get("cat") in ("kernel", "gpu_memset", "gpu_memcpy") and "dur" in e]
+        evs.sort(key=lambda e: float(e["ts"]))
+        return [(e.get("name", ""), float(e["dur"])) for e in evs]
 
-            def act():
-                if gated:
-                    g, u = xu.chunk(2, dim=-1)
-                    return torch.nn.functional.silu(g) * u
-                return torch.nn.functional.gelu(xu)
+    def event_times(self, fn):
+        torch = self.torch
+        pairs = []
+        for _ in range(self.reps):
+            a = torch.cuda.Event(enable_timing=True)
+            b = torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
+            pairs.append((a, b))
+        torch.cuda.synchronize()
+        return [a.elapsed_time(b) for a, b in pairs]
 
-            fns = [rms, lambda: x @ w_qkv, lambda: xo @ w_out, lambda: x @ w_up, act,
-                   lambda: xd @ w_down, lambda: x + x]
-            row = []
-            for fn in fns:
-                row += timed(torch, fn, args.warmup, args.reps)
-            row += [nh, nkv, h, f, vocab, gated, T, tp]
-            rows.append(row)
-        del w_qkv, w_out, w_up, w_down
-        torch.cuda.empty_cache()
-    path = os.path.join(args.out, org, name)
-    os.makedirs(path, exist_ok=True)
-    write_csv(os.path.join(path, "mlp.csv"), header, rows)
-
-
-def measure_attention(torch, args):
-    F = torch.nn.functional
-    dt = torch.bfloat16
-    dev = "cuda"
-    h, nq, nkv, tp = 8192, 64, 8, 2
-    d = h // nq
-    hq, hk = nq // tp, nkv // tp
-    header = cols("attn_decode") + cols("attn_prefill") + [
-        "n_embd", "n_q_head", "n_kv_head", "block_size", "num_tensor_parallel_workers",
-        "max_model_len", "batch_size", "prefill_chunk_size", "kv_cache_size", "is_prefill",
-        "attention_backend", "profile_method"]
-    rows = []
-    empty = [""] * 5
-    # prefill: one sequence, chunk C over K cached tokens (causal inside the chunk)
-    for C in [64, 128, 256, 512, 1024, 2048]:
-        for K in [0, 256, 1024, 2048]:
-            q = torch.randn(1, hq, C, d, dtype=dt, device=dev)
-            k = torch.randn(1, hq, K + C, d, dtype=dt, device=dev)   # GQA expanded
-            v = torch.randn(1, hq, K + C, d, dtype=dt, device=dev)
-            # causal over the chunk, full over the cache
-            mask = torch.ones(C, K + C, dtype=torch.bool, device=dev).tril(diagonal=K)
-            fn = (lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True)) if K == 0 \
-                else (lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
-            rows.append(empty + list(timed(torch, fn, args.warmup, args.reps))
-                        + [h, nq, nkv, 16, tp, 4096, 1, C, K, True, "SDPA", "CUDA_EVENTS"])
-    # decode: B sequences of one query over K cached tokens
-    for B in [1, 2, 4, 8, 16, 32, 64, 128]:
-        for K in [128, 512, 1024, 2048, 3072]:
-            q = torch.randn(B, hq, 1, d, dtype=dt, device=dev)
-            k = torch.randn(B, hq, K + 1, d, dtype=dt, device=dev)
-            v = torch.randn(B, hq, K + 1, d, dtype=dt, device=dev)
-            fn = lambda: F.scaled_dot_product_attention(q, k, v)
-            rows.append(list(timed(torch, fn, args.warmup, args.reps)) + empty
-                        + [h, nq, nkv, 16, tp, 4096, B, 0, K, False, "SDPA", "CUDA_EVENTS"])
-    path = os.path.join(args.out, "attention")
-    os.makedirs(path, exist_ok=True)
-    write_csv(os.path.join(path, "attention.csv"), header, rows)
+    def measure(self, fns):
+        """fns: list of callables. Returns per fn (stats list in ms,
+        kernels per call, median event ms, the last call's kernel names)."""
+        torch = self.torch
+        from torch.profiler import ProfilerActivity, profile
+        for fn in fns:
+            for _ in range(self.warmup):
+                fn()
+        torch.cuda.synchronize()
+        ev_ms = [statistics.median(self.event_times(fn)) for fn in fns]
+        calls = None
+        try:
+            with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+                for fn in fns:
+                    for _ in range(self.reps):
+                        self.mark()
+                        fn()
+                self.mark()
+                torch.cuda.synchronize()
+            calls = split_calls(self.device_events(prof), len(fns) * self.reps)
+        except Exception as e:  # a profiler failure must not lose the run
+            print(f"  profiler failed: {e!r}", flush=True)
+        out = []
+        for i, fn in enumerate(fns):
+            if calls is None:
+                # fall back on event pairs; flagged by a kernel count of 0
+                self.fallbacks += 1
+                out.append((stats(self.event_times(fn)), 0, ev_ms[i], ""))
+            else:
+                mine = calls[i * self.reps:(i + 1) * self.reps]
+                out.append((stats([c[0] for c in mine]),
+                            statistics.median([c[1] for c in mine]), ev_ms[i], mine[-1][2]))
+        return out
 
 
 def write_csv(path, header, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as fp:
         fp.write(",".join(header) + "\n")
         for r in rows:
-            fp.write(",".join(str(x) for x in r) + "\n")
+            fp.write(",".join(f"{x:.6g}" if isinstance(x, float) else str(x) for x in r) + "\n")
     os.replace(tmp, path)
 
 
-def describe(torch, args):
-    p = torch.cuda.get_device_properties(0)
+def measure_mlp(torch, timer, args, model, deadline, log):
+    org, name, nh, nkv, h, f, vocab, gated = model
+    F = torch.nn.functional
+    d = h // nh
+    dt = torch.bfloat16
+    dev = "cuda"
+    ops = ["attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj", "add", "rms"]
+    rows = []
+    names = []  # the kernels each op ran: which cuBLAS kernel, split-K or not
+    kern_rms = []
+    rms_norm = getattr(F, "rms_norm", None)
+    if rms_norm is None:  # PyTorch before 2.4: the unfused formula
+        def rms_norm(x, shape, w, eps):
+            v = x.float().pow(2).mean(-1, keepdim=True)
+            return (x.float() * torch.rsqrt(v + eps)).to(x.dtype) * w
+    stopped = False
+    for tp in TPS:
+        if stopped:
+            break
+        if nh % tp or (nkv % tp and tp % nkv):
+            continue
+        kv_r = max(nkv // tp, 1)
+        qkv_n = (nh // tp + 2 * kv_r) * d
+        up_n = (2 if gated else 1) * f // tp
+        # weights as nn.Linear holds them, [out, in]; F.linear as vLLM calls it
+        w_qkv = torch.randn(qkv_n, h, dtype=dt, device=dev) * 0.02
+        w_out = torch.randn(h, nh * d // tp, dtype=dt, device=dev) * 0.02
+        w_up = torch.randn(up_n, h, dtype=dt, device=dev) * 0.02
+        w_down = torch.randn(h, f // tp, dtype=dt, device=dev) * 0.02
+        norm_w = torch.ones(h, dtype=dt, device=dev)
+        for T in TOKENS:
+            if time.monotonic() > deadline:
+                log.append(f"{name}: stopped at the time budget before tp={tp} T={T}")
+                print(log[-1], flush=True)
+                stopped = True
+                break
+            x = torch.randn(T, h, dtype=dt, device=dev)
+            r = torch.randn(T, h, dtype=dt, device=dev)
+            xo = torch.randn(T, nh * d // tp, dtype=dt, device=dev)
+            xd = torch.randn(T, f // tp, dtype=dt, device=dev)
+            fns = [lambda: F.linear(x, w_qkv), lambda: F.linear(xo, w_out),
+                   lambda: F.linear(x, w_up), lambda: F.linear(xd, w_down),
+                   lambda: x + r, lambda: rms_norm(x, (h,), norm_w, 1e-6)]
+            try:
+                res = timer.measure(fns)
+            except Exception as e:  # out of memory, say: log it, keep the rest
+                log.append(f"{name} tp={tp} T={T}: failed: {e!r}"[:300])
+                print(log[-1], flush=True)
+                continue
+            row = []
+            for st, _, _, _ in res:
+                row += st
+            row += [res[i][1] for i in range(len(ops))] + [res[i][2] for i in range(len(ops))]
+            row += [nh, nkv, h, f, vocab, gated, T, tp]
+            rows.append(row)
+            kern_rms.append(res[5][1])
+            names += [[tp, T, o, res[i][3]] for i, o in enumerate(ops)]
+        del w_qkv, w_out, w_up, w_down
+        torch.cuda.empty_cache()
+    # torch's RMSNorm counts as the model's input_layernorm only when it ran
+    # as one fused kernel, as vLLM's does
+    cols = list(ops)
+    cols[5] = "input_layernorm" if kern_rms and max(kern_rms) == 1 else "unfused_rms_norm"
+    header = sum(([f"time_stats.{o}.{s}" for s in STATS] for o in cols), [])
+    header += [f"kernels.{o}" for o in cols] + [f"event_ms.{o}" for o in cols]
+    header += ["n_head", "n_kv_head", "n_embd", "n_expanded_embd", "vocab_size",
+               "use_gated_mlp", "num_tokens", "num_tensor_parallel_workers"]
+    if rows:
+        write_csv(os.path.join(args.out, org, name, "mlp.csv"), header, rows)
+        write_csv(os.path.join(args.out, org, name, "kernel_names.csv"),
+                  ["num_tensor_parallel_workers", "num_tokens", "op", "kernels"],
+                  [[tp, T, o, '"' + k.replace('"', "'") + '"'] for tp, T, o, k in names])
+    return len(rows)
+
+
+def sdpa_variants(torch, q, k, v, kind, C, K):
+    """Candidate (label, fn, expanded) calls for one attention shape, best
+    first: FlashAttention with grouped-query heads, then with the KV heads
+    expanded, then the memory-efficient kernel."""
+    F = torch.nn.functional
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    rep = q.shape[1] // k.shape[1]
+    ke = k.repeat_interleave(rep, dim=1) if rep > 1 else k
+    ve = v.repeat_interleave(rep, dim=1) if rep > 1 else v
+    mask = None
+    causal = False
+    if kind == "prefill":
+        if K == 0:
+            causal = True
+        else:
+            from torch.nn.attention.bias import causal_lower_right
+            mask = causal_lower_right(C, K + C)
+    out = []
+    for bname, backend in (("FLASH", SDPBackend.FLASH_ATTENTION),
+                           ("EFFICIENT", SDPBackend.EFFICIENT_ATTENTION)):
+        for gqa in (True, False):
+            if gqa and rep == 1:
+                continue
+            kk, vv = (k, v) if gqa else (ke, ve)
+
+            def fn(backend=backend, kk=kk, vv=vv, gqa=gqa):
+                with sdpa_kernel([backend]):
+                    if gqa:
+                        return F.scaled_dot_product_attention(q, kk, vv, attn_mask=mask,
+                                                              is_causal=causal, enable_gqa=True)
+                    return F.scaled_dot_product_attention(q, kk, vv, attn_mask=mask,
+                                                          is_causal=causal)
+            out.append((f"SDPA_{bname}" + ("_GQA" if gqa else "_EXPANDED_KV"), fn, not gqa))
+    return out
+
+
+def measure_attention(torch, timer, args, deadline, log):
+    dt = torch.bfloat16
+    dev = "cuda"
+    header = ([f"time_stats.attn_decode.{s}" for s in STATS]
+              + [f"time_stats.attn_prefill.{s}" for s in STATS]
+              + ["kernels", "event_ms", "n_embd", "n_q_head", "n_kv_head", "block_size",
+                 "num_tensor_parallel_workers", "max_model_len", "batch_size",
+                 "prefill_chunk_size", "kv_cache_size", "is_prefill", "attention_backend",
+                 "profile_method", "kernel_names"])
+    empty = [""] * 5
+    rows = []
+    shapes = []
+    for geo in ATTN_GEOS:
+        shapes += [(geo, "prefill", 1, C, K) for C in PREFILL_CHUNKS for K in PREFILL_CACHED]
+        shapes += [(geo, "decode", B, 1, K) for B in DECODE_BATCH for K in DECODE_CACHED]
+    for (h, nq, nkv, tp), kind, B, C, K in shapes:
+        if time.monotonic() > deadline:
+            log.append(f"attention: stopped at the time budget before {kind} B={B} C={C} K={K}")
+            print(log[-1], flush=True)
+            break
+        d = h // nq
+        hq, hk = nq // tp, max(nkv // tp, 1)
+        q = torch.randn(B, hq, C, d, dtype=dt, device=dev)
+        k = torch.randn(B, hk, K + C, d, dtype=dt, device=dev)
+        v = torch.randn(B, hk, K + C, d, dtype=dt, device=dev)
+        chosen = None
+        for label, fn, expanded in sdpa_variants(torch, q, k, v, kind, C, K):
+            try:
+                fn()
+                torch.cuda.synchronize()
+                chosen = (label, fn, expanded)
+                break
+            except Exception as e:  # backend refused the shape or the arguments
+                msg = f"attention {kind} B={B} C={C} K={K}: {label} refused ({str(e)[:120]})"
+                if msg not in log:
+                    log.append(msg)
+        if chosen is None:
+            log.append(f"attention {kind} B={B} C={C} K={K}: no SDPA backend ran; skipped")
+            continue
+        label, fn, expanded = chosen
+        try:
+            st, kern, ev, knames = timer.measure([fn])[0]
+        except Exception as e:
+            log.append(f"attention {kind} B={B} C={C} K={K}: failed: {e!r}"[:300])
+            continue
+        # an expanded KV cache is read as that many KV heads: say so
+        kv_heads = nq if expanded else nkv
+        times = (empty + st) if kind == "prefill" else (st + empty)
+        rows.append(times + [kern, ev, h, nq, kv_heads, 16, tp, "", B,
+                             C if kind == "prefill" else 0, K, kind == "prefill", label,
+                             "KINETO_MARKERS" if kern else "CUDA_EVENTS", '"' + knames + '"'])
+        del q, k, v
+    if rows:
+        write_csv(os.path.join(args.out, "attention", "attention.csv"), header, rows)
+    return len(rows)
+
+
+def smi():
     try:
-        smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,clocks.sm,"
-                              "clocks.max.sm,clocks.mem,power.limit", "--format=csv"],
-                             capture_output=True, text=True, timeout=20).stdout
+        return subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,"
+             "power.draw,power.limit,temperature.gpu", "--format=csv"],
+            capture_output=True, text=True, timeout=20).stdout
     except (OSError, subprocess.SubprocessError):
-        smi = "nvidia-smi not available\n"
-    return (f"GPU: {p.name}, {p.multi_processor_count} SMs, {p.total_memory / 2**30:.1f} GiB\n"
-            f"PyTorch {torch.__version__}, CUDA {torch.version.cuda}, "
-            f"cuDNN {torch.backends.cudnn.version()}, Python {platform.python_version()}\n"
-            f"nvidia-smi:\n{smi}"
-            f"Method: bf16; each op warmed up {args.warmup} times then timed {args.reps} times "
-            f"with a pair of CUDA events around one call; median reported. GEMMs are torch.matmul "
-            f"(cuBLAS) on the per-rank shard of each weight (tensor parallelism emulated by "
-            f"sharding, as Vidur does); attention is torch SDPA with KV heads expanded to the "
-            f"query heads (no paged KV cache: a lower bound on a serving engine's kernel).\n"
-            f"Command: {' '.join(sys.argv)}\n")
+        return "nvidia-smi not available\n"
+
+
+def spec_check(torch):
+    """bf16 8192^3 matrix rate and device-to-device copy rate (median of 10
+    after 3 warm-ups), as checks of the catalog's peak numbers."""
+    F = torch.nn.functional
+    a = torch.randn(8192, 8192, dtype=torch.bfloat16, device="cuda")
+    b = torch.randn(8192, 8192, dtype=torch.bfloat16, device="cuda")
+
+    def med(fn):
+        for _ in range(3):
+            fn()
+        torch.cuda.synchronize()
+        ts = []
+        for _ in range(10):
+            s = torch.cuda.Event(enable_timing=True)
+            e = torch.cuda.Event(enable_timing=True)
+            s.record()
+            fn()
+            e.record()
+            e.synchronize()
+            ts.append(s.elapsed_time(e))
+        return statistics.median(ts)
+    tf = 2 * 8192 ** 3 / (med(lambda: F.linear(a, b)) * 1e-3) / 1e12
+    src = torch.empty(2 ** 31, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    gbs = 2 * src.numel() / (med(lambda: dst.copy_(src)) * 1e-3) / 1e9
+    del a, b, src, dst
+    torch.cuda.empty_cache()
+    return (f"Check: bf16 8192x8192x8192 F.linear on random data {tf:.0f} TFLOP/s; "
+            f"device-to-device copy of 2 GiB {gbs:.0f} GB/s counting bytes read and written "
+            f"(each the median of 10 after 3 warm-ups)\n")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="output directory (name it after the GPU id)")
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=5, help="untimed calls per op (default 5)")
+    ap.add_argument("--reps", type=int, default=20, help="timed calls per op (default 20)")
     ap.add_argument("--models", default="all", help="comma-separated model names, or all")
+    ap.add_argument("--no-attention", action="store_true", help="skip the attention file")
+    ap.add_argument("--budget-s", type=float, default=0,
+                    help="stop measuring after this many seconds and write what is done "
+                         "(0: no limit)")
     args = ap.parse_args()
+    if args.reps < 1 or args.warmup < 0:
+        sys.exit("measure_gpu_ops.py: --reps must be at least 1 and --warmup not negative")
     try:
         import torch
     except ImportError:
         sys.exit("measure_gpu_ops.py: PyTorch is not installed (pip install torch)")
     if not torch.cuda.is_available():
         sys.exit("measure_gpu_ops.py: no CUDA GPU visible; run this on the GPU to calibrate")
+    t0 = time.monotonic()
+    deadline = t0 + args.budget_s if args.budget_s > 0 else float("inf")
     os.makedirs(args.out, exist_ok=True)
+    smi_before = smi()
+    check = spec_check(torch)
+    print(check, end="", flush=True)
+    timer = Timer(torch, args.warmup, args.reps)
+    log = []
     want = None if args.models == "all" else set(args.models.split(","))
+    counts = []
+    if not args.no_attention:
+        print("measuring attention ...", flush=True)
+        try:
+            n = measure_attention(torch, timer, args, deadline, log)
+        except Exception as e:
+            log.append(f"attention: failed: {e!r}"[:300])
+            print(log[-1], flush=True)
+            n = 0
+        counts.append(f"attention: {n} rows")
+        print(counts[-1], f"({time.monotonic() - t0:.0f} s)", flush=True)
     for m in MODELS:
         if want is None or m[1] in want:
             print(f"measuring {m[1]} ...", flush=True)
-            measure_mlp(torch, args, m)
-    print("measuring attention ...", flush=True)
-    measure_attention(torch, args)
+            try:
+                n = measure_mlp(torch, timer, args, m, deadline, log)
+            except Exception as e:  # one model's failure (memory, say) must not lose the rest
+                log.append(f"{m[1]}: failed: {e!r}"[:300])
+                print(log[-1], flush=True)
+                n = 0
+            counts.append(f"{m[1]}: {n} rows")
+            print(counts[-1], f"({time.monotonic() - t0:.0f} s)", flush=True)
+    p = torch.cuda.get_device_properties(0)
     with open(os.path.join(args.out, "method.txt"), "w") as fp:
-        fp.write(describe(torch, args))
-    print(f"done: {args.out}")
+        fp.write(
+            f"GPU: {p.name}, {p.multi_processor_count} SMs, {p.total_memory / 2**30:.1f} GiB\n"
+            f"PyTorch {torch.__version__}, CUDA {torch.version.cuda}, "
+            f"cuDNN {torch.backends.cudnn.version()}, Python {platform.python_version()}\n"
+            f"nvidia-smi before:\n{smi_before}nvidia-smi after:\n{smi()}{check}"
+            f"Method: bf16; each op warmed up {args.warmup} times, then called {args.reps} times "
+            f"in one torch.profiler session per shape (CPU and CUDA activities) with a marker "
+            f"kernel (in-place XOR of one int32) before each call; a call's time is the sum of "
+            f"the GPU durations of the kernels between its markers (kineto, as Vidur), median "
+            f"over the calls in time_stats.*.median. GEMMs are torch.nn.functional.linear "
+            f"(cuBLAS) on the per-rank shard of each weight, [out, in] as nn.Linear holds it "
+            f"(tensor parallelism emulated by sharding, as Vidur does). The add is out of place "
+            f"over two [T, h] tensors. Attention is torch SDPA with the backend named per row "
+            f"(FlashAttention first), contiguous KV (no paged cache, so max_model_len is "
+            f"empty); a prefill row is one sequence, a chunk of C queries over K cached keys "
+            f"plus its own, causal inside the chunk (lower-right aligned); a decode row is B "
+            f"sequences of one query over K+1 keys each. Inputs are reused across calls.\n"
+            f"Profiler fallbacks to CUDA events: {timer.fallbacks}\n"
+            f"Rows: {'; '.join(counts)}\n"
+            f"Notes: {'; '.join(log) if log else 'none'}\n"
+            f"Wall time: {time.monotonic() - t0:.0f} s\n"
+            f"Command: {' '.join(sys.argv)}\n")
+    print(f"done: {args.out} ({time.monotonic() - t0:.0f} s, {timer.fallbacks} fallbacks)",
+          flush=True)
 
 
 if __name__ == "__main__":
