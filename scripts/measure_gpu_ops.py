@@ -8,8 +8,10 @@ measurements/h200, or pass --gpu ID to servesim):
   <org>/<model>/mlp.csv      the four GEMMs of each model shape (attn_pre_proj,
                              attn_post_proj, mlp_up_proj, mlp_down_proj) by
                              num_tokens and tensor parallelism, the residual
-                             add, and torch's RMSNorm (under input_layernorm
-                             only when it ran as one fused kernel)
+                             add (two for phi-2's parallel block, as Vidur),
+                             and torch's RMSNorm or LayerNorm (under
+                             input_layernorm only when it ran as one fused
+                             kernel)
   attention/attention.csv    prefill (one chunk of C tokens over K cached
                              ones, causal inside the chunk) and decode (B
                              sequences of K cached tokens) with torch SDPA's
@@ -43,21 +45,26 @@ import sys
 import tempfile
 import time
 
-# (org, name, n_head, n_kv_head, n_embd, n_expanded_embd, vocab, gated): the
-# Vidur profile shapes (shared/data/profiles/vidur/compute/*/*/*/mlp.csv), the
-# four H100 models first
+# (org, name, n_head, n_kv_head, n_embd, n_expanded_embd, vocab, gated,
+# parallel): the Vidur profile shapes
+# (shared/data/profiles/vidur/compute/*/*/*/mlp.csv), the four H100 models
+# first. Gated models use RMSNorm, the others (phi-2) LayerNorm; a parallel
+# attention/MLP block (phi-2) adds both branch outputs to the residual, which
+# Vidur times as one "add" of two kernels
 MODELS = [
-    ("meta-llama", "Llama-2-7b-hf", 32, 32, 4096, 11008, 32000, True),
-    ("codellama", "CodeLlama-34b-Instruct-hf", 64, 8, 8192, 22016, 32000, True),
-    ("internlm", "internlm-20b", 40, 40, 5120, 13824, 103168, True),
-    ("microsoft", "phi-2", 32, 32, 2560, 10240, 51200, False),
-    ("meta-llama", "Meta-Llama-3-8B", 32, 8, 4096, 14336, 128256, True),
-    ("meta-llama", "Llama-2-70b-hf", 64, 8, 8192, 28672, 32000, True),
+    ("meta-llama", "Llama-2-7b-hf", 32, 32, 4096, 11008, 32000, True, False),
+    ("codellama", "CodeLlama-34b-Instruct-hf", 64, 8, 8192, 22016, 32000, True, False),
+    ("internlm", "internlm-20b", 40, 40, 5120, 13824, 103168, True, False),
+    ("microsoft", "phi-2", 32, 32, 2560, 10240, 51200, False, True),
+    ("meta-llama", "Meta-Llama-3-8B", 32, 8, 4096, 14336, 128256, True, False),
+    ("meta-llama", "Llama-2-70b-hf", 64, 8, 8192, 28672, 32000, True, False),
 ]
-# powers of two, Vidur's multiples of 8/32, and a few off-grid counts where
-# cuBLAS tends to switch kernels
-TOKENS = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 160, 192, 200, 256, 296, 320, 384, 448,
-          512, 640, 768, 1000, 1024, 1280, 1536, 2048, 2560, 3000, 3072, 3584, 4096]
+# Vidur's grid thinned: every 8 to 64, every 16 to 256, every 32 to 512, every
+# 64 to 1024, every 128/256 beyond, plus off-grid counts (12, 1000, 3000)
+TOKENS = ([1, 2, 4, 8, 12, 16, 24, 32, 40, 48, 56, 64] + list(range(80, 257, 16))
+          + list(range(288, 513, 32)) + list(range(576, 1025, 64)) + [1000]
+          + list(range(1152, 2049, 128)) + list(range(2304, 4097, 256)) + [3000])
+TOKENS = sorted(set(TOKENS))
 TPS = [1, 2, 4, 8]
 # attention head geometries (n_embd, n_q_head, n_kv_head, tp): Llama-2-70B at
 # TP 2 (as Vidur's A100 attention file) and Llama-3-8B at TP 1
@@ -181,7 +188,7 @@ def write_csv(path, header, rows):
 
 
 def measure_mlp(torch, timer, args, model, deadline, log):
-    org, name, nh, nkv, h, f, vocab, gated = model
+    org, name, nh, nkv, h, f, vocab, gated, parallel = model
     F = torch.nn.functional
     d = h // nh
     dt = torch.bfloat16
@@ -195,6 +202,13 @@ def measure_mlp(torch, timer, args, model, deadline, log):
         def rms_norm(x, shape, w, eps):
             v = x.float().pow(2).mean(-1, keepdim=True)
             return (x.float() * torch.rsqrt(v + eps)).to(x.dtype) * w
+    norm_b = torch.zeros(h, dtype=dt, device=dev)
+    if gated:
+        def norm(x, w):
+            return rms_norm(x, (h,), w, 1e-6)
+    else:
+        def norm(x, w):
+            return F.layer_norm(x, (h,), w, norm_b, 1e-5)
     stopped = False
     for tp in TPS:
         if stopped:
@@ -218,11 +232,13 @@ def measure_mlp(torch, timer, args, model, deadline, log):
                 break
             x = torch.randn(T, h, dtype=dt, device=dev)
             r = torch.randn(T, h, dtype=dt, device=dev)
+            r2 = torch.randn(T, h, dtype=dt, device=dev)
             xo = torch.randn(T, nh * d // tp, dtype=dt, device=dev)
             xd = torch.randn(T, f // tp, dtype=dt, device=dev)
             fns = [lambda: F.linear(x, w_qkv), lambda: F.linear(xo, w_out),
                    lambda: F.linear(x, w_up), lambda: F.linear(xd, w_down),
-                   lambda: x + r, lambda: rms_norm(x, (h,), norm_w, 1e-6)]
+                   (lambda: x + r + r2) if parallel else (lambda: x + r),
+                   lambda: norm(x, norm_w)]
             try:
                 res = timer.measure(fns)
             except Exception as e:  # out of memory, say: log it, keep the rest
@@ -239,10 +255,10 @@ def measure_mlp(torch, timer, args, model, deadline, log):
             names += [[tp, T, o, res[i][3]] for i, o in enumerate(ops)]
         del w_qkv, w_out, w_up, w_down
         torch.cuda.empty_cache()
-    # torch's RMSNorm counts as the model's input_layernorm only when it ran
-    # as one fused kernel, as vLLM's does
+    # torch's norm counts as the model's input_layernorm only when it ran as
+    # one fused kernel, as vLLM's does
     cols = list(ops)
-    cols[5] = "input_layernorm" if kern_rms and max(kern_rms) == 1 else "unfused_rms_norm"
+    cols[5] = "input_layernorm" if kern_rms and max(kern_rms) == 1 else "unfused_norm"
     header = sum(([f"time_stats.{o}.{s}" for s in STATS] for o in cols), [])
     header += [f"kernels.{o}" for o in cols] + [f"event_ms.{o}" for o in cols]
     header += ["n_head", "n_kv_head", "n_embd", "n_expanded_embd", "vocab_size",
@@ -454,7 +470,8 @@ def main():
             f"over the calls in time_stats.*.median. GEMMs are torch.nn.functional.linear "
             f"(cuBLAS) on the per-rank shard of each weight, [out, in] as nn.Linear holds it "
             f"(tensor parallelism emulated by sharding, as Vidur does). The add is out of place "
-            f"over two [T, h] tensors. Attention is torch SDPA with the backend named per row "
+            f"over two [T, h] tensors (x + r + r2, two kernels, for phi-2's parallel block, as "
+            f"Vidur times it). The norm is F.rms_norm, or F.layer_norm for phi-2. Attention is torch SDPA with the backend named per row "
             f"(FlashAttention first), contiguous KV (no paged cache, so max_model_len is "
             f"empty); a prefill row is one sequence, a chunk of C queries over K cached keys "
             f"plus its own, causal inside the chunk (lower-right aligned); a decode row is B "
