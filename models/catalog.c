@@ -1027,7 +1027,8 @@ model_catalog_load_default (ModelCatalog *cat, GError **error)
   static const char *const files[] = { "models/catalog/gpus.json", "models/catalog/llms.json",
                                        "models/profiles/a100-80gb.json",
                                        "models/profiles/a100-40gb.json",
-                                       "models/profiles/h100-sxm.json" };
+                                       "models/profiles/h100-sxm.json",
+                                       "models/profiles/h200.json" };
   for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
     char *p = sim_data_find (files[i], error);
     if (!p)

@@ -196,8 +196,21 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
    * are 128 or gemm_tile_min (64 on GPUs: the same four shapes as before the
    * parameter existed; 1 on a CPU, where a 1-row GEMM is not a 64-row tile) */
   const double t0 = p->gemm_tile_min;
-  double tiles[][2] = { { 128, 128 }, { 128, t0 }, { t0, 128 }, { t0, t0 } };
-  guint ntiles = G_N_ELEMENTS (tiles);
+  double tiles[6][2] = { { 128, 128 }, { 128, t0 }, { t0, 128 }, { t0, t0 } };
+  guint ntiles = 4;
+  /* Newer cuBLAS (the nvjet kernels of CUDA 12.8 on) also has tiles whose
+   * token side fits the token count in steps of gemm_tile_fit rows, up to
+   * 256: measured H200 output projection of Llama-2-70B at TP 8 runs 64x8,
+   * 64x16, ... 64x56, then 128x40 ... 128x120 tiles as the tokens grow, so
+   * its time has no 128-token steps (the fixed shapes predicted +20-37% at
+   * 144 and 288 tokens). The feature side stays 128 or gemm_tile_min. */
+  if (p->gemm_tile_fit > 0) {
+    double fit = fmin (256, ceil (m / p->gemm_tile_fit) * p->gemm_tile_fit);
+    tiles[ntiles][0] = fit;
+    tiles[ntiles++][1] = 128;
+    tiles[ntiles][0] = fit;
+    tiles[ntiles++][1] = t0;
+  }
   /* Hopper's warp-specialised kernels (two consumer warpgroups of wgmma) run
    * 128x256 tiles, the long side along the larger output dimension, and
    * cuBLAS's heuristic takes them whenever their grid still fills the SMs,
@@ -220,7 +233,24 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
    * ran 20% slower than a free split predicted. So the split is chosen, among
    * 1, 2, 4, ... and the largest that fills the SMs, for the least total. */
   const double ws_rate = g->mem_bw * p->gemm_mem_eff;
-  double tc = INFINITY;
+  /* the measurement's repeated calls find a working set that fits in L2
+   * there: up to gemm_cache_gain faster (the calibrator; ModelCost, the
+   * simulator, sets the gain to 1) */
+  double bytes = model_gemm_bytes (m, n, k, wb);
+  if (p->gemm_cache_gain > 1) {
+    double r = pow (bytes / p->gemm_cache_bytes, p->gemm_cache_sharp);
+    bytes *= (1 / p->gemm_cache_gain + r) / (1 + r);
+  }
+  const double tmem = bytes / ws_rate;
+  /* A grid of few tiles cannot draw the whole bandwidth: each tile streams
+   * at most gemm_cta_bw (measured H200: phi-2's QKV at TP 8, a 960-wide
+   * output in 15 tiles of 64, ran 1.5-2x slower than the bandwidth allows).
+   * Then the memory time depends on the tile and the split, and the
+   * candidate with the least combined time wins. Without the cap the least
+   * compute time is combined once with the memory time after the loop: the
+   * same result, since the clock drop and the smooth max only grow with it. */
+  const gboolean cap = p->gemm_cta_bw > 0;
+  double tc = INFINITY, best = INFINITY;
   for (guint i = 0; i < ntiles; i++) {
     double tm = tiles[i][0], tn = tiles[i][1];
     double nt = ceil (m / tm) * ceil (n / tn);
@@ -233,10 +263,21 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
                  + (split > 1 ? split * m * n * 8 / ws_rate : 0);
       if (t < tc)
         tc = t;
+      if (cap) {
+        t *= 1 + p->gemm_clock_drop * t / (t + p->gemm_clock_tau_s);
+        double mt = fmax (tmem, bytes / (fmin (nt * split, S) * p->gemm_cta_bw));
+        if (fmax (t, mt) < best) {
+          double c = smax (t, mt, p->gemm_sharp);
+          if (c < best)
+            best = c;
+        }
+      }
       if (split >= smax_k)
         break;
     }
   }
+  if (cap)
+    return p->gemm_floor_s + best;
   /* Clock under sustained load: a short GEMM runs at the boost clock, a
    * long one long enough for the power limiter to pull the clock down
    * (tensor cores at full rate exceed the board power at boost). The drop
@@ -245,7 +286,6 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
    * tile efficiency on both GPUs (H100 down projection at 4,096 tokens:
    * ~790 TFLOP/s at 170 us (CodeLlama-34B TP 8), ~680 at 1.6 ms (TP 1)). */
   tc *= 1 + p->gemm_clock_drop * tc / (tc + p->gemm_clock_tau_s);
-  double tmem = model_gemm_bytes (m, n, k, wb) / (g->mem_bw * p->gemm_mem_eff);
   return p->gemm_floor_s + smax (tc, tmem, p->gemm_sharp);
 }
 
@@ -621,6 +661,10 @@ model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate
 {
   g_return_if_fail (c != NULL && c->llm != NULL && c->gpu != NULL && p != NULL);
   c->params = *p;
+  /* the simulator runs every GEMM cold: in a forward pass a layer's weights
+   * were last read a whole pass (gigabytes) ago, unlike the measurements,
+   * which repeat one GEMM on the same weights */
+  c->params.gemm_cache_gain = 1;
   shape_of (c, &c->shape);
   c->table_n = 0;
   memset (c->split, 0, sizeof c->split);

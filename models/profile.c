@@ -43,6 +43,11 @@ model_cost_params_default (ModelCostParams *p)
   p->gemm_split_k = 512;
   p->gemm_tile_min = 64;
   p->gemm_tile_max = 128;
+  p->gemm_tile_fit = 0;
+  p->gemm_cache_gain = 1;
+  p->gemm_cache_bytes = 50e6;
+  p->gemm_cache_sharp = 4;
+  p->gemm_cta_bw = 0;
   p->gemm_clock_drop = 0;
   p->gemm_clock_tau_s = 3e-4;
   p->attn_eff = 0.45;
@@ -122,6 +127,11 @@ static const ModelParamInfo params_info[] = {
   { "gemm_tile_min", P (gemm_tile_min), 1, 64, "GEMM: smallest tile side; tiles are 128 or this wide in each dimension (64 on GPUs; 1 on a CPU: no tile quantisation)" },
   { "gemm_clock_drop", P (gemm_clock_drop), 0, 1.0, "GEMM: fractional slowdown of a kernel long enough for the power limiter to pull the clock down from boost (0 = none)" },
   { "gemm_clock_tau_s", P (gemm_clock_tau_s), 1e-6, 0.1, "GEMM: compute time at which a kernel suffers half of gemm_clock_drop, s" },
+  { "gemm_cache_gain", P (gemm_cache_gain), 1, 4, "GEMM: speed-up of a working set that stays in L2 between the measurement's repeated calls (1 = off; the simulator runs GEMMs cold)" },
+  { "gemm_cache_bytes", P (gemm_cache_bytes), 1e6, 1e9, "GEMM: working set (weights + activations) at which half of gemm_cache_gain is left, bytes" },
+  { "gemm_cache_sharp", P (gemm_cache_sharp), 0.5, 16, "GEMM: steepness of the L2 edge" },
+  { "gemm_cta_bw", P (gemm_cta_bw), 0, 1e13, "GEMM: memory bandwidth one thread block (tile) can draw, bytes/s: grids of few tiles are slower than the GPU's bandwidth (0 = no cap)" },
+  { "gemm_tile_fit", P (gemm_tile_fit), 0, 256, "GEMM: token-side tile step of kernels whose tile fits the token count (8: cuBLAS's nvjet kernels, CUDA 12.8+; 0 = fixed tile shapes, as CUDA 12.1's); chosen by the calibrator, not searched" },
   { "gemm_tile_max", P (gemm_tile_max), 128, 256, "GEMM: long side of the large tile used when its grid fills the SMs (256 on Hopper and Blackwell: 128x256 wgmma tiles; 128 = none)" },
   { "attn_eff", P (attn_eff), 0.02, 1.0, "prefill attention: fraction of dense peak per SM inside a tile" },
   { "attn_floor_s", P (attn_floor_s), 0, 1e-3, "prefill attention: fixed time per kernel, s" },

@@ -51,6 +51,19 @@ typedef struct {
   double gemm_tile_max;     /* longest tile side along the larger output dimension of a grid that
                              * still fills the SMs: 256 on Hopper/Blackwell (wgmma 128x256 tiles),
                              * 128 elsewhere; set by architecture, not fitted */
+  double gemm_cache_gain;   /* measured GEMMs repeat on the same weights: bytes that fit in L2 are
+                             * read this much faster (1 = off). The calibrator predicts with it;
+                             * the simulator runs every GEMM cold (a layer's weights were last
+                             * read one forward pass, gigabytes, ago) */
+  double gemm_cache_bytes;  /* working set (weights + activations) at which half the gain is left */
+  double gemm_cache_sharp;  /* steepness of that edge */
+  double gemm_cta_bw;       /* bytes/s one thread block (tile) streams from memory: a grid of few
+                             * tiles cannot draw the GPU's bandwidth (0 = no cap) */
+  double gemm_tile_fit;     /* 0: the tile shapes above only (cuBLAS of CUDA 12.1, as Vidur's
+                             * profiles ran); > 0: the tile's token side also fits the token count
+                             * in steps of this many rows (cuBLAS's nvjet kernels of CUDA 12.8 and
+                             * later: 64x8, 64x16, ..., 128x120 tiles); chosen by the calibrator
+                             * between 0 and 8, not searched */
   /* attention prefill (FlashAttention: attn_tile_q-query tiles per head, causal) */
   double attn_eff;          /* fraction of dense peak per SM inside a tile */
   double attn_floor_s;

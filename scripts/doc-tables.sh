@@ -15,7 +15,8 @@ data=${2:-$src/../shared/data}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-"$build/servesim" calibrate --profiles "$data" --out "$tmp/prof" > "$tmp/cal.txt"
+"$build/servesim" calibrate --profiles "$data" --profiles "$src/measurements/h200" --out "$tmp/prof" \
+  > "$tmp/cal.txt"
 "$build/servesim" validate ops --profiles "$data/profiles" --no-plots > "$tmp/ops.txt"
 "$build/servesim" validate comm --data "$data" --no-plots > "$tmp/comm.txt"
 
@@ -61,9 +62,19 @@ tables ">=1MiB" "$tmp/comm.txt"
 echo "### Collectives, < 1 MiB (in-sample)"
 echo
 tables "<1MiB" "$tmp/comm.txt"
+"$build/servesim" validate ops --profiles "$src/measurements/h200" --no-plots > "$tmp/h200.txt"
+echo "### Operators on our H200 measurements (measurements/h200), T >= 16 and T < 16"
+echo
+tables "T>=16" "$tmp/h200.txt"
+tables "T<16" "$tmp/h200.txt"
 if [ -z "${NO_LOO:-}" ]; then
   "$build/servesim" validate ops --profiles "$data/profiles" --leave-one-out --no-plots > "$tmp/loo.txt"
   echo "### Leave one source out, pooled, T >= 16"
   echo
   tables "T>=16" "$tmp/loo.txt"
+  "$build/servesim" validate ops --profiles "$src/measurements/h200" --leave-one-out --no-plots \
+    > "$tmp/loo-h200.txt"
+  echo "### Leave one source out on the H200 measurements, pooled, T >= 16"
+  echo
+  tables "T>=16" "$tmp/loo-h200.txt"
 fi

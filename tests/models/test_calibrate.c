@@ -59,6 +59,7 @@ test_bundled_profiles (void)
   const ModelGpu *a100 = model_catalog_gpu (cat, "a100-80gb", NULL);
   const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
   const ModelGpu *h200 = model_catalog_gpu (cat, "h200", NULL);
+  const ModelGpu *pcie = model_catalog_gpu (cat, "h100-pcie", NULL);
   const ModelGpu *l40s = model_catalog_gpu (cat, "l40s", NULL);
   const ModelGpu *b200 = model_catalog_gpu (cat, "b200", NULL);
   CU_ASSERT_PTR_NOT_NULL_FATAL (a100);
@@ -66,10 +67,16 @@ test_bundled_profiles (void)
   CU_ASSERT_STRING_EQUAL (a100->profile_gpu, "a100-80gb");
   CU_ASSERT_TRUE (g_str_has_prefix (a100->profile_from, "calibrated: "));
   CU_ASSERT_STRING_EQUAL (h100->profile_gpu, "h100-sxm");
-  /* same architecture first */
-  CU_ASSERT_STRING_EQUAL (h200->profile_gpu, "h100-sxm");
-  CU_ASSERT_TRUE (g_str_has_prefix (h200->profile_from, "carried over from h100-sxm (hopper) to h200"));
-  CU_ASSERT_TRUE (params_equal (&h200->profile, &h100->profile));
+  /* the H200 has its own profile (measurements/h200) */
+  CU_ASSERT_STRING_EQUAL (h200->profile_gpu, "h200");
+  CU_ASSERT_TRUE (g_str_has_prefix (h200->profile_from, "calibrated: "));
+  CU_ASSERT_FALSE (params_equal (&h200->profile, &h100->profile));
+  /* same architecture first; of two Hopper profiles the one fitted to more
+   * measurements (h100-sxm: 38,739; h200: 8,504) */
+  CU_ASSERT_PTR_NOT_NULL_FATAL (pcie);
+  CU_ASSERT_STRING_EQUAL (pcie->profile_gpu, "h100-sxm");
+  CU_ASSERT_TRUE (g_str_has_prefix (pcie->profile_from, "carried over from h100-sxm (hopper) to h100-pcie"));
+  CU_ASSERT_TRUE (params_equal (&pcie->profile, &h100->profile));
   /* nearest generation: Ada is nearer Ampere, Blackwell nearer Hopper; among
    * the Ampere profiles the one fitted to more measurements */
   CU_ASSERT_STRING_EQUAL (l40s->profile_gpu, "a100-80gb");
@@ -796,6 +803,20 @@ static const Gate gates[] = {
 #include "tests/models/accuracy_gates.h"
 };
 
+/* One gate: the class's statistics at T >= 16 within both limits. */
+static void
+check_gate (ModelCalSet *s, const double *pred, const Gate *gate)
+{
+  ModelCalStats st;
+  model_cal_stats (s, pred, gate->cls, FALSE, MODEL_CAL_LARGE, -1, &st);
+  printf ("\n  %-9s %-14s %6zu rows  median %5.2f%% (gate %5.2f)  p90 %6.2f%% (gate %6.2f)",
+          s->gpu->id, model_cal_class_name (gate->cls), st.n, st.median_ape, gate->max_median,
+          st.p90_ape, gate->max_p90);
+  CU_ASSERT_TRUE (st.n > 0);
+  CU_ASSERT_TRUE (st.median_ape <= gate->max_median);
+  CU_ASSERT_TRUE (st.p90_ape <= gate->max_p90);
+}
+
 static char *
 shared_path (const char *rel)
 {
@@ -827,14 +848,7 @@ test_shared_accuracy (void)
     for (guint k = 0; k < G_N_ELEMENTS (gates); k++) {
       if (strcmp (gates[k].gpu, s->gpu->id) != 0)
         continue;
-      ModelCalStats st;
-      model_cal_stats (s, pred, gates[k].cls, FALSE, MODEL_CAL_LARGE, -1, &st);
-      printf ("\n  %-9s %-14s %6zu rows  median %5.2f%% (gate %5.2f)  p90 %6.2f%% (gate %6.2f)",
-              s->gpu->id, model_cal_class_name (gates[k].cls), st.n, st.median_ape,
-              gates[k].max_median, st.p90_ape, gates[k].max_p90);
-      CU_ASSERT_TRUE (st.n > 0);
-      CU_ASSERT_TRUE (st.median_ape <= gates[k].max_median);
-      CU_ASSERT_TRUE (st.p90_ape <= gates[k].max_p90);
+      check_gate (s, pred, &gates[k]);
       checked++;
     }
     g_free (pred);
@@ -844,6 +858,50 @@ test_shared_accuracy (void)
   model_cal_data_free (d);
   model_catalog_free (cat);
   g_free (root);
+}
+
+/* The same gate on our own GPU measurements (measurements/<gpu>/, in the
+ * repository, so it always runs): each GPU's calibration set against its
+ * bundled profile. */
+static const Gate measured_gates[] = {
+#include "tests/models/accuracy_gates_measured.h"
+};
+
+static void
+test_measured_accuracy (void)
+{
+  ModelCatalog *cat = catalog ();
+  int checked = 0;
+  for (guint k = 0; k < G_N_ELEMENTS (measured_gates); k++) {
+    /* one load per GPU: the gates of a GPU are consecutive */
+    if (k > 0 && strcmp (measured_gates[k].gpu, measured_gates[k - 1].gpu) == 0)
+      continue;
+    char *dir = g_build_filename (SERVESIM_SRCDIR, "measurements", measured_gates[k].gpu, NULL);
+    ModelCalData *d = model_cal_data_new ();
+    GError *e = NULL;
+    gboolean ok = model_cal_data_load (d, cat, dir, NULL, NULL, MODEL_CAL_LOAD_OPS, &e);
+    if (!ok)
+      fprintf (stderr, "%s\n", e->message);
+    CU_ASSERT_TRUE_FATAL (ok);
+    CU_ASSERT_EQUAL_FATAL (model_cal_data_n_sets (d), 1);
+    ModelCalSet *s = model_cal_data_set (d, 0);
+    CU_ASSERT_STRING_EQUAL (s->gpu->id, measured_gates[k].gpu);
+    /* the bundled profile is this GPU's own, not one carried over */
+    CU_ASSERT_STRING_EQUAL (s->gpu->profile_gpu, measured_gates[k].gpu);
+    double *pred = g_new (double, s->samples->len + 1);
+    model_cal_predict_all (s, &s->gpu->profile, pred);
+    for (guint j = k; j < G_N_ELEMENTS (measured_gates)
+                      && strcmp (measured_gates[j].gpu, measured_gates[k].gpu) == 0; j++) {
+      check_gate (s, pred, &measured_gates[j]);
+      checked++;
+    }
+    g_free (pred);
+    model_cal_data_free (d);
+    g_free (dir);
+  }
+  printf ("\n");
+  CU_ASSERT_EQUAL (checked, (int) G_N_ELEMENTS (measured_gates));
+  model_catalog_free (cat);
 }
 
 /* Leave one model out on the H100 operators: fit without phi-2 (the smallest
@@ -903,6 +961,7 @@ main (void)
     { "collective fit follows the majority of bimodal rows", test_fit_comm_bimodal },
     { "kernel classes by model", test_load_by_model },
     { "accuracy gate on the shared data", test_shared_accuracy },
+    { "accuracy gate on our GPU measurements", test_measured_accuracy },
     { "leave one model out (H100, phi-2)", test_leave_one_out },
     { NULL, NULL }
   };

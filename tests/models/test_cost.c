@@ -232,6 +232,81 @@ test_gemm_big_tile (void)
   CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 64, 2), small, small * 1e-3);
 }
 
+/* The terms of newer measurements: tiles that fit the token count
+ * (gemm_tile_fit), a working set read from L2 by the measurement's repeated
+ * calls (gemm_cache_gain, used by the calibrator, never by the simulator),
+ * and the bandwidth one tile can draw (gemm_cta_bw). */
+static void
+test_gemm_fit_cache_cta (void)
+{
+  ModelGpu g = toy;
+  g.num_sms = 4;
+  g.flops_bf16 = 4e12;       /* 1 TFLOP/s per SM */
+  g.mem_bw = 1e18;           /* memory free, for the tile checks */
+  ModelCostParams p;
+  model_cost_params_default (&p);
+  p.gemm_eff = 1;
+  p.gemm_floor_s = 0;
+  p.gemm_sharp = 30;
+  p.gemm_wave = 1;
+  p.gemm_small_tile = 1;
+  p.gemm_split_k = 1e9;      /* no split-K */
+  /* 8 x 128 x 64 on 4 SMs: the cheapest fixed shape is two 64x64 tiles
+   * side by side (one wave), each computing 64 rows; with fitted tiles two
+   * 8x64 tiles compute 8 rows */
+  const double fixed = 2 * 64.0 * 64 * 64 / 1e12, fitted = 2 * 8.0 * 64 * 64 / 1e12;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 8, 128, 64, 2), fixed, fixed * 1e-6);
+  p.gemm_tile_fit = 8;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 8, 128, 64, 2), fitted, fitted * 1e-6);
+  /* 12 rows round up to 16 */
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 12, 128, 64, 2), 2 * fitted, fitted * 1e-6);
+  p.gemm_tile_fit = 0;
+
+  /* memory-bound: 1 GB/s, compute free */
+  g.mem_bw = 1e9;
+  g.flops_bf16 = 4e18;
+  p.gemm_mem_eff = 1;
+  const double m = 8, n = 4096, k = 4096;
+  const double cold = model_gemm_bytes (m, n, k, 2) / 1e9;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, m, n, k, 2), cold, cold * 1e-6);
+  /* warm: a working set far below gemm_cache_bytes runs gemm_cache_gain
+   * faster, one far above it at the memory's rate; half the gain is gone at
+   * gemm_cache_bytes */
+  p.gemm_cache_gain = 2;
+  p.gemm_cache_sharp = 4;
+  p.gemm_cache_bytes = 1e12;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, m, n, k, 2), cold / 2, cold * 1e-6);
+  p.gemm_cache_bytes = 1e3;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, m, n, k, 2), cold, cold * 1e-6);
+  p.gemm_cache_bytes = model_gemm_bytes (m, n, k, 2);
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, m, n, k, 2), cold * 0.75, cold * 1e-6);
+  /* the simulator's ModelCost runs GEMMs cold whatever the profile says */
+  ModelCost c;
+  model_cost_init (&c, &tiny, &g, 1);
+  model_cost_set_params (&c, &p, TRUE);
+  CU_ASSERT_DOUBLE_EQUAL (c.params.gemm_cache_gain, 1, 0);
+  CU_ASSERT_DOUBLE_EQUAL (c.params.gemm_cache_bytes, p.gemm_cache_bytes, 0);
+  p.gemm_cache_gain = 1;
+
+  /* per-tile bandwidth: 8 x 128 x 4096 is at most 2 tiles (64x64) on 4
+   * SMs; each draws at most gemm_cta_bw, so the bytes take their time at
+   * 2 x cta_bw ... */
+  const double b2 = model_gemm_bytes (8, 128, 4096, 2);
+  const double free_bw = model_time_gemm (&p, &g, 8, 128, 4096, 2);
+  CU_ASSERT_DOUBLE_EQUAL (free_bw, b2 / 1e9, b2 / 1e9 * 1e-6);
+  p.gemm_cta_bw = 0.1e9;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 8, 128, 4096, 2), b2 / 0.2e9, b2 / 0.2e9 * 1e-6);
+  /* ... unless split-K spreads the grid over all 4 SMs (the fp32 partials,
+   * 2 slices x 8 x 128 x 8 bytes, cost little here) */
+  p.gemm_split_k = 64;
+  double split = model_time_gemm (&p, &g, 8, 128, 4096, 2);
+  CU_ASSERT_TRUE (split < b2 / 0.2e9 * 0.6);
+  CU_ASSERT_TRUE (split >= b2 / 0.4e9);
+  /* a cap the whole grid exceeds changes nothing */
+  p.gemm_cta_bw = 1e12;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 8, 128, 4096, 2), free_bw, free_bw * 1e-9);
+}
+
 /* Row waves of the element-wise kernels: waves of num_sms x elem_wave_rows
  * rows; the per-row bytes are rounded up to whole waves by the fraction
  * elem_row_wave, the fixed bytes are not; 0 (the default) changes nothing. */
@@ -1022,6 +1097,7 @@ main (void)
   static const TestCase cases[] = {
     { "GEMM formulas and op names", test_gemm_formulas },
     { "GEMM large tiles (Hopper)", test_gemm_big_tile },
+    { "GEMM fitted tiles, warm L2, per-tile bandwidth", test_gemm_fit_cache_cta },
     { "tiny model prefill by hand", test_tiny_prefill },
     { "tiny model decode by hand", test_tiny_decode },
     { "split-KV decode by hand", test_decode_split_kv },
