@@ -413,7 +413,8 @@ def main():
     ap.add_argument("--out", required=True, help="output directory (name it after the GPU id)")
     ap.add_argument("--warmup", type=int, default=5, help="untimed calls per op (default 5)")
     ap.add_argument("--reps", type=int, default=20, help="timed calls per op (default 20)")
-    ap.add_argument("--models", default="all", help="comma-separated model names, or all")
+    ap.add_argument("--models", default="all",
+                    help="comma-separated model names (Llama-2-7b-hf, phi-2, ...), or all")
     ap.add_argument("--no-attention", action="store_true", help="skip the attention file")
     ap.add_argument("--budget-s", type=float, default=0,
                     help="stop measuring after this many seconds and write what is done "
@@ -421,6 +422,12 @@ def main():
     args = ap.parse_args()
     if args.reps < 1 or args.warmup < 0:
         sys.exit("measure_gpu_ops.py: --reps must be at least 1 and --warmup not negative")
+    known = [m[1] for m in MODELS]
+    if args.models != "all":
+        bad = [n for n in args.models.split(",") if n not in known]
+        if bad:
+            sys.exit(f"measure_gpu_ops.py: unknown model(s) {', '.join(bad)}; known: "
+                     f"{', '.join(known)}")
     try:
         import torch
     except ImportError:
