@@ -1395,9 +1395,14 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
      * measured, not of the GPU), each without and with the warm-L2 and
      * per-tile bandwidth terms (gemm_cache_*, gemm_cta_bw) */
     const gboolean gemm = in_group (g, MODEL_CAL_QKV);
+    /* the prefill group three times, one per key-splitting rule
+     * (attn_split_sms 0, 1, 2: the FlashAttention version that measured) */
+    const gboolean prefill = in_group (g, MODEL_CAL_ATTN_PREFILL);
     double best = INFINITY;
     ModelCostParams keep = *p;
-    for (int t = 0; t < (gemm ? 4 : 1); t++) {
+    for (int t = 0; t < (gemm ? 4 : prefill ? 3 : 1); t++) {
+      if (prefill)
+        p->attn_split_sms = t;
       /* variants 2 and 3 also search the warm-L2 and per-tile bandwidth
        * terms; 0 and 1 hold them off */
       const gboolean extras = !gemm || t >= 2;

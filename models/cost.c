@@ -389,6 +389,9 @@ attn_finish (AttnAcc *a, const Shape *s)
              + (double) a->dec_keys * 2 * s->kv_r * s->d * s->kvb;
 }
 
+static double num_splits (double units, double S, double n_blocks);
+static inline double dec_tile_keys (double d);
+
 static double
 attn_prefill_time (const ModelCost *c, const AttnAcc *a)
 {
@@ -397,8 +400,15 @@ attn_prefill_time (const ModelCost *c, const AttnAcc *a)
   const double S = num_sms (g);
   const double rate = g->flops_bf16 / S * p->attn_eff;
   /* fewer units than SMs: the keys are split across SMs (split-KV), in
-   * blocks of at least 256 keys */
+   * blocks of at least 256 keys; or, with attn_split_sms > 0, as
+   * FlashAttention-2 splits them (num_splits below, against that many
+   * blocks per SM: measured H200, PyTorch 2.11's FA2 runs its split-KV
+   * kernel and a combine for every chunk whose 64-row query blocks x heads
+   * fall below 0.8 x 2 x 132, and 384 queries over 256 cached keys take
+   * 36.4 us where 512 unsplit take 27.4) */
   double split = a->pre_units < S ? fmax (1, fmin (floor (S / a->pre_units), ceil (a->pre_kmax / 256))) : 1;
+  if (p->attn_split_sms > 0)
+    split = num_splits (a->pre_units, S * p->attn_split_sms, ceil (a->pre_kmax / dec_tile_keys (c->shape.d)));
   double tc = fmax (a->pre_work / S, a->pre_wmax / split) / rate
               + p->attn_per_tile_s * ceil (a->pre_units * split / S);
   double tm = a->pre_b / (g->mem_bw * p->gemm_mem_eff);

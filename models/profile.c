@@ -55,6 +55,7 @@ model_cost_params_default (ModelCostParams *p)
   p->attn_per_tile_s = 1e-6;
   p->attn_causal = 1.3;
   p->attn_tile_q = 64;
+  p->attn_split_sms = 0;
   p->dec_mem_eff = 0.9;
   p->dec_floor_s = 1e-6;
   p->dec_per_seq_s = 0;
@@ -137,6 +138,7 @@ static const ModelParamInfo params_info[] = {
   { "attn_floor_s", P (attn_floor_s), 0, 1e-3, "prefill attention: fixed time per kernel, s" },
   { "attn_per_tile_s", P (attn_per_tile_s), 0, 1e-3, "prefill attention: time per (64-query tile x head) on one SM, s" },
   { "attn_causal", P (attn_causal), 0.5, 4.0, "prefill attention: cost of a key inside the chunk (causal mask) relative to a cached key" },
+  { "attn_split_sms", P (attn_split_sms), 0, 2, "prefill attention: key splitting, 0 = units below the SM count in blocks of >= 256 keys; 1 or 2 = FlashAttention-2's num_splits heuristic against that many blocks per SM; chosen by the calibrator, not searched" },
   { "attn_tile_q", P (attn_tile_q), 1, 128, "prefill attention: queries per tile of one head (64 on GPUs; 1 on a CPU)" },
   { "dec_mem_eff", P (dec_mem_eff), 0.02, 1.0, "decode attention: fraction of memory bandwidth reading the KV cache" },
   { "dec_floor_s", P (dec_floor_s), 0, 1e-3, "decode attention: fixed time per kernel, s" },

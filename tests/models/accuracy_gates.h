@@ -15,7 +15,7 @@
 { "a100-80gb", MODEL_CAL_ACT_PLAIN, 3.0, 7.6 },
 { "a100-80gb", MODEL_CAL_ADD, 4.0, 13.2 },
 { "a100-80gb", MODEL_CAL_EMBED, 4.8, 10.2 },
-{ "a100-80gb", MODEL_CAL_ATTN_PREFILL, 4.5, 16.1 },
+{ "a100-80gb", MODEL_CAL_ATTN_PREFILL, 5.7, 14.6 },
 { "a100-80gb", MODEL_CAL_ATTN_DECODE, 5.1, 11.3 },
 { "a100-80gb", MODEL_CAL_CPU, 3.5, 7.0 },
 { "h100-sxm", MODEL_CAL_QKV, 5.8, 15.6 },

@@ -307,6 +307,56 @@ test_gemm_fit_cache_cta (void)
   CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 8, 128, 4096, 2), free_bw, free_bw * 1e-9);
 }
 
+/* How prefill splits the keys of a small grid over the SMs: the legacy rule
+ * (units below the SM count, blocks of >= 256 keys) against
+ * FlashAttention-2's num_splits (attn_split_sms 1 or 2). The tiny model (4
+ * heads of 16) on 10 SMs of 1 TFLOP/s, memory and floors free: a 64-token
+ * chunk over 1,024 cached keys is one 64-query tile per head, 4 units, each
+ * 4 x 16 x 64 x 1,088 FLOPs. */
+static void
+test_prefill_split (void)
+{
+  ModelGpu g = toy;
+  g.num_sms = 10;
+  g.flops_bf16 = 10e12;
+  g.mem_bw = 1e18;
+  ModelCostParams p;
+  model_cost_params_default (&p);
+  p.attn_eff = 1;
+  p.attn_floor_s = 0;
+  p.attn_per_tile_s = 0;
+  p.attn_causal = 1;
+  p.gemm_sharp = 40;
+  ModelCost c;
+  model_cost_init (&c, &tiny, &g, 1);
+  ModelSeqWork chunk = { 64, 1024 };
+  const double unit = 4 * 16.0 * 64 * 1088, rate = 1e12;
+  /* legacy: min(floor(10 / 4), ceil(1,088 / 256)) = 2 splits: a unit's half */
+  CU_ASSERT_DOUBLE_EQUAL (p.attn_split_sms, 0, 0);
+  model_cost_set_params (&c, &p, FALSE);
+  double legacy = model_cost_attn_time (&c, &chunk, 1, FALSE);
+  CU_ASSERT_DOUBLE_EQUAL (legacy, unit / 2 / rate, unit / rate * 1e-6);
+  /* FlashAttention-2: 5 key blocks of 256 (head size 16); of the eligible
+   * splits 1, 2, 3, 5 only 5 fills the 10 SMs (4 x 5 / 10 = 2 whole waves),
+   * so each unit's keys go to 5 blocks and the total work over the SMs
+   * (4 units / 10 SMs) binds instead */
+  for (int sms = 1; sms <= 2; sms++) {
+    p.attn_split_sms = sms;
+    model_cost_set_params (&c, &p, FALSE);
+    double fa2 = model_cost_attn_time (&c, &chunk, 1, FALSE);
+    CU_ASSERT_DOUBLE_EQUAL (fa2, 4 * unit / 10 / rate, unit / rate * 1e-6);
+  }
+  /* a grid that fills 0.8 x the SMs is never split: 40 units of a
+   * 640-token chunk over 4 heads, one unit's work per SM wave */
+  ModelSeqWork big = { 640, 1024 };
+  p.attn_split_sms = 1;
+  model_cost_set_params (&c, &p, FALSE);
+  double t1 = model_cost_attn_time (&c, &big, 1, FALSE);
+  p.attn_split_sms = 0;
+  model_cost_set_params (&c, &p, FALSE);
+  CU_ASSERT_DOUBLE_EQUAL (t1, model_cost_attn_time (&c, &big, 1, FALSE), t1 * 1e-12);
+}
+
 /* Row waves of the element-wise kernels: waves of num_sms x elem_wave_rows
  * rows; the per-row bytes are rounded up to whole waves by the fraction
  * elem_row_wave, the fixed bytes are not; 0 (the default) changes nothing. */
@@ -1098,6 +1148,7 @@ main (void)
     { "GEMM formulas and op names", test_gemm_formulas },
     { "GEMM large tiles (Hopper)", test_gemm_big_tile },
     { "GEMM fitted tiles, warm L2, per-tile bandwidth", test_gemm_fit_cache_cta },
+    { "prefill key splitting: legacy and FlashAttention-2", test_prefill_split },
     { "tiny model prefill by hand", test_tiny_prefill },
     { "tiny model decode by hand", test_tiny_decode },
     { "split-KV decode by hand", test_decode_split_kv },
