@@ -72,10 +72,11 @@ typedef struct {
   double attn_tile_q;       /* queries per tile: 64 on GPUs (FlashAttention-2 split-KV kernel); 1 on a
                              * CPU (a query row at a time, no masked work); not fitted */
   double attn_split_sms;    /* how prefill splits the keys over SMs: 0 = units below the SM count,
-                             * blocks of >= 256 keys (fits Vidur's A100 data); 1 or 2 =
-                             * FlashAttention-2's num_splits heuristic against that many thread
-                             * blocks per SM (PyTorch 2.11's FA2 counts 2); chosen by the
-                             * calibrator, not searched */
+                             * blocks of >= 256 keys (the first rule); 1 or 2 = FlashAttention-2's
+                             * num_splits heuristic against that many thread blocks per SM
+                             * (Vidur's vLLM FA2: 1; PyTorch 2.11's FA2: 2). Decode always uses
+                             * num_splits, against max(1, this) blocks per SM: the same library
+                             * launches both. Chosen by the calibrator, not searched */
   /* attention decode (paged KV read) */
   double dec_mem_eff;       /* fraction of mem_bw reading the KV cache (bound of a wave) */
   double dec_floor_s;
