@@ -407,8 +407,22 @@ attn_prefill_time (const ModelCost *c, const AttnAcc *a)
    * fall below 0.8 x 2 x 132, and 384 queries over 256 cached keys take
    * 36.4 us where 512 unsplit take 27.4) */
   double split = a->pre_units < S ? fmax (1, fmin (floor (S / a->pre_units), ceil (a->pre_kmax / 256))) : 1;
-  if (p->attn_split_sms > 0)
-    split = num_splits (a->pre_units, S * p->attn_split_sms, ceil (a->pre_kmax / dec_tile_keys (c->shape.d)));
+  if (p->attn_split_sms > 0) {
+    /* the search loops over up to 128 splits: the simulator (tables on)
+     * keeps the last grid's answer, as it does decode's terms */
+    double nb = ceil (a->pre_kmax / dec_tile_keys (c->shape.d));
+    double *m = (double *) c->pre_memo;
+    if (c->table_n > 0 && m[0] == a->pre_units && m[1] == nb)
+      split = m[2];
+    else {
+      split = num_splits (a->pre_units, S * p->attn_split_sms, nb);
+      if (c->table_n > 0) {
+        m[0] = a->pre_units;
+        m[1] = nb;
+        m[2] = split;
+      }
+    }
+  }
   double tc = fmax (a->pre_work / S, a->pre_wmax / split) / rate
               + p->attn_per_tile_s * ceil (a->pre_units * split / S);
   double tm = a->pre_b / (g->mem_bw * p->gemm_mem_eff);
@@ -683,6 +697,7 @@ model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate
   memset (c->split, 0, sizeof c->split);
   c->smax_p[0] = c->smax_p[1] = 0;   /* no table: smax computed (the calibrator) */
   c->dec_memo.seqs = -1;
+  c->pre_memo[0] = -1;
   if (!tabulate)
     return;
   smax_tabulate (c, 0, p->dec_sharp);

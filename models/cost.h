@@ -106,6 +106,7 @@ typedef struct {
    * pow() calls per decode wave (the simulator's hottest path; relative
    * error below 1e-12 except for r < 1e-3, where f - 1 < 1e-3^p) */
   DecMemo         dec_memo;
+  double          pre_memo[3];   /* prefill split of the last grid: units, key blocks, split */
   double          smax_p[2];
   double          smax_f[2][MODEL_COST_SMAX_N + 1][2];
 } ModelCost;
