@@ -165,6 +165,25 @@ num_sms (const ModelGpu *g)
   return g->num_sms > 0 ? g->num_sms : 108;
 }
 
+/* The share of `bytes` still read from memory when a working set up to
+ * about `edge` bytes stays in L2 between repeated calls (gain = how much
+ * faster L2 serves it, sharp = how steep the edge): (1/gain + r)/(1 + r) with
+ * r = (bytes/edge)^sharp. Shared by the GEMM and element-wise models. */
+static inline double
+l2_share (double bytes, double gain, double edge, double sharp)
+{
+  double r = sharp == 1 ? bytes / edge : pow (bytes / edge, sharp);
+  return (1 / gain + r) / (1 + r);
+}
+
+/* A GEMM's compute time under the power limiter's clock drop (see
+ * model_time_gemm_role): half of gemm_clock_drop at gemm_clock_tau_s. */
+static inline double
+clock_dropped (const ModelCostParams *p, double t)
+{
+  return t * (1 + p->gemm_clock_drop * t / (t + p->gemm_clock_tau_s));
+}
+
 double
 model_time_gemm (const ModelCostParams *p, const ModelGpu *g, double m, double n, double k,
                  int wb)
@@ -237,10 +256,8 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
    * there: up to gemm_cache_gain faster (the calibrator; ModelCost, the
    * simulator, sets the gain to 1) */
   double bytes = model_gemm_bytes (m, n, k, wb);
-  if (p->gemm_cache_gain > 1) {
-    double r = pow (bytes / p->gemm_cache_bytes, p->gemm_cache_sharp);
-    bytes *= (1 / p->gemm_cache_gain + r) / (1 + r);
-  }
+  if (p->gemm_cache_gain > 1)
+    bytes *= l2_share (bytes, p->gemm_cache_gain, p->gemm_cache_bytes, p->gemm_cache_sharp);
   const double tmem = bytes / ws_rate;
   /* A grid of few tiles cannot draw the whole bandwidth: each tile streams
    * at most gemm_cta_bw (measured H200: phi-2's QKV at TP 8, a 960-wide
@@ -264,7 +281,7 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
       if (t < tc)
         tc = t;
       if (cap) {
-        t *= 1 + p->gemm_clock_drop * t / (t + p->gemm_clock_tau_s);
+        t = clock_dropped (p, t);
         double mt = fmax (tmem, bytes / (fmin (nt * split, S) * p->gemm_cta_bw));
         if (fmax (t, mt) < best) {
           double c = smax (t, mt, p->gemm_sharp);
@@ -285,8 +302,7 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
    * Measured: long GEMMs reach fewer FLOP/s than short ones of the same
    * tile efficiency on both GPUs (H100 down projection at 4,096 tokens:
    * ~790 TFLOP/s at 170 us (CodeLlama-34B TP 8), ~680 at 1.6 ms (TP 1)). */
-  tc *= 1 + p->gemm_clock_drop * tc / (tc + p->gemm_clock_tau_s);
-  return p->gemm_floor_s + smax (tc, tmem, p->gemm_sharp);
+  return p->gemm_floor_s + smax (clock_dropped (p, tc), tmem, p->gemm_sharp);
 }
 
 double
@@ -301,9 +317,8 @@ model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClas
    * elem_cache_gain */
   /* with steepness k: (cb^k / gain + b^k) / (cb^k + b^k), scaled by cb to
    * stay in range; k = 1 is the original rational form */
-  double k = p->elem_cache_sharp[cls];
-  double r = k == 1 ? bytes / p->elem_cache_bytes[cls] : pow (bytes / p->elem_cache_bytes[cls], k);
-  double cache = (1 / p->elem_cache_gain[cls] + r) / (1 + r);
+  double cache = l2_share (bytes, p->elem_cache_gain[cls], p->elem_cache_bytes[cls],
+                           p->elem_cache_sharp[cls]);
   double moved = bytes;
   /* vLLM's norm, RoPE and activation kernels run one thread block per token
    * row: a fraction elem_row_wave of the transfer runs in whole waves of
@@ -406,8 +421,10 @@ attn_prefill_time (const ModelCost *c, const AttnAcc *a)
    * kernel and a combine for every chunk whose 64-row query blocks x heads
    * fall below 0.8 x 2 x 132, and 384 queries over 256 cached keys take
    * 36.4 us where 512 unsplit take 27.4) */
-  double split = a->pre_units < S ? fmax (1, fmin (floor (S / a->pre_units), ceil (a->pre_kmax / 256))) : 1;
-  if (p->attn_split_sms > 0) {
+  double split;
+  if (p->attn_split_sms <= 0)
+    split = a->pre_units < S ? fmax (1, fmin (floor (S / a->pre_units), ceil (a->pre_kmax / 256))) : 1;
+  else {
     /* the search loops over up to 128 splits: the simulator (tables on)
      * keeps the last grid's answer, as it does decode's terms */
     double nb = ceil (a->pre_kmax / dec_tile_keys (c->shape.d));
