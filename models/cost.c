@@ -529,9 +529,17 @@ dec_terms (const ModelCost *c, const AttnAcc *a, double tiles, DecMemo *m)
   double kavg = (double) a->dec_keys / (double) a->dec_seqs;
   double kmax = (double) a->dec_kmax;
   gint64 nb = (gint64) ceil (fmax (kmax, (double) c->dec_pad_keys) / tile);
-  double s = a->dec_seqs < MODEL_COST_SPLIT_B && nb <= MODEL_COST_SPLIT_NB
-             && c->split[a->dec_seqs][nb] ? c->split[a->dec_seqs][nb]
-                                           : num_splits (units, S * fmax (1, p->attn_split_sms), (double) nb);
+  double s;
+  if (c->table_n > 0 && a->dec_seqs < MODEL_COST_SPLIT_B && nb <= MODEL_COST_SPLIT_NB) {
+    /* the simulator memoises the answer per (sequences, key blocks), filled
+     * on first use: a memo, so written through the const pointer as
+     * pre_memo is */
+    guint8 *e = (guint8 *) &c->split[a->dec_seqs][nb];
+    if (!*e)
+      *e = (guint8) num_splits (units, S * fmax (1, p->attn_split_sms), (double) nb);
+    s = *e;
+  } else
+    s = num_splits (units, S * fmax (1, p->attn_split_sms), (double) nb);
   /* (attn_split_sms: the FlashAttention build counts 1 or 2 blocks per SM;
    * measured H200 decode with PyTorch's FA2, counted as 2: loss 0.0080 ->
    * 0.0068, T < 16 median 4.5 -> 2.1%) */
@@ -692,11 +700,19 @@ tab_compute (const ModelCost *c, int col, double m)
                                : col == MODEL_TAB_DOWN ? MODEL_GEMM_DOWN : MODEL_GEMM_IN);
 }
 
+/* Up to table_n tokens the time comes from the table, computed on first use
+ * (negative = not yet; a memo, so written through the const pointer as the
+ * split and prefill memos are): a simulation uses a fraction of the 512 x 12
+ * entries, and filling all of them cost 4 M instructions per set-up. */
 static inline double
 tab_time (const ModelCost *c, int col, double m)
 {
-  if (m <= c->table_n)
-    return c->table[(int) m][col];
+  if (m <= c->table_n) {
+    double *e = (double *) &c->table[(int) m][col];
+    if (G_UNLIKELY (*e < 0))
+      *e = tab_compute (c, col, (int) m);
+    return *e;
+  }
   return tab_compute (c, col, m);
 }
 
@@ -719,14 +735,13 @@ model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate
     return;
   smax_tabulate (c, 0, p->dec_sharp);
   smax_tabulate (c, 1, p->gemm_sharp);
-  /* split-KV choices: a loop of up to 128 steps, too slow per iteration */
-  const double S = num_sms (c->gpu);
-  for (int b = 1; b < MODEL_COST_SPLIT_B; b++)
-    for (int nb = 1; nb <= MODEL_COST_SPLIT_NB; nb++)
-      c->split[b][nb] = (guint8) num_splits (b * c->shape.kv_r, S * fmax (1, p->attn_split_sms), nb);
-  for (int t = 1; t <= MODEL_COST_TABLE; t++)
+  /* split-KV choices (a loop of up to 128 steps, too slow per iteration)
+   * are memoised by dec_terms as batch shapes come: filling the whole table
+   * here took 12 M instructions, 70% of this function, on every
+   * simulation's set-up (the 1,000-configuration plan sweep runs 8,380) */
+  for (int t = 0; t <= MODEL_COST_TABLE; t++)
     for (int col = 0; col < MODEL_TAB_COUNT; col++)
-      c->table[t][col] = tab_time (c, col, t);
+      c->table[t][col] = -1;
   c->table_n = MODEL_COST_TABLE;
 }
 

@@ -71,7 +71,8 @@ typedef struct {
 #define MODEL_COST_TABLE 512
 #define MODEL_COST_SMAX_N 1024
 /* FlashAttention split-KV choices for decode batches of 1..MODEL_COST_SPLIT_B - 1
- * sequences over 1..MODEL_COST_SPLIT_NB 128-key blocks (0 = not tabulated) */
+ * sequences over 1..MODEL_COST_SPLIT_NB 128-key blocks, memoised on first use
+ * when tables are on (0 = not yet computed) */
 #define MODEL_COST_SPLIT_B 128
 #define MODEL_COST_SPLIT_NB 128
 enum { MODEL_TAB_QKV, MODEL_TAB_OUT, MODEL_TAB_UP, MODEL_TAB_DOWN, MODEL_TAB_LM_HEAD,
