@@ -392,6 +392,10 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
    * padded length, so the decode time depends on it (optional: without it
    * the table is as wide as the longest context) */
   int pad_col = csv_col (&c, "max_model_len", FALSE, NULL);
+  /* PyTorch SDPA attends over a contiguous cache (our measurements,
+   * scripts/measure_gpu_ops.py); Vidur's FLASH_ATTENTION backend over vLLM's
+   * paged one (optional column: without it, paged) */
+  int backend_col = csv_col (&c, "attention_backend", FALSE, NULL);
   int pre_col = csv_col (&c, "time_stats.attn_prefill.median", TRUE, error);
   int dec_col = pre_col < 0 ? -1 : csv_col (&c, "time_stats.attn_decode.median", TRUE, error);
   if (dec_col < 0)
@@ -417,6 +421,8 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
       }
     if (good && pad_col >= 0 && (!csv_num (&c, f, nf, pad_col, ln + 1, &pad, &empty, NULL) || pad < 0))
       pad = 0;
+    gboolean contig = backend_col >= 0 && (guint) backend_col < nf
+                      && g_str_has_prefix (g_strstrip (f[backend_col]), "SDPA");
     gboolean pre = good && in[7] != 0;
     if (good && !csv_num (&c, f, nf, pre ? pre_col : dec_col, ln + 1, &ms, &empty, error)) {
       if (!empty) {
@@ -431,7 +437,7 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
         || (int) in[1] % (int) in[2] != 0 || (int) in[1] % (int) in[3] != 0)
       continue;
     /* one ModelCost per head geometry and tp */
-    char *key = g_strdup_printf ("%g/%g/%g/%g/%g", in[0], in[1], in[2], in[3], pad);
+    char *key = g_strdup_printf ("%g/%g/%g/%g/%g/%d", in[0], in[1], in[2], in[3], pad, contig);
     gpointer gi;
     if (!g_hash_table_lookup_extended (geo, key, NULL, &gi)) {
       ModelLlm *m = g_new0 (ModelLlm, 1);
@@ -455,6 +461,7 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
       model_cost_init (mc, m, s->gpu, (int) in[3]);
       model_cost_set_params (mc, &s->gpu->profile, FALSE);
       mc->dec_pad_keys = (gint64) pad;
+      mc->dec_contig = contig;
       g_ptr_array_add (s->attn, mc);
       gi = GUINT_TO_POINTER (s->attn->len - 1);
       g_hash_table_insert (geo, key, gi);
@@ -998,7 +1005,7 @@ static const Group groups[] = {
     { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL } },
   { "attention decode", { MODEL_CAL_ATTN_DECODE, MODEL_CAL_COUNT },
     { "dec_mem_eff", "dec_floor_s", "dec_per_seq_s", "dec_per_block_s", "dec_split_s", "dec_cta_s",
-      "dec_pair_gain", "dec_sharp", "dec_combine_s", NULL } },
+      "dec_pair_gain", "dec_sharp", "dec_combine_s", "dec_fwd_tile", NULL } },
   /* row waves (elem_row_wave) only for the kernels vLLM runs one block per
    * token row: norm, RoPE, activation; the residual add is a flat torch
    * element-wise kernel and the embedding a gather */
@@ -1263,7 +1270,8 @@ in_group (const Group *g, ModelCalClass c)
   return FALSE;
 }
 
-/* Whether the samples can tell a collective parameter at all: the node's
+/* Whether the samples can tell a parameter at all (the forward-kernel tile
+ * cost of decode, and the collectives'): the node's
  * egress limit shows only next to a different number of GPUs per node
  * talking across nodes,
  * and the duplex fraction only next to a one-way transfer between nodes (a
@@ -1271,8 +1279,19 @@ in_group (const Group *g, ModelCalClass c)
  * across nodes. Without such data the parameter keeps its
  * default rather than wander on a flat loss. */
 static gboolean
-comm_param_informative (const ModelCalSet *s, const char *name)
+param_informative (const ModelCalSet *s, const char *name)
 {
+  if (strcmp (name, "dec_fwd_tile") == 0) {
+    /* the forward kernel's tile cost shows only in decodes over a
+     * contiguous cache (SDPA), which leave some batches unsplit */
+    for (guint i = 0; i < s->samples->len; i++) {
+      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if (smp->cls == MODEL_CAL_ATTN_DECODE
+          && ((const ModelCost *) g_ptr_array_index (s->attn, (guint) smp->a[3]))->dec_contig)
+        return TRUE;
+    }
+    return FALSE;
+  }
   gboolean node = strcmp (name, "comm_bw.node") == 0, duplex = strcmp (name, "comm_duplex_frac") == 0;
   gboolean tree = strcmp (name, "comm_tree_frac") == 0;
   if (strcmp (name, "comm_ll_bw_inter") == 0) {
@@ -1419,7 +1438,7 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
       for (const char *const *name = g->params; *name; name++)
         for (gsize i = 0; i < np; i++)
           if (strcmp (info[i].name, *name) == 0
-              && (!comm_param_informative (s, *name)
+              && (!param_informative (s, *name)
                   || (!extras && (g_str_has_prefix (*name, "gemm_cache_")
                                   || strcmp (*name, "gemm_cta_bw") == 0))))
             *model_param_ptr (p, &info[i]) = *model_param_ptr (&dflt, &info[i]);

@@ -547,8 +547,15 @@ dec_terms (const ModelCost *c, const AttnAcc *a, double tiles, DecMemo *m)
   (void) kavg;                                         /* tiles: of a mean sequence */
   double act = ceil (tiles / per_split - 1e-9);        /* splits with keys */
   double n = units * act, grid = units * s;
+  /* Over a contiguous cache an unsplit decode runs the plain forward kernel
+   * (flash_fwd_kernel: 128-row query tiles of 64 keys, where the split-KV
+   * kernel runs 64-row tiles of 128), twice the tensor-core work per key for
+   * the same few real rows. Measured H200, Llama-3-8B shape at TP 1: 32
+   * sequences x 2,048 keys unsplit take 109 us, 16 x 4,032 split in two
+   * (the same blocks and keys per block) 70 us. */
+  double per_tile = p->dec_per_block_s * (c->dec_contig && s == 1 ? p->dec_fwd_tile : 1);
   /* one block alone on an SM, and a pair sharing one */
-  double t1 = p->dec_cta_s + fmin (tiles, per_split) * p->dec_per_block_s;
+  double t1 = p->dec_cta_s + fmin (tiles, per_split) * per_tile;
   double t2 = DEC_CTAS_PER_SM * t1 / p->dec_pair_gain;
   double full = floor (n / slots + 1e-9), rest = n - full * slots;
   m->full = full;
@@ -559,7 +566,7 @@ dec_terms (const ModelCost *c, const AttnAcc *a, double tiles, DecMemo *m)
   double t = 0;
   if (rest > 0) {
     /* the last (or only) wave: its longest block has the longest sequence's tiles */
-    double t1m = p->dec_cta_s + fmin (ceil (kmax / tile - 1e-9), per_split) * p->dec_per_block_s;
+    double t1m = p->dec_cta_s + fmin (ceil (kmax / tile - 1e-9), per_split) * per_tile;
     double t2m = DEC_CTAS_PER_SM * t1m / p->dec_pair_gain, tl;
     if (full > 0)
       /* after full waves the last blocks start as slots free up, staggered:
@@ -601,12 +608,13 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
    * ModelCost writes; a ModelCost belongs to one simulation, one thread. */
   DecMemo *m = (DecMemo *) &c->dec_memo;
   if (!(c->table_n > 0 && m->seqs == a->dec_seqs && m->tiles == tiles && m->kmax_tiles == kmax_tiles
-        && m->pad_keys == c->dec_pad_keys)) {
+        && m->pad_keys == c->dec_pad_keys && m->contig == c->dec_contig)) {
     dec_terms (c, a, tiles, m);
     m->seqs = c->table_n > 0 ? a->dec_seqs : -1;
     m->tiles = tiles;
     m->kmax_tiles = kmax_tiles;
     m->pad_keys = c->dec_pad_keys;
+    m->contig = c->dec_contig;
   }
   double bytes = (double) a->dec_keys * c->shape.kv_r * 2 * c->shape.d * c->shape.kvb;
   double bw = c->gpu->mem_bw * p->dec_mem_eff;
@@ -754,6 +762,7 @@ model_cost_init (ModelCost *c, const ModelLlm *llm, const ModelGpu *gpu, int tp)
   c->tp = tp;
   c->table_n = 0;
   c->dec_pad_keys = 0;
+  c->dec_contig = FALSE;
   model_cost_set_params (c, &gpu->profile, TRUE);
 }
 

@@ -83,6 +83,7 @@ enum { MODEL_TAB_QKV, MODEL_TAB_OUT, MODEL_TAB_UP, MODEL_TAB_DOWN, MODEL_TAB_LM_
 typedef struct {
   gint64 seqs;               /* -1 = empty */
   gint64 pad_keys;           /* dec_pad_keys they were computed with */
+  gboolean contig;           /* dec_contig they were computed with */
   double tiles, kmax_tiles;  /* 128-key tiles of the mean and the longest sequence */
   double full, rest, n, t2, tl, fixed;
 } DecMemo;
@@ -95,6 +96,10 @@ typedef struct {
    * padded length FlashAttention splits the keys of); 0 = the batch's longest
    * context. Set by model_cost_init to 0. */
   gint64          dec_pad_keys;
+  /* the KV cache is contiguous (PyTorch SDPA), not paged: FlashAttention
+   * then runs an unsplit decode with its plain forward kernel (params'
+   * dec_fwd_tile). Set by model_cost_init to FALSE (paged, as vLLM). */
+  gboolean        dec_contig;
   ModelCostParams params;  /* the GPU's profile (gpu->profile) at init */
   /* internal, filled by model_cost_init / model_cost_set_params */
   ModelCostShape  shape;

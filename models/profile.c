@@ -66,6 +66,7 @@ model_cost_params_default (ModelCostParams *p)
   p->dec_pair_gain = 1.4;
   p->dec_sharp = 2;
   p->dec_combine_s = 2e-6;
+  p->dec_fwd_tile = 2;
   static const double eff[MODEL_ELEM_COUNT] = { 0.2, 0.45, 0.4, 0.5, 0.8, 0.5, 0.45, 0.5 };
   for (int i = 0; i < MODEL_ELEM_COUNT; i++) {
     p->elem_bw_eff[i] = eff[i];
@@ -150,6 +151,7 @@ static const ModelParamInfo params_info[] = {
   { "dec_pair_gain", P (dec_pair_gain), 1.0, 2.0, "decode attention: throughput of two thread blocks sharing an SM relative to one (1 = none, 2 = full overlap)" },
   { "dec_sharp", P (dec_sharp), 1.0, 20.0, "decode attention: exponent p of the smooth max of a wave's SM time and its bytes over bandwidth" },
   { "dec_combine_s", P (dec_combine_s), 0, 1e-4, "decode attention: combine kernel time per round of its blocks over the SMs, s" },
+  { "dec_fwd_tile", P (dec_fwd_tile), 1.0, 4.0, "decode attention over a contiguous cache (PyTorch SDPA), unsplit: key-tile time of FlashAttention's forward kernel (128-row query tiles) relative to the split-KV kernel's (64 rows); unused over a paged cache" },
 #define ELEM(i, n) \
   { "elem_bw_eff." n, P (elem_bw_eff[i]), 0.01, 1.0, n ": fraction of memory bandwidth" }, \
   { "elem_floor_s." n, P (elem_floor_s[i]), 0, 1e-3, n ": fixed time per kernel, s" }, \

@@ -88,6 +88,11 @@ typedef struct {
   double dec_pair_gain;     /* throughput of two blocks sharing an SM vs one (1 = none, 2 = full overlap) */
   double dec_sharp;         /* exponent of the smooth max of a wave's SM time and its bytes over bandwidth */
   double dec_combine_s;     /* combine kernel: per round of its (4-row) blocks over the SMs */
+  double dec_fwd_tile;      /* over a contiguous cache (no block table) an unsplit decode runs
+                             * FlashAttention's plain forward kernel, whose 128-row query tiles
+                             * (64 in the split-KV kernel) cost this many times dec_per_block_s per
+                             * key tile; a paged cache (vLLM, the simulator) always runs the
+                             * split-KV kernel and never uses it */
   /* element-wise kernels */
   double elem_bw_eff[MODEL_ELEM_COUNT];
   double elem_floor_s[MODEL_ELEM_COUNT];

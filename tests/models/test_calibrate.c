@@ -614,6 +614,59 @@ test_attention_table_width (void)
   model_catalog_free (cat);
 }
 
+/* attention.csv's attention_backend: PyTorch SDPA (our measurements) attends
+ * over a contiguous cache, so an unsplit decode batch runs FlashAttention's
+ * forward kernel (dec_fwd_tile); Vidur's FLASH_ATTENTION backend, or no
+ * column, is vLLM's paged cache. 64 sequences x 4 KV heads per rank = 256
+ * units, past 80% of 108 SMs: unsplit. */
+static void
+test_attention_backend (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *g = model_catalog_gpu (cat, "a100-80gb", NULL);
+  CU_ASSERT_TRUE_FATAL (g != NULL);
+  char *dir = test_tmpdir ();
+  char *p = g_build_filename (dir, "attention.csv", NULL);
+  write_file (p, "time_stats.attn_decode.median,time_stats.attn_prefill.median,n_embd,n_q_head,"
+                 "n_kv_head,num_tensor_parallel_workers,batch_size,"
+                 "prefill_chunk_size,kv_cache_size,is_prefill,attention_backend\n"
+                 "0.2,,8192,64,8,2,64,0,2047,False,SDPA_FLASH_GQA\n"
+                 "0.2,,8192,64,8,2,64,0,2047,False,AttentionBackend.FLASH_ATTENTION\n"
+                 "0.2,,8192,64,8,2,64,0,2047,False,\n");
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "a100-80gb", NULL, MODEL_CAL_LOAD_ALL, &e));
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  CU_ASSERT_EQUAL_FATAL (s->samples->len, 3);
+  ModelCostParams prm = g->profile;
+  prm.dec_fwd_tile = 3;
+  double pred[3];
+  model_cal_predict_all (s, &prm, pred);
+  ModelLlm m = { .id = "a", .name = "a", .num_layers = 1, .hidden = 8192, .num_heads = 64,
+                 .num_kv_heads = 8, .head_dim = 128, .ffn = 8192, .vocab = 1, .norm = "rmsnorm",
+                 .activation = "silu", .weight_dtype = "fp16", .bytes_per_param = 2,
+                 .max_context = G_MAXINT, .source = "test" };
+  ModelCost c;
+  model_cost_init (&c, &m, g, 2);
+  model_cost_set_params (&c, &prm, FALSE);
+  ModelSeqWork w[64];
+  for (int i = 0; i < 64; i++)
+    w[i] = (ModelSeqWork) { 1, 2047 };
+  double paged = model_cost_attn_time (&c, w, 64, TRUE);
+  c.dec_contig = TRUE;
+  double contig = model_cost_attn_time (&c, w, 64, TRUE);
+  CU_ASSERT_DOUBLE_EQUAL (pred[0], contig, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (pred[1], paged, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (pred[2], paged, 1e-12);
+  CU_ASSERT_TRUE (contig > paged * 1.2);
+  model_cal_data_free (d);
+  g_unlink (p);
+  g_rmdir (dir);
+  g_free (p);
+  g_free (dir);
+  model_catalog_free (cat);
+}
+
 /* Vidur's collective rows are bimodal medians: the fit must follow the
  * majority mode (what the median APE measures), not split the difference.
  * An 8-GPU H100 all-reduce from known NVLS parameters, times in whole
@@ -957,6 +1010,7 @@ main (void)
     { "collective loaders: sizes, nccl-tests times", test_comm_loaders },
     { "loading measurements: errors and attribution", test_load_errors },
     { "attention.csv: decode block-table width", test_attention_table_width },
+    { "attention.csv: SDPA's contiguous cache runs unsplit decodes on the forward kernel", test_attention_backend },
     { "fit recovers known parameters", test_fit_recovers },
     { "collective fit follows the majority of bimodal rows", test_fit_comm_bimodal },
     { "kernel classes by model", test_load_by_model },

@@ -601,6 +601,24 @@ test_decode_split_kv (void)
   double t1 = 2e-6 + 3e-6, t2 = 2 * t1 / 1.5;
   EQ (model_cost_attn_time (&c, w, 55, TRUE),
       1e-6 + t2 + t1 + (t2 - t1) * 4 / 216 + 55 * 33 * per_key / bw);
+  /* Over a contiguous cache (PyTorch SDPA) the unsplit batch runs the plain
+   * forward kernel: each key tile costs dec_fwd_tile times as much. A paged
+   * cache (the default) ignores the parameter, and so does a split batch. */
+  p.dec_fwd_tile = 3;
+  model_cost_set_params (&c, &p, TRUE);
+  c.dec_pad_keys = 4096;
+  EQ (model_cost_attn_time (&c, w, 55, TRUE),
+      1e-6 + t2 + t1 + (t2 - t1) * 4 / 216 + 55 * 33 * per_key / bw);
+  c.dec_contig = TRUE;
+  EQ (model_cost_attn_time (&c, w, 13, TRUE),
+      1e-6 + (2e-6 + 3e-6) + 13 * 33 * per_key / bw + 3e-6 + 2 * 0.2e-6);
+  double f1 = 2e-6 + 3 * 3e-6, f2 = 2 * f1 / 1.5;
+  EQ (model_cost_attn_time (&c, w, 55, TRUE),
+      1e-6 + f2 + f1 + (f2 - f1) * 4 / 216 + 55 * 33 * per_key / bw);
+  /* the memo of the batch shape notices the cache kind changing */
+  c.dec_contig = FALSE;
+  EQ (model_cost_attn_time (&c, w, 55, TRUE),
+      1e-6 + t2 + t1 + (t2 - t1) * 4 / 216 + 55 * 33 * per_key / bw);
 }
 
 static void
