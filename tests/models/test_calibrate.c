@@ -567,8 +567,40 @@ test_load_by_model (void)
   model_catalog_free (cat);
 }
 
-/* Synthetic measurements from known parameters: the fit must find them
- * again (predictions within 1%, the identifiable parameters within a few %). */
+/* Llama-2-70B's attention at TP 2 (64 query and 8 KV heads of 128), the
+ * geometry of Vidur's A100 attention profile */
+static const ModelLlm attn_llm = {
+  .id = "a", .name = "a", .num_layers = 1, .hidden = 8192, .num_heads = 64, .num_kv_heads = 8,
+  .head_dim = 128, .ffn = 8192, .vocab = 1, .norm = "rmsnorm", .activation = "silu",
+  .weight_dtype = "fp16", .bytes_per_param = 2, .max_context = G_MAXINT, .source = "test"
+};
+
+/* Loads `csv` as an attention.csv for the a100-80gb and writes the
+ * calibrator's predictions of its n rows with parameters `prm` (NULL: the
+ * GPU's profile) to pred; returns the GPU. */
+static const ModelGpu *
+attn_csv_predict (ModelCatalog *cat, const char *csv, const ModelCostParams *prm, double *pred,
+                  guint n)
+{
+  const ModelGpu *g = model_catalog_gpu (cat, "a100-80gb", NULL);
+  CU_ASSERT_TRUE_FATAL (g != NULL);
+  char *dir = test_tmpdir ();
+  char *p = g_build_filename (dir, "attention.csv", NULL);
+  write_file (p, csv);
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "a100-80gb", NULL, MODEL_CAL_LOAD_ALL, &e));
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  CU_ASSERT_EQUAL_FATAL (s->samples->len, n);
+  model_cal_predict_all (s, prm ? prm : &g->profile, pred);
+  model_cal_data_free (d);
+  g_unlink (p);
+  g_rmdir (dir);
+  g_free (p);
+  g_free (dir);
+  return g;
+}
+
 /* attention.csv: the decode kernel splits the keys of the block table's width
  * (max_model_len), so two rows that differ only there predict differently,
  * each as the cost model does with that width */
@@ -576,28 +608,15 @@ static void
 test_attention_table_width (void)
 {
   ModelCatalog *cat = catalog ();
-  const ModelGpu *g = model_catalog_gpu (cat, "a100-80gb", NULL);
-  CU_ASSERT_TRUE_FATAL (g != NULL);
-  char *dir = test_tmpdir ();
-  char *p = g_build_filename (dir, "attention.csv", NULL);
-  write_file (p, "time_stats.attn_decode.median,time_stats.attn_prefill.median,n_embd,n_q_head,"
-                 "n_kv_head,num_tensor_parallel_workers,max_model_len,batch_size,"
-                 "prefill_chunk_size,kv_cache_size,is_prefill\n"
-                 "0.02,,8192,64,8,2,4096,1,0,999,False\n"
-                 "0.02,,8192,64,8,2,1024,1,0,999,False\n");
-  ModelCalData *d = model_cal_data_new ();
-  GError *e = NULL;
-  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "a100-80gb", NULL, MODEL_CAL_LOAD_ALL, &e));
-  ModelCalSet *s = model_cal_data_set (d, 0);
-  CU_ASSERT_EQUAL_FATAL (s->samples->len, 2);
   double pred[2];
-  model_cal_predict_all (s, &g->profile, pred);
-  ModelLlm m = { .id = "a", .name = "a", .num_layers = 1, .hidden = 8192, .num_heads = 64,
-                 .num_kv_heads = 8, .head_dim = 128, .ffn = 8192, .vocab = 1, .norm = "rmsnorm",
-                 .activation = "silu", .weight_dtype = "fp16", .bytes_per_param = 2,
-                 .max_context = G_MAXINT, .source = "test" };
+  const ModelGpu *g = attn_csv_predict (
+      cat, "time_stats.attn_decode.median,time_stats.attn_prefill.median,n_embd,n_q_head,"
+           "n_kv_head,num_tensor_parallel_workers,max_model_len,batch_size,"
+           "prefill_chunk_size,kv_cache_size,is_prefill\n"
+           "0.02,,8192,64,8,2,4096,1,0,999,False\n"
+           "0.02,,8192,64,8,2,1024,1,0,999,False\n", NULL, pred, 2);
   ModelCost c;
-  model_cost_init (&c, &m, g, 2);
+  model_cost_init (&c, &attn_llm, g, 2);
   ModelSeqWork w = { 1, 999 };
   c.dec_pad_keys = 4096;   /* 16 splits of 2 tiles: 4 of them hold the 1000 keys */
   double wide = model_cost_attn_time (&c, &w, 1, TRUE);
@@ -606,11 +625,6 @@ test_attention_table_width (void)
   CU_ASSERT_DOUBLE_EQUAL (pred[0], wide, 1e-12);
   CU_ASSERT_DOUBLE_EQUAL (pred[1], narrow, 1e-12);
   CU_ASSERT_TRUE (wide > narrow);
-  model_cal_data_free (d);
-  g_unlink (p);
-  g_rmdir (dir);
-  g_free (p);
-  g_free (dir);
   model_catalog_free (cat);
 }
 
@@ -623,31 +637,18 @@ static void
 test_attention_backend (void)
 {
   ModelCatalog *cat = catalog ();
-  const ModelGpu *g = model_catalog_gpu (cat, "a100-80gb", NULL);
-  CU_ASSERT_TRUE_FATAL (g != NULL);
-  char *dir = test_tmpdir ();
-  char *p = g_build_filename (dir, "attention.csv", NULL);
-  write_file (p, "time_stats.attn_decode.median,time_stats.attn_prefill.median,n_embd,n_q_head,"
-                 "n_kv_head,num_tensor_parallel_workers,batch_size,"
-                 "prefill_chunk_size,kv_cache_size,is_prefill,attention_backend\n"
-                 "0.2,,8192,64,8,2,64,0,2047,False,SDPA_FLASH_GQA\n"
-                 "0.2,,8192,64,8,2,64,0,2047,False,AttentionBackend.FLASH_ATTENTION\n"
-                 "0.2,,8192,64,8,2,64,0,2047,False,\n");
-  ModelCalData *d = model_cal_data_new ();
-  GError *e = NULL;
-  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "a100-80gb", NULL, MODEL_CAL_LOAD_ALL, &e));
-  ModelCalSet *s = model_cal_data_set (d, 0);
-  CU_ASSERT_EQUAL_FATAL (s->samples->len, 3);
-  ModelCostParams prm = g->profile;
+  ModelCostParams prm = model_catalog_gpu (cat, "a100-80gb", NULL)->profile;
   prm.dec_fwd_tile = 3;
   double pred[3];
-  model_cal_predict_all (s, &prm, pred);
-  ModelLlm m = { .id = "a", .name = "a", .num_layers = 1, .hidden = 8192, .num_heads = 64,
-                 .num_kv_heads = 8, .head_dim = 128, .ffn = 8192, .vocab = 1, .norm = "rmsnorm",
-                 .activation = "silu", .weight_dtype = "fp16", .bytes_per_param = 2,
-                 .max_context = G_MAXINT, .source = "test" };
+  const ModelGpu *g = attn_csv_predict (
+      cat, "time_stats.attn_decode.median,time_stats.attn_prefill.median,n_embd,n_q_head,"
+           "n_kv_head,num_tensor_parallel_workers,batch_size,"
+           "prefill_chunk_size,kv_cache_size,is_prefill,attention_backend\n"
+           "0.2,,8192,64,8,2,64,0,2047,False,SDPA_FLASH_GQA\n"
+           "0.2,,8192,64,8,2,64,0,2047,False,AttentionBackend.FLASH_ATTENTION\n"
+           "0.2,,8192,64,8,2,64,0,2047,False,\n", &prm, pred, 3);
   ModelCost c;
-  model_cost_init (&c, &m, g, 2);
+  model_cost_init (&c, &attn_llm, g, 2);
   model_cost_set_params (&c, &prm, FALSE);
   ModelSeqWork w[64];
   for (int i = 0; i < 64; i++)
@@ -659,11 +660,6 @@ test_attention_backend (void)
   CU_ASSERT_DOUBLE_EQUAL (pred[1], paged, 1e-12);
   CU_ASSERT_DOUBLE_EQUAL (pred[2], paged, 1e-12);
   CU_ASSERT_TRUE (contig > paged * 1.2);
-  model_cal_data_free (d);
-  g_unlink (p);
-  g_rmdir (dir);
-  g_free (p);
-  g_free (dir);
   model_catalog_free (cat);
 }
 
@@ -722,6 +718,8 @@ test_fit_comm_bimodal (void)
   model_catalog_free (cat);
 }
 
+/* Synthetic measurements from known parameters: the fit must find them
+ * again (predictions within 1%, the identifiable parameters within a few %). */
 static void
 test_fit_recovers (void)
 {
