@@ -219,7 +219,7 @@ predict_lomo (ModelCalSet *s, double *pred)
 static int
 run_validate (int argc, char **argv, gboolean comm)
 {
-  char *data = NULL, *gpu = NULL, *only = NULL, *out = NULL, *catalog = NULL;
+  char *data = NULL, *gpu = NULL, *only = NULL, *out = NULL, *catalog = NULL, *carry = NULL;
   double max_median = 0, max_p90 = 0;
   gboolean lomo = FALSE, no_plots = FALSE;
   GOptionEntry entries[] = {
@@ -247,6 +247,9 @@ run_validate (int argc, char **argv, gboolean comm)
     { "leave-one-out", 'l', 0, G_OPTION_ARG_NONE, &lomo,
       "Predict each source (a model's mlp.csv, or a file) with a profile fitted from the "
       "defaults without it; prints one table per held-out source and the pooled table", NULL },
+    { "profile-of", 0, 0, G_OPTION_ARG_STRING, &carry,
+      "Predict every GPU with GPU ID's profile carried over to its spec sheet, as a GPU nobody "
+      "measured gets one: how well servesim predicts a GPU that is not in the data", "ID" },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new (NULL);
@@ -282,8 +285,17 @@ run_validate (int argc, char **argv, gboolean comm)
     g_set_error (&err, MODEL_ERROR, MODEL_ERROR_INVALID, "unexpected argument '%s'", argv[1]);
     goto done;
   }
+  if (carry && lomo) {
+    g_set_error (&err, MODEL_ERROR, MODEL_ERROR_INVALID,
+                 "--profile-of and --leave-one-out exclude each other (one predicts with another "
+                 "GPU's profile, the other refits this GPU's)");
+    goto done;
+  }
   cat = model_catalog_new ();
   if (!model_catalog_load_default (cat, &err) || (catalog && !model_catalog_load_file (cat, catalog, &err)))
+    goto done;
+  const ModelGpu *carry_gpu = NULL;
+  if (carry && !(carry_gpu = model_catalog_gpu (cat, carry, &err)))
     goto done;
   d = model_cal_data_new ();
   if (!model_cal_data_load (d, cat, data, gpu, only,
@@ -293,12 +305,18 @@ run_validate (int argc, char **argv, gboolean comm)
   for (guint i = 0; i < model_cal_data_n_sets (d); i++) {
     ModelCalSet *s = model_cal_data_set (d, i);
     double *pred = g_new (double, s->samples->len + 1);
-    model_cal_predict_all (s, &s->gpu->profile, pred);
+    model_cal_predict_all (s, carry_gpu ? &carry_gpu->profile : &s->gpu->profile, pred);
     if (lomo)
       predict_lomo (s, pred);
-    printf ("%s%s on %s: %u measurements from %u sources\n  profile: %s\n",
-            comm ? "collectives" : "operators", lomo ? " (leave-one-out)" : "", s->gpu->id,
-            s->samples->len, s->sources->len, s->gpu->profile_from);
+    printf ("%s%s on %s: %u measurements from %u sources\n", comm ? "collectives" : "operators",
+            lomo ? " (leave-one-out)" : carry_gpu ? " (another GPU's profile)" : "", s->gpu->id,
+            s->samples->len, s->sources->len);
+    if (carry_gpu)
+      printf ("  profile: %s's (%s, %s), carried over to %s (%s): %s\n", carry_gpu->id,
+              carry_gpu->arch ? carry_gpu->arch : "?", carry_gpu->profile_from, s->gpu->id,
+              s->gpu->arch ? s->gpu->arch : "?", carry_gpu == s->gpu ? "its own, so nothing is carried" : "spec sheet of the measured GPU");
+    else
+      printf ("  profile: %s\n", s->gpu->profile_from);
     if (lomo)
       for (guint src = 0; src < s->sources->len; src++) {
         printf ("\n  held out: %s\n", (const char *) g_ptr_array_index (s->sources, src));
@@ -309,7 +327,8 @@ run_validate (int argc, char **argv, gboolean comm)
     if (!cli_cost_report (s, pred, comm, max_median, max_p90, -1))
       rc = 1;
     if (!no_plots) {
-      char *name = g_strdup_printf ("%s%s", s->gpu->id, lomo ? "_lomo" : "");
+      char *name = carry_gpu ? g_strdup_printf ("%s_as_%s", s->gpu->id, carry_gpu->id)
+                             : g_strdup_printf ("%s%s", s->gpu->id, lomo ? "_lomo" : "");
       gboolean ok = write_plots (out ? out : comm ? "validate-comm" : "validate-ops", name, s,
                                  pred, comm, &err);
       g_free (name);
@@ -343,6 +362,7 @@ done:
   g_free (only);
   g_free (out);
   g_free (catalog);
+  g_free (carry);
   return rc;
 }
 

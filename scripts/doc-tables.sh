@@ -67,6 +67,33 @@ echo "### Operators on our H200 measurements (measurements/h200), T >= 16 and T 
 echo
 tables "T>=16" "$tmp/h200.txt"
 tables "T<16" "$tmp/h200.txt"
+
+# One table, a column per (profile -> measured GPU) pair: every GPU predicted
+# with another's profile carried over to its spec sheet (validate ops
+# --profile-of), T >= 16, "median / p90 (bias)".
+pairs="a100-80gb:h100-sxm:$data/profiles h100-sxm:a100-80gb:$data/profiles h100-sxm:h200:$src/measurements/h200 h200:h100-sxm:$data/profiles"
+for pr in $pairs; do
+  IFS=: read -r from to dir <<< "$pr"
+  "$build/servesim" validate ops --profiles "$dir" --only "$to" --profile-of "$from" --no-plots \
+    | awk -v col="$from → $to" '
+        /^  [a-z_0-9]+ +(T|a)/ { cls = $1 }
+        { k = ($1 == "T>=16") ? 1 : ($2 == "T>=16") ? 2 : 0 }
+        k { printf "%s\t%s\t%s / %s (%s)\n", col, cls, $(k+2), $(k+3), $(k+5) }'
+done > "$tmp/carry.tsv"
+echo "### Another GPU's profile (validate ops --profile-of), T >= 16: median / p90 % (bias %)"
+echo
+awk -F'\t' '
+  { if (!($1 in seenc)) { seenc[$1] = 1; cols[++nc] = $1 } if (!($2 in seenr)) { seenr[$2] = 1; rows[++nr] = $2 } v[$1, $2] = $3 }
+  END {
+    printf "| class |"; for (i = 1; i <= nc; i++) printf " %s |", cols[i]; printf "\n|---|"
+    for (i = 1; i <= nc; i++) printf "---|"; printf "\n"
+    for (j = 1; j <= nr; j++) {
+      printf "| %s |", rows[j]
+      for (i = 1; i <= nc; i++) printf " %s |", ((cols[i], rows[j]) in v) ? v[cols[i], rows[j]] : "—"
+      printf "\n"
+    }
+  }' "$tmp/carry.tsv"
+echo
 if [ -z "${NO_LOO:-}" ]; then
   "$build/servesim" validate ops --profiles "$data/profiles" --leave-one-out --no-plots > "$tmp/loo.txt"
   echo "### Leave one source out, pooled, T >= 16"

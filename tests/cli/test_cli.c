@@ -269,6 +269,44 @@ test_replay_writes (void)
 
 /* --catalog FILE takes the file name as it is, whatever characters it holds
  * (like --out). */
+/* validate ops --profile-of: another GPU's profile carried over to the
+ * measured one (our H200 data, always in the tree), named in the header, and
+ * predicting differently from the GPU's own; bad uses exit 2 with a reason. */
+static void
+test_validate_profile_of (void)
+{
+  char *dir = g_build_filename (g_getenv ("top_srcdir") ? g_getenv ("top_srcdir") : ".",
+                                "measurements", "h200", NULL);
+  Result own = run ("validate", "ops", "--profiles", dir, "--no-plots", NULL);
+  Result r = run ("validate", "ops", "--profiles", dir, "--no-plots", "--profile-of", "h100-sxm", NULL);
+  CU_ASSERT_EQUAL (own.status, 0);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "operators (another GPU's profile) on h200"));
+  CU_ASSERT_TRUE (contains (r.out, "profile: h100-sxm's (hopper"));
+  CU_ASSERT_TRUE (contains (r.out, "carried over to h200 (hopper)"));
+  /* the qkv line at T >= 16 differs: the H100's profile is from CUDA 12.1 */
+  const char *a = strstr (own.out, "T>=16"), *b = strstr (r.out, "T>=16");
+  CU_ASSERT_TRUE_FATAL (a && b);
+  CU_ASSERT_NOT_EQUAL (strncmp (a, b, 60), 0);
+  /* a threshold applies to the carried-over predictions too */
+  result_clear (&r);
+  r = run ("validate", "ops", "--profiles", dir, "--no-plots", "--profile-of", "h100-sxm",
+           "--max-median-ape", "10", NULL);
+  CU_ASSERT_EQUAL (r.status, 1);
+  result_clear (&r);
+  r = run ("validate", "ops", "--profiles", dir, "--no-plots", "--profile-of", "nope", NULL);
+  CU_ASSERT_EQUAL (r.status, 2);
+  CU_ASSERT_TRUE (contains (r.err, "nope"));
+  result_clear (&r);
+  r = run ("validate", "ops", "--profiles", dir, "--no-plots", "--profile-of", "h100-sxm",
+           "--leave-one-out", NULL);
+  CU_ASSERT_EQUAL (r.status, 2);
+  CU_ASSERT_TRUE (contains (r.err, "exclude each other"));
+  result_clear (&r);
+  result_clear (&own);
+  g_free (dir);
+}
+
 static void
 test_catalog_path_verbatim (void)
 {
@@ -321,6 +359,7 @@ main (void)
     { "replay with unknown gpu", test_replay_bad_gpu },
     { "replay --out --no-render --quiet", test_replay_writes },
     { "--catalog FILE taken verbatim", test_catalog_path_verbatim },
+    { "validate ops --profile-of another GPU", test_validate_profile_of },
     { NULL, NULL }
   };
   int rc = test_run_suite ("cli", cases);
