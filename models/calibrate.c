@@ -996,22 +996,33 @@ typedef struct {
   const char   *label;
   ModelCalClass classes[6];   /* terminated by MODEL_CAL_COUNT */
   const char   *params[GROUP_MAX_PARAMS];   /* NULL-terminated */
+  /* Optional terms, NULL-terminated: the group is fitted without and with
+   * them, and they are kept only if they lower the loss at least 2% (what a
+   * restart of the search changes is ~0.5%); without them they keep their
+   * defaults, which turn them off. */
+  const char   *extras[6];
 } Group;
 
 static const Group groups[] = {
   { "GEMM", { MODEL_CAL_QKV, MODEL_CAL_ATTN_OUT, MODEL_CAL_MLP_UP, MODEL_CAL_MLP_DOWN, MODEL_CAL_COUNT },
-    { "gemm_eff", "gemm_small_tile", "gemm_rate.attn_out", "gemm_rate.mlp_down", "gemm_mem_eff", "gemm_floor_s", "gemm_sharp", "gemm_wave", "gemm_split_k", "gemm_clock_drop", "gemm_clock_tau_s", "gemm_cache_gain", "gemm_cache_bytes", "gemm_cache_sharp", "gemm_cta_bw", NULL } },
+    { "gemm_eff", "gemm_small_tile", "gemm_rate.attn_out", "gemm_rate.mlp_down", "gemm_mem_eff", "gemm_floor_s", "gemm_sharp", "gemm_wave", "gemm_split_k", "gemm_clock_drop", "gemm_clock_tau_s", NULL },
+    /* the warm-L2 and per-tile bandwidth terms (our H200 data) */
+    { "gemm_cache_gain", "gemm_cache_bytes", "gemm_cache_sharp", "gemm_cta_bw", NULL } },
   { "attention prefill", { MODEL_CAL_ATTN_PREFILL, MODEL_CAL_COUNT },
-    { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL } },
+    { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL  }, { NULL } },
   { "attention decode", { MODEL_CAL_ATTN_DECODE, MODEL_CAL_COUNT },
     { "dec_mem_eff", "dec_floor_s", "dec_per_seq_s", "dec_per_block_s", "dec_split_s", "dec_cta_s",
-      "dec_pair_gain", "dec_sharp", "dec_combine_s", "dec_fwd_tile", NULL } },
+      "dec_pair_gain", "dec_sharp", "dec_combine_s", "dec_fwd_tile", NULL  }, { NULL } },
   /* row waves (elem_row_wave) only for the kernels vLLM runs one block per
    * token row: norm, RoPE, activation; the residual add is a flat torch
    * element-wise kernel and the embedding a gather */
 #define ROWS_GROUP(label, cls, n) \
   { label, { cls, MODEL_CAL_COUNT }, { "elem_bw_eff." n, "elem_floor_s." n, "elem_sharp." n, \
-      "elem_cache_gain." n, "elem_cache_bytes." n, "elem_cache_sharp." n, "elem_row_wave." n, "elem_row_s." n, NULL } }
+      "elem_cache_gain." n, "elem_cache_bytes." n, "elem_cache_sharp." n, "elem_row_wave." n, "elem_row_s." n, NULL }, \
+    /* a block's latency-bound rate over its row, and how many blocks an SM \
+     * holds (the kernel's block size: vLLM's norm 1024 threads, 2 per SM; \
+     * PyTorch's, measured on our H200, ~16) */ \
+    { "elem_blk_bw." n, "elem_wave_rows." n, NULL } }
   ROWS_GROUP ("norm", MODEL_CAL_NORM, "norm"),
   ROWS_GROUP ("layernorm", MODEL_CAL_LAYERNORM, "layernorm"),
   ROWS_GROUP ("rope", MODEL_CAL_ROPE, "rope"),
@@ -1019,11 +1030,11 @@ static const Group groups[] = {
   ROWS_GROUP ("plain activation", MODEL_CAL_ACT_PLAIN, "act_plain"),
 #undef ROWS_GROUP
   { "add", { MODEL_CAL_ADD, MODEL_CAL_COUNT }, { "elem_bw_eff.add", "elem_floor_s.add", "elem_sharp.add",
-      "elem_cache_gain.add", "elem_cache_bytes.add", "elem_cache_sharp.add", NULL } },
+      "elem_cache_gain.add", "elem_cache_bytes.add", "elem_cache_sharp.add", NULL  }, { NULL } },
   { "embed", { MODEL_CAL_EMBED, MODEL_CAL_COUNT }, { "elem_bw_eff.embed", "elem_floor_s.embed", "elem_sharp.embed",
-      "elem_cache_gain.embed", "elem_cache_bytes.embed", "elem_cache_sharp.embed", "elem_row_s.embed", NULL } },
+      "elem_cache_gain.embed", "elem_cache_bytes.embed", "elem_cache_sharp.embed", "elem_row_s.embed", NULL  }, { NULL } },
   { "cpu", { MODEL_CAL_CPU, MODEL_CAL_COUNT },
-    { "cpu_base_s", "cpu_per_seq_s", "cpu_tp_s", "cpu_per_seq_vocab_s", NULL } },
+    { "cpu_base_s", "cpu_per_seq_s", "cpu_tp_s", "cpu_per_seq_vocab_s", NULL  }, { NULL } },
   { "collectives", { MODEL_CAL_ALLREDUCE, MODEL_CAL_ALLGATHER, MODEL_CAL_REDUCESCATTER,
                      MODEL_CAL_ALLTOALL, MODEL_CAL_SENDRECV, MODEL_CAL_COUNT },
     /* protocol bandwidth fractions and per-step latency ratios are NCCL's
@@ -1032,7 +1043,7 @@ static const Group groups[] = {
       "comm_base_lat_s.simple", "comm_hop_lat_s.intra", "comm_hop_lat_s.inter",
       "comm_p2p_frac", "comm_nvls_frac", "comm_nvls_lat_s", "comm_bw.node", "comm_duplex_frac",
       "comm_tree_frac", "comm_a2a_lat_s", "comm_a2a_frac",
-      "comm_ll_bw_inter", NULL } },
+      "comm_ll_bw_inter", NULL  }, { NULL } },
 };
 
 char *
@@ -1408,24 +1419,26 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
     double *ptrs[GROUP_MAX_PARAMS];
     const ModelParamInfo *infos[GROUP_MAX_PARAMS];
     double x[GROUP_MAX_PARAMS];
-    /* the GEMM group is fitted twice: without and with the warm-L2 and
-     * per-tile bandwidth terms (gemm_cache_*, gemm_cta_bw). Tiles that fit
-     * the token count (gemm_tile_fit 8, cuBLAS's nvjet kernels) were a third
-     * and fourth variant until they had won on no data set (Vidur's A100 and
-     * H100, our H200): the fit keeps gemm_tile_fit at its default, 0, and
-     * takes half the time; a profile may still set it by hand. */
+    /* a group with optional terms (Group.extras) is fitted twice: without
+     * and with them. The GEMM group's are the warm-L2 and per-tile bandwidth
+     * terms (gemm_cache_*, gemm_cta_bw). Tiles that fit the token count
+     * (gemm_tile_fit 8, cuBLAS's nvjet kernels) were a third and fourth GEMM
+     * variant until they had won on no data set (Vidur's A100 and H100, our
+     * H200): the fit keeps gemm_tile_fit at its default, 0, and takes half
+     * the time; a profile may still set it by hand. */
     const gboolean gemm = in_group (g, MODEL_CAL_QKV);
+    const gboolean optional = g->extras[0] != NULL;
     /* the prefill group three times, one per key-splitting rule
      * (attn_split_sms 0, 1, 2: the FlashAttention version that measured) */
     const gboolean prefill = in_group (g, MODEL_CAL_ATTN_PREFILL);
     double best = INFINITY;
     ModelCostParams keep = *p;
-    for (int t = 0; t < (gemm ? 2 : prefill ? 3 : 1); t++) {
+    for (int t = 0; t < (optional ? 2 : prefill ? 3 : 1); t++) {
       if (prefill)
         p->attn_split_sms = t;
-      /* variant 1 also searches the warm-L2 and per-tile bandwidth terms;
-       * variant 0 holds them off */
-      const gboolean extras = !gemm || t >= 1;
+      /* variant 1 also searches the optional terms; variant 0 holds them
+       * at their defaults (off) */
+      const gboolean extras = optional && t >= 1;
       if (gemm)
         p->gemm_tile_fit = dflt.gemm_tile_fit;
       o.k = 0;
@@ -1435,12 +1448,10 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
       dflt.comm_nvls_frac = nvls ? 1.0 : 0;
       if (in_group (g, MODEL_CAL_ALLREDUCE) && !nvls)
         p->comm_nvls_frac = 0;
-      for (const char *const *name = g->params; *name; name++)
+      for (int li = 0; li < 2; li++)
+      for (const char *const *name = li ? g->extras : g->params; *name; name++)
         for (gsize i = 0; i < np; i++)
-          if (strcmp (info[i].name, *name) == 0
-              && (!param_informative (s, *name)
-                  || (!extras && (g_str_has_prefix (*name, "gemm_cache_")
-                                  || strcmp (*name, "gemm_cta_bw") == 0))))
+          if (strcmp (info[i].name, *name) == 0 && (!param_informative (s, *name) || (li && !extras)))
             *model_param_ptr (p, &info[i]) = *model_param_ptr (&dflt, &info[i]);
           else if (strcmp (info[i].name, *name) == 0 && (nvls || strncmp (*name, "comm_nvls", 9) != 0)) {
             infos[o.k] = &info[i];
@@ -1458,6 +1469,9 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
               *ptrs[o.k] = 2 * s->gpu->mem_bw / (s->gpu->num_sms > 0 ? s->gpu->num_sms : 108);
             if (g_str_has_prefix (*name, "elem_row_s.") && *ptrs[o.k] == 0)
               *ptrs[o.k] = 1e-9;
+            /* a block's rate, starting where it barely binds */
+            if (g_str_has_prefix (*name, "elem_blk_bw.") && *ptrs[o.k] == 0)
+              *ptrs[o.k] = 1e10;
             x[o.k] = log (fmax (*ptrs[o.k], fmax (info[i].lo, 1e-9)));
             o.k++;
           }
@@ -1470,11 +1484,11 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
       double l = loss (&o, x);
       if (g_getenv ("SERVESIM_CAL_DEBUG"))
         fprintf (stderr, "%s %s variant %d: loss %.6g\n", s->gpu->id, g->label, t, l);
-      /* the four extra terms must earn their place: a variant with them
-       * wins only by lowering the loss 2% below the best without (the H100
-       * Vidur data: 0.4% lower, within what a restart changes, and attention
-       * out crossed the 5% median bar; our H200 data: 12% lower) */
-      if (extras && gemm && t == 1)
+      /* optional terms must earn their place: the variant with them wins
+       * only by lowering the loss 2% below the one without (GEMMs: the H100
+       * Vidur data 0.4% lower, within what a restart changes, and attention
+       * out crossed the 5% median bar; our H200 data 12% lower) */
+      if (extras)
         best *= 0.98;
       if (l < best) {
         best = l;

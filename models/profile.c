@@ -80,6 +80,7 @@ model_cost_params_default (ModelCostParams *p)
     /* vLLM launches one block per token row: 1024 threads (norms, activation:
      * 2 blocks per SM), 512 for RoPE (4 per SM) */
     p->elem_wave_rows[i] = i == MODEL_ELEM_ROPE ? 4 : 2;
+    p->elem_blk_bw[i] = 0;
   }
   p->comm_bw_frac[MODEL_HOP_INTRA] = 0.75;
   p->comm_bw_frac[MODEL_HOP_INTER] = 20e9;
@@ -161,7 +162,8 @@ static const ModelParamInfo params_info[] = {
   { "elem_cache_sharp." n, P (elem_cache_sharp[i]), 1.0, 32.0, n ": steepness of the loss of the cache gain around elem_cache_bytes (1 = gradual)" }, \
   { "elem_row_wave." n, P (elem_row_wave[i]), 0, 1.0, n ": fraction of the transfer time quantised in waves of elem_wave_rows token rows per SM (0 = none)" }, \
   { "elem_row_s." n, P (elem_row_s[i]), 0, 1e-6, n ": time per token row beyond its bytes (a block's fixed work), amortised over the SMs, s" }, \
-  { "elem_wave_rows." n, P (elem_wave_rows[i]), 1, 64, n ": token rows (thread blocks) resident per SM, the wave size of elem_row_wave" }
+  { "elem_wave_rows." n, P (elem_wave_rows[i]), 1, 64, n ": token rows (thread blocks) resident per SM, the wave size of elem_row_wave" }, \
+  { "elem_blk_bw." n, P (elem_blk_bw[i]), 0, 1e12, n ": bytes/s one thread block streams through its token row; each wave of rows lasts at least a row's bytes at this rate (0 = no limit)" }
   ELEM (MODEL_ELEM_EMBED, "embed"),
   ELEM (MODEL_ELEM_NORM, "norm"),
   ELEM (MODEL_ELEM_ROPE, "rope"),

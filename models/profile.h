@@ -109,6 +109,10 @@ typedef struct {
                                               * setup) that does not scale with the row's bytes */
   double elem_wave_rows[MODEL_ELEM_COUNT];   /* token rows (thread blocks) one SM holds at once:
                                               * 2048 threads / the kernel's block size; not fitted */
+  double elem_blk_bw[MODEL_ELEM_COUNT];      /* bytes/s one thread block streams through its row
+                                              * (a latency-bound loop of dependent loads and a
+                                              * reduction): a wave lasts at least its row's bytes
+                                              * at this rate (0 = no such limit) */
   /* collectives, NCCL-style */
   double comm_bw_frac[MODEL_HOP_COUNT]; /* intra: ring bus bandwidth / GPU link bandwidth; inter: NIC bytes/s per GPU */
   double comm_proto_frac[MODEL_PROTO_COUNT]; /* bandwidth fraction of each protocol (Simple = 1) */

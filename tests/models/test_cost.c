@@ -516,6 +516,23 @@ test_elem_row_waves (void)
     CU_ASSERT_TRUE (t >= model_time_elem (&p, &g4, C, r * per_row + fixed) * (1 - 1e-12));
     prev = t;
   }
+  /* a block's rate over its row (elem_blk_bw): every wave of 8 rows lasts at
+   * least one row's bytes, with the weights each block reads, at that rate;
+   * with elem_sharp 1 the smooth max is a sum, checkable by hand */
+  p.elem_row_wave[C] = 0;
+  p.elem_sharp[C] = 1;
+  p.elem_blk_bw[C] = 1e6;
+  const double blk = (per_row + fixed) / 1e6;
+  EQ (model_time_elem_rows (&p, &g4, C, 3 * per_row + fixed, 3, fixed), (3 * per_row + fixed) / bw + blk);
+  EQ (model_time_elem_rows (&p, &g4, C, 8 * per_row + fixed, 8, fixed), (8 * per_row + fixed) / bw + blk);
+  EQ (model_time_elem_rows (&p, &g4, C, 9 * per_row + fixed, 9, fixed), (9 * per_row + fixed) / bw + 2 * blk);
+  /* not a row kernel (rows 0): no such term */
+  EQ (model_time_elem (&p, &g4, C, 9 * per_row + fixed), (9 * per_row + fixed) / bw);
+  /* a wider row (the hidden size) costs a lone token more: the H200's
+   * PyTorch RMSNorm at 1-16 tokens, 4.1 us at 4,096 and 7.0 us at 8,192 */
+  CU_ASSERT_TRUE (model_time_elem_rows (&p, &g4, C, 2 * per_row + fixed, 1, fixed)
+                  > model_time_elem_rows (&p, &g4, C, per_row + fixed, 1, fixed) + per_row / 1e6 * 0.99);
+  p.elem_blk_bw[C] = 0;
   /* the iteration uses it: on the bundled H100 profile a 265-token prefill
    * (one row past two waves of 132 SMs x 2) costs its norms more per token
    * than a 264-token one */
