@@ -1007,7 +1007,7 @@ static const Group groups[] = {
   { "GEMM", { MODEL_CAL_QKV, MODEL_CAL_ATTN_OUT, MODEL_CAL_MLP_UP, MODEL_CAL_MLP_DOWN, MODEL_CAL_COUNT },
     { "gemm_eff", "gemm_small_tile", "gemm_rate.attn_out", "gemm_rate.mlp_down", "gemm_mem_eff", "gemm_floor_s", "gemm_sharp", "gemm_wave", "gemm_split_k", "gemm_clock_drop", "gemm_clock_tau_s", NULL },
     /* the warm-L2 and per-tile bandwidth terms (our H200 data) */
-    { "gemm_cache_gain", "gemm_cache_bytes", "gemm_cache_sharp", "gemm_cta_bw", NULL } },
+    { "gemm_cache_gain", "gemm_cache_bytes", "gemm_cache_sharp", "gemm_cta_bw", "gemm_k0", NULL } },
   { "attention prefill", { MODEL_CAL_ATTN_PREFILL, MODEL_CAL_COUNT },
     { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL  }, { NULL } },
   { "attention decode", { MODEL_CAL_ATTN_DECODE, MODEL_CAL_COUNT },
@@ -1464,6 +1464,8 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
               *ptrs[o.k] = 0.5;
             if (strcmp (*name, "gemm_clock_drop") == 0 && *ptrs[o.k] == 0)
               *ptrs[o.k] = 0.05;
+            if (strcmp (*name, "gemm_k0") == 0 && *ptrs[o.k] == 0)
+              *ptrs[o.k] = 32;
             /* a tile's share of the bandwidth, twice over */
             if (strcmp (*name, "gemm_cta_bw") == 0 && *ptrs[o.k] == 0)
               *ptrs[o.k] = 2 * s->gpu->mem_bw / (s->gpu->num_sms > 0 ? s->gpu->num_sms : 108);

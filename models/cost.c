@@ -276,7 +276,7 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
     for (double split = 1;; split = fmin (split * 2, smax_k)) {
       double w = nt * split / S;
       double waves = w + p->gemm_wave * (ceil (w - 1e-9) - w);
-      double t = waves * 2 * tm * tn * ceil (k / split) / rate * pen
+      double t = waves * 2 * tm * tn * (ceil (k / split) + p->gemm_k0) / rate * pen
                  + (split > 1 ? split * m * n * 8 / ws_rate : 0);
       if (t < tc)
         tc = t;

@@ -41,6 +41,7 @@ model_cost_params_default (ModelCostParams *p)
   p->gemm_sharp = 3.0;
   p->gemm_wave = 0.8;
   p->gemm_split_k = 512;
+  p->gemm_k0 = 0;
   p->gemm_tile_min = 64;
   p->gemm_tile_max = 128;
   p->gemm_tile_fit = 0;
@@ -126,6 +127,7 @@ static const ModelParamInfo params_info[] = {
   { "gemm_floor_s", P (gemm_floor_s), 0, 1e-3, "fixed time of one GEMM kernel, s" },
   { "gemm_sharp", P (gemm_sharp), 1.0, 20.0, "exponent p of the smooth max (tc^p + tm^p)^(1/p)" },
   { "gemm_split_k", P (gemm_split_k), 32, 16384, "GEMM: smallest K slice of split-K (when the tile grid leaves SMs idle)" },
+  { "gemm_k0", P (gemm_k0), 0, 4096, "GEMM: a tile's fixed work (pipeline fill, epilogue) as extra K-steps (0 = none)" },
   { "gemm_wave", P (gemm_wave), 0.0, 1.0, "GEMM: cost of the idle part of a partial last wave of tiles (1 = whole waves, 0 = perfectly balanced, e.g. stream-K)" },
   { "gemm_tile_min", P (gemm_tile_min), 1, 64, "GEMM: smallest tile side; tiles are 128 or this wide in each dimension (64 on GPUs; 1 on a CPU: no tile quantisation)" },
   { "gemm_clock_drop", P (gemm_clock_drop), 0, 1.0, "GEMM: fractional slowdown of a kernel long enough for the power limiter to pull the clock down from boost (0 = none)" },

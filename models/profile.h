@@ -42,6 +42,8 @@ typedef struct {
   double gemm_floor_s;      /* fixed cost of one GEMM kernel */
   double gemm_sharp;        /* exponent of the smooth max of compute and memory time */
   double gemm_split_k;      /* smallest K slice split-K gives one tile */
+  double gemm_k0;           /* a tile's fixed work (pipeline fill, epilogue storing its outputs)
+                             * in K-steps: a tile costs as if K were K + gemm_k0 (0 = none) */
   double gemm_wave;         /* cost of the idle part of a partial last wave (1 = whole waves, 0 = stream-K) */
   double gemm_tile_min;     /* smallest tile side (rows or columns): 64 on GPUs; 1 on a CPU, whose
                              * GEMM streams rows (no thread-block tile to fill); not fitted */

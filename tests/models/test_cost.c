@@ -230,6 +230,17 @@ test_gemm_big_tile (void)
   CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 64, 2), small * 1.2, small * 1e-3);
   p.gemm_clock_tau_s = small * 1e6;
   CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 64, 2), small, small * 1e-3);
+
+  /* a tile's fixed work in K-steps (gemm_k0, 0 by default): every tile
+   * costs as if K were K + gemm_k0, so a short K pays relatively more; the
+   * tile choice is the same here (40 tiles of 64x64, 10 waves) */
+  p.gemm_clock_drop = 0;
+  CU_ASSERT_DOUBLE_EQUAL (p.gemm_k0, 0, 0);
+  p.gemm_k0 = 32;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 64, 2), small * (64 + 32) / 64,
+                          small * 1e-3);
+  const double k1024 = 10 * 2 * 64.0 * 64 * (1024 + 32) / 1e12;
+  CU_ASSERT_DOUBLE_EQUAL (model_time_gemm (&p, &g, 1280, 128, 1024, 2), k1024, k1024 * 1e-3);
 }
 
 /* The terms of newer measurements: tiles that fit the token count
