@@ -47,10 +47,10 @@ cli_cmd_calibrate (int argc, char **argv)
     "other calibrated architecture; the written profile says which groups were fitted and\n"
     "where the others come from. Load a profile with --catalog FILE or a scenario's\n"
     "\"catalog\" field, or write it to models/profiles/ to bundle it.\n"
-    "Some groups have optional terms (GEMMs: warm L2 and a per-tile bandwidth cap; the\n"
-    "row kernels: a thread block's rate over its row): they are fitted without and with\n"
-    "them and keep them only for a loss at least 2% lower; SERVESIM_CAL_DEBUG=1 prints\n"
-    "each variant's loss. An attention.csv whose attention_backend starts with SDPA is\n"
+    "Some groups have optional terms (GEMMs: warm L2, a per-tile bandwidth cap, a tile's\n"
+    "fixed work; the row kernels: a thread block's rate over its row): they are fitted\n"
+    "without and with them and keep them only for a loss at least 2% (GEMMs) or 10%\n"
+    "lower; SERVESIM_CAL_DEBUG=1 prints each variant's loss. An attention.csv whose attention_backend starts with SDPA is\n"
     "taken as measured over a contiguous KV cache (PyTorch), otherwise a paged one (vLLM).");
   g_option_context_set_description (ctx,
     "Examples:\n"
