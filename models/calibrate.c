@@ -1002,18 +1002,25 @@ typedef struct {
    * them they keep their defaults, which turn them off. */
   const char   *extras[6];
   double        extras_bar;
+  /* A discrete choice fitted by trying each value 0 .. n_choices - 1 (the
+   * library's behaviour that measured, not a searched quantity); NULL = none */
+  const char   *choice;
+  int           n_choices;
 } Group;
 
 static const Group groups[] = {
   { "GEMM", { MODEL_CAL_QKV, MODEL_CAL_ATTN_OUT, MODEL_CAL_MLP_UP, MODEL_CAL_MLP_DOWN, MODEL_CAL_COUNT },
     { "gemm_eff", "gemm_small_tile", "gemm_rate.attn_out", "gemm_rate.mlp_down", "gemm_mem_eff", "gemm_floor_s", "gemm_sharp", "gemm_wave", "gemm_split_k", "gemm_clock_drop", "gemm_clock_tau_s", NULL },
     /* the warm-L2 and per-tile bandwidth terms (our H200 data) */
-    { "gemm_cache_gain", "gemm_cache_bytes", "gemm_cache_sharp", "gemm_cta_bw", "gemm_k0", NULL }, 0.02 },
+    { "gemm_cache_gain", "gemm_cache_bytes", "gemm_cache_sharp", "gemm_cta_bw", "gemm_k0", NULL }, 0.02, NULL, 0 },
   { "attention prefill", { MODEL_CAL_ATTN_PREFILL, MODEL_CAL_COUNT },
-    { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL  }, { NULL }, 0 },
+    { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL  }, { NULL }, 0,
+    /* the key-splitting rule: 0 legacy, or FlashAttention-2's against 1 or
+     * 2 blocks per SM (the FlashAttention build that measured) */
+    "attn_split_sms", 3 },
   { "attention decode", { MODEL_CAL_ATTN_DECODE, MODEL_CAL_COUNT },
     { "dec_mem_eff", "dec_floor_s", "dec_per_seq_s", "dec_per_block_s", "dec_split_s", "dec_cta_s",
-      "dec_pair_gain", "dec_sharp", "dec_combine_s", "dec_fwd_tile", NULL  }, { NULL }, 0 },
+      "dec_pair_gain", "dec_sharp", "dec_combine_s", "dec_fwd_tile", NULL  }, { NULL }, 0, NULL, 0 },
   /* row waves (elem_row_wave) only for the kernels vLLM runs one block per
    * token row: norm, RoPE, activation; the residual add is a flat torch
    * element-wise kernel and the embedding a gather */
@@ -1026,7 +1033,7 @@ static const Group groups[] = {
      * absolute, not scaled to the target GPU, so a profile carried to \
      * another GPU pays for it (A100 -> H100 activation, kept at -7% loss: \
      * bias +20% -> +33%, for 0.1-0.3 points in sample) */ \
-    { "elem_blk_bw." n, "elem_wave_rows." n, NULL }, 0.10 }
+    { "elem_blk_bw." n, "elem_wave_rows." n, NULL }, 0.10, NULL, 0 }
   ROWS_GROUP ("norm", MODEL_CAL_NORM, "norm"),
   ROWS_GROUP ("layernorm", MODEL_CAL_LAYERNORM, "layernorm"),
   ROWS_GROUP ("rope", MODEL_CAL_ROPE, "rope"),
@@ -1034,11 +1041,11 @@ static const Group groups[] = {
   ROWS_GROUP ("plain activation", MODEL_CAL_ACT_PLAIN, "act_plain"),
 #undef ROWS_GROUP
   { "add", { MODEL_CAL_ADD, MODEL_CAL_COUNT }, { "elem_bw_eff.add", "elem_floor_s.add", "elem_sharp.add",
-      "elem_cache_gain.add", "elem_cache_bytes.add", "elem_cache_sharp.add", NULL  }, { NULL }, 0 },
+      "elem_cache_gain.add", "elem_cache_bytes.add", "elem_cache_sharp.add", NULL  }, { NULL }, 0, NULL, 0 },
   { "embed", { MODEL_CAL_EMBED, MODEL_CAL_COUNT }, { "elem_bw_eff.embed", "elem_floor_s.embed", "elem_sharp.embed",
-      "elem_cache_gain.embed", "elem_cache_bytes.embed", "elem_cache_sharp.embed", "elem_row_s.embed", NULL  }, { NULL }, 0 },
+      "elem_cache_gain.embed", "elem_cache_bytes.embed", "elem_cache_sharp.embed", "elem_row_s.embed", NULL  }, { NULL }, 0, NULL, 0 },
   { "cpu", { MODEL_CAL_CPU, MODEL_CAL_COUNT },
-    { "cpu_base_s", "cpu_per_seq_s", "cpu_tp_s", "cpu_per_seq_vocab_s", NULL  }, { NULL }, 0 },
+    { "cpu_base_s", "cpu_per_seq_s", "cpu_tp_s", "cpu_per_seq_vocab_s", NULL  }, { NULL }, 0, NULL, 0 },
   { "collectives", { MODEL_CAL_ALLREDUCE, MODEL_CAL_ALLGATHER, MODEL_CAL_REDUCESCATTER,
                      MODEL_CAL_ALLTOALL, MODEL_CAL_SENDRECV, MODEL_CAL_COUNT },
     /* protocol bandwidth fractions and per-step latency ratios are NCCL's
@@ -1047,7 +1054,7 @@ static const Group groups[] = {
       "comm_base_lat_s.simple", "comm_hop_lat_s.intra", "comm_hop_lat_s.inter",
       "comm_p2p_frac", "comm_nvls_frac", "comm_nvls_lat_s", "comm_bw.node", "comm_duplex_frac",
       "comm_tree_frac", "comm_a2a_lat_s", "comm_a2a_frac",
-      "comm_ll_bw_inter", NULL  }, { NULL }, 0 },
+      "comm_ll_bw_inter", NULL  }, { NULL }, 0, NULL, 0 },
 };
 
 char *
@@ -1432,17 +1439,21 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
      * the time; a profile may still set it by hand. */
     const gboolean gemm = in_group (g, MODEL_CAL_QKV);
     const gboolean optional = g->extras[0] != NULL;
-    /* the prefill group three times, one per key-splitting rule
-     * (attn_split_sms 0, 1, 2: the FlashAttention version that measured) */
-    const gboolean prefill = in_group (g, MODEL_CAL_ATTN_PREFILL);
+    /* and a group with a discrete choice once per value */
+    const int nc = g->choice ? g->n_choices : 1;
+    double *choice = NULL;
+    for (gsize i = 0; g->choice && i < np; i++)
+      if (strcmp (info[i].name, g->choice) == 0)
+        choice = model_param_ptr (p, &info[i]);
+    g_assert (!g->choice || choice);
     double best = INFINITY;
     ModelCostParams keep = *p;
-    for (int t = 0; t < (optional ? 2 : prefill ? 3 : 1); t++) {
-      if (prefill)
-        p->attn_split_sms = t;
-      /* variant 1 also searches the optional terms; variant 0 holds them
-       * at their defaults (off) */
-      const gboolean extras = optional && t >= 1;
+    for (int t = 0; t < nc * (optional ? 2 : 1); t++) {
+      if (choice)
+        *choice = t % nc;
+      /* the variants from nc on also search the optional terms; the first
+       * nc hold them at their defaults (off) */
+      const gboolean extras = optional && t >= nc;
       if (gemm)
         p->gemm_tile_fit = dflt.gemm_tile_fit;
       o.k = 0;
@@ -1494,7 +1505,7 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
        * only by lowering the loss 2% below the one without (GEMMs: the H100
        * Vidur data 0.4% lower, within what a restart changes, and attention
        * out crossed the 5% median bar; our H200 data 12% lower) */
-      if (extras)
+      if (extras && t == nc)
         best *= 1 - g->extras_bar;
       if (l < best) {
         best = l;

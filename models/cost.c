@@ -539,17 +539,14 @@ dec_terms (const ModelCost *c, const AttnAcc *a, double tiles, DecMemo *m)
   double kavg = (double) a->dec_keys / (double) a->dec_seqs;
   double kmax = (double) a->dec_kmax;
   gint64 nb = (gint64) ceil (fmax (kmax, (double) c->dec_pad_keys) / tile);
-  double s;
-  if (c->table_n > 0 && a->dec_seqs < MODEL_COST_SPLIT_B && nb <= MODEL_COST_SPLIT_NB) {
-    /* the simulator memoises the answer per (sequences, key blocks), filled
-     * on first use: a memo, so written through the const pointer as
-     * pre_memo is */
-    guint8 *e = (guint8 *) &c->split[a->dec_seqs][nb];
-    if (!*e)
-      *e = (guint8) num_splits (units, S * fmax (1, p->attn_split_sms), (double) nb);
-    s = *e;
-  } else
-    s = num_splits (units, S * fmax (1, p->attn_split_sms), (double) nb);
+  /* the simulator memoises the answer per (sequences, key blocks), filled
+   * on first use: a memo, so written through the const pointer as pre_memo
+   * is (the calibrator, tables off, computes it every time) */
+  guint8 *e = c->table_n > 0 && a->dec_seqs < MODEL_COST_SPLIT_B && nb <= MODEL_COST_SPLIT_NB
+              ? (guint8 *) &c->split[a->dec_seqs][nb] : NULL;
+  double s = e && *e ? *e : num_splits (units, S * fmax (1, p->attn_split_sms), (double) nb);
+  if (e)
+    *e = (guint8) s;
   /* (attn_split_sms: the FlashAttention build counts 1 or 2 blocks per SM;
    * measured H200 decode with PyTorch's FA2, counted as 2: loss 0.0080 ->
    * 0.0068, T < 16 median 4.5 -> 2.1%) */
