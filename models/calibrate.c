@@ -353,7 +353,10 @@ load_mlp (ModelCalData *data, ModelCalSet *s, const char *path, const char *mode
                     2 * T * h * 2 + w, w, 0, 0);
         break;
       }
-      case MODEL_CAL_ROPE: add_sample (s, ops[i].cls, src, ln + 1, T, ms, 2 * T * (nh_r + kv_r) * d * 2, 0, 0, 0); break;
+      case MODEL_CAL_ROPE:
+        /* a[3]: query pairs per row (the key pairs follow from the bytes) */
+        add_sample (s, ops[i].cls, src, ln + 1, T, ms, 2 * T * (nh_r + kv_r) * d * 2, 0, 0, nh_r * d / 2);
+        break;
       case MODEL_CAL_ACT:
         add_sample (s, gated ? MODEL_CAL_ACT : MODEL_CAL_ACT_PLAIN, src, ln + 1, T, ms,
                     (up / f_r + 1) * T * f_r * 2, 0, 0, 0);
@@ -946,9 +949,15 @@ model_cal_predict (ModelCalSet *s, const ModelCalSample *x, const ModelCostParam
     return model_time_gemm_role (p, s->gpu, a[0], a[1], a[2], (int) a[3],
                                  x->cls == MODEL_CAL_ATTN_OUT ? MODEL_GEMM_OUT
                                  : x->cls == MODEL_CAL_MLP_DOWN ? MODEL_GEMM_DOWN : MODEL_GEMM_IN);
+  case MODEL_CAL_ROPE:
+    if (a[3] > 0) {
+      double per_sm, row;
+      model_rope_blocks (a[3], a[0] / (8 * x->x) - a[3], 2, &per_sm, &row);
+      return model_time_elem_blocks (p, s->gpu, MODEL_ELEM_ROPE, a[0], x->x, a[1], per_sm, row);
+    }
+    /* fall through */
   case MODEL_CAL_NORM:
   case MODEL_CAL_LAYERNORM:
-  case MODEL_CAL_ROPE:
   case MODEL_CAL_ACT:
   case MODEL_CAL_ACT_PLAIN:
   case MODEL_CAL_ADD:
@@ -1303,6 +1312,9 @@ in_group (const Group *g, ModelCalClass c)
 static gboolean
 param_informative (const ModelCalSet *s, const char *name)
 {
+  /* RoPE's blocks per SM come from its launch geometry (model_rope_blocks) */
+  if (strcmp (name, "elem_wave_rows.rope") == 0)
+    return FALSE;
   if (strcmp (name, "dec_fwd_tile") == 0) {
     /* the forward kernel's tile cost shows only in decodes over a
      * contiguous cache (SDPA), which leave some batches unsplit */

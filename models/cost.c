@@ -305,9 +305,33 @@ model_time_gemm_role (const ModelCostParams *p, const ModelGpu *g, double m, dou
   return p->gemm_floor_s + smax (clock_dropped (p, tc), tmem, p->gemm_sharp);
 }
 
+void
+model_rope_blocks (double nq, double nk, double ab, double *per_sm, double *row_bytes)
+{
+  /* vLLM's rotary_embedding_kernel: grid = tokens, block = min(nq, 512)
+   * threads, each thread rotating one (x_i, x_i+d/2) pair of a query head in
+   * a loop over the nq pairs, then of a key head over the nk. An SM holds
+   * 2,048 threads (Ampere, Hopper): 4 blocks of 512, 8 of 256. A block lives
+   * for its loop's iterations, partial ones included (phi-2, head size 80:
+   * 1,280 pairs = 2.5 iterations run as 3). */
+  double B = fmin (fmax (nq, 1), 512);
+  if (per_sm)
+    *per_sm = fmin (floor (2048 / B), 32);
+  if (row_bytes)
+    *row_bytes = (ceil (nq / B - 1e-9) + ceil (nk / B - 1e-9)) * B * 2 * ab * 2;
+}
+
 double
 model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
                       double bytes, double rows, double fixed_bytes)
+{
+  return model_time_elem_blocks (p, g, cls, bytes, rows, fixed_bytes, 0, 0);
+}
+
+double
+model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
+                        double bytes, double rows, double fixed_bytes,
+                        double per_sm, double blk_row_bytes)
 {
   g_return_val_if_fail (p != NULL && g != NULL, 0);
   g_return_val_if_fail ((int) cls >= 0 && cls < MODEL_ELEM_COUNT, 0);
@@ -330,7 +354,7 @@ model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClas
    * the parameter is 0. */
   double a = p->elem_row_wave[cls];
   if (a > 0 && rows > 0) {
-    double wave = num_sms (g) * p->elem_wave_rows[cls];
+    double wave = num_sms (g) * (per_sm > 0 ? per_sm : p->elem_wave_rows[cls]);
     double full = ceil (rows / wave - 1e-9) * wave;
     moved = bytes + a * (bytes - fixed_bytes) / rows * (full - rows);
   }
@@ -343,8 +367,8 @@ model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClas
    * wide the memory system. Measured H200 (PyTorch's RMSNorm), 1-16 tokens:
    * 4.1 us at hidden 4,096 and 7.0 us at 8,192, where the bytes take 0.02. */
   if (p->elem_blk_bw[cls] > 0 && rows > 0) {
-    double waves = ceil (rows / (num_sms (g) * p->elem_wave_rows[cls]) - 1e-9);
-    double row = (bytes - fixed_bytes) / rows + fixed_bytes;
+    double waves = ceil (rows / (num_sms (g) * (per_sm > 0 ? per_sm : p->elem_wave_rows[cls])) - 1e-9);
+    double row = blk_row_bytes > 0 ? blk_row_bytes : (bytes - fixed_bytes) / rows + fixed_bytes;
     t = smax (t, waves * row / p->elem_blk_bw[cls], p->elem_sharp[cls]);
   }
   return smax (p->elem_floor_s[cls], t, p->elem_sharp[cls]);
@@ -705,6 +729,13 @@ tab_compute (const ModelCost *c, int col, double m)
 {
   if (col == MODEL_TAB_ALLREDUCE)
     return allreduce_time (c, m);
+  if (col == MODEL_TAB_ROPE) {
+    const Shape *sh = &c->shape;
+    double per_sm, row;
+    model_rope_blocks (sh->nh_r * sh->d / 2, sh->kv_r * sh->d / 2, sh->ab, &per_sm, &row);
+    return model_time_elem_blocks (&c->params, c->gpu, MODEL_ELEM_ROPE, elem_bytes (sh, col, m), m, 0,
+                                   per_sm, row);
+  }
   if (col >= MODEL_TAB_EMBED)
     return model_time_elem_rows (&c->params, c->gpu, tab_elem (&c->shape, col), elem_bytes (&c->shape, col, m), m,
                                  col == MODEL_TAB_NORM ? c->shape.norm_w * c->shape.wb : 0);

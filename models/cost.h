@@ -169,6 +169,17 @@ double model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemCl
  * rows <= 0 = no quantisation (model_time_elem). */
 double model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
                              double bytes, double rows, double fixed_bytes);
+/* The same for a kernel whose thread-block geometry is known: per_sm blocks
+ * (rows) resident per SM instead of the profile's elem_wave_rows, and a
+ * block's bytes as its loop runs them (blk_row_bytes, for elem_blk_bw)
+ * instead of the row's; 0 = the profile's / the row's. */
+double model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
+                               double bytes, double rows, double fixed_bytes,
+                               double per_sm, double blk_row_bytes);
+/* vLLM's rotary kernel for nq query and nk key (x_i, x_i+d/2) pairs per token
+ * row at ab bytes per element: blocks resident per SM, and the bytes a block
+ * moves over its loop's iterations (whole iterations of its threads). */
+void model_rope_blocks (double nq, double nk, double ab, double *per_sm, double *row_bytes);
 /* One attention kernel over the prefill sequences (decode == FALSE: every seq
  * with !(q == 1 && ctx > 0)) or the decode sequences of `seqs`, for c's model
  * shape and c->params. 0 when there are none. */

@@ -496,16 +496,75 @@ test_fast_paths_agree (void)
   model_catalog_free (cat);
 }
 
+/* Profile defaults for element-wise class C with no floor and no cache gain,
+ * on a 4-SM toy GPU: times checkable by hand. */
+static void
+bare_row_kernel (ModelCostParams *p, ModelGpu *g4, int C)
+{
+  *g4 = toy;
+  g4->num_sms = 4;
+  model_cost_params_default (p);
+  p->elem_floor_s[C] = 0;
+  p->elem_cache_gain[C] = 1;
+}
+
+/* vLLM's rotary kernel: one block of min(nq, 512) threads per token, looping
+ * over the query pairs and then the key pairs; an SM holds 2,048 threads. */
+static void
+test_rope_blocks (void)
+{
+  double per_sm, row;
+  /* Llama-2-7B at TP 1: 32 heads x 64 pairs, 4 + 4 full iterations of 512 */
+  model_rope_blocks (32 * 64, 32 * 64, 2, &per_sm, &row);
+  EQ (per_sm, 4);
+  EQ (row, (32 + 32) * 128 * 2 * 2);   /* whole iterations: the row's own bytes */
+  /* at TP 8 (4 heads): blocks of 256 threads, 8 per SM */
+  model_rope_blocks (4 * 64, 4 * 64, 2, &per_sm, &row);
+  EQ (per_sm, 8);
+  EQ (row, 8 * 128 * 2 * 2);
+  /* phi-2 (head size 80): 1,280 pairs run as 3 iterations of 512, twice */
+  model_rope_blocks (32 * 40, 32 * 40, 2, &per_sm, &row);
+  EQ (per_sm, 4);
+  EQ (row, 6 * 512 * 2 * 2 * 2);
+  CU_ASSERT_TRUE (row > (32 + 32) * 80 * 2 * 2 * 1.19);
+  /* one KV head at TP 8 (Llama-2-70B): 512 + 64 pairs, two iterations */
+  model_rope_blocks (8 * 64, 64, 2, &per_sm, &row);
+  EQ (row, 2 * 512 * 2 * 2 * 2);
+  /* tiny blocks: at most 32 per SM */
+  model_rope_blocks (16, 16, 2, &per_sm, NULL);
+  EQ (per_sm, 32);
+  /* bad input does not divide by zero */
+  model_rope_blocks (0, 0, 2, &per_sm, &row);
+  CU_ASSERT_TRUE (isfinite (per_sm) && isfinite (row));
+
+  /* the geometry replaces the profile's blocks per SM and the row's bytes */
+  ModelGpu g4;
+  ModelCostParams p;
+  const int C = MODEL_ELEM_ROPE;
+  bare_row_kernel (&p, &g4, C);
+  p.elem_row_wave[C] = 0;
+  p.elem_row_s[C] = 0;
+  p.elem_sharp[C] = 1;
+  p.elem_blk_bw[C] = 1e6;
+  p.elem_wave_rows[C] = 4;   /* waves of 16 rows by the profile */
+  const double per_row = 1000, bw = 1e9 * p.elem_bw_eff[C];
+  /* 20 rows: 2 waves of 16 by the profile, 1 wave of 32 with 8 per SM */
+  EQ (model_time_elem_blocks (&p, &g4, C, 20 * per_row, 20, 0, 0, 0),
+      model_time_elem_rows (&p, &g4, C, 20 * per_row, 20, 0));
+  EQ (model_time_elem_rows (&p, &g4, C, 20 * per_row, 20, 0), 20 * per_row / bw + 2 * per_row / 1e6);
+  EQ (model_time_elem_blocks (&p, &g4, C, 20 * per_row, 20, 0, 8, 0), 20 * per_row / bw + per_row / 1e6);
+  /* a block that runs 1.5x its row's bytes (partial iterations) lasts 1.5x */
+  EQ (model_time_elem_blocks (&p, &g4, C, 20 * per_row, 20, 0, 8, 1.5 * per_row),
+      20 * per_row / bw + 1.5 * per_row / 1e6);
+}
+
 static void
 test_elem_row_waves (void)
 {
-  ModelGpu g4 = toy;
-  g4.num_sms = 4;
+  ModelGpu g4;
   ModelCostParams p;
-  model_cost_params_default (&p);
   const int C = MODEL_ELEM_NORM;
-  p.elem_floor_s[C] = 0;
-  p.elem_cache_gain[C] = 1;
+  bare_row_kernel (&p, &g4, C);
   p.elem_wave_rows[C] = 2;   /* waves of 8 rows */
   const double per_row = 1000, fixed = 300, bw = 1e9 * p.elem_bw_eff[C];
   /* off: rows ignored */
@@ -1199,6 +1258,7 @@ main (void)
     { "tiny model decode by hand", test_tiny_decode },
     { "split-KV decode by hand", test_decode_split_kv },
     { "element-wise row waves", test_elem_row_waves },
+    { "RoPE thread-block geometry", test_rope_blocks },
     { "tables, interpolated smax and decode memo agree with computing", test_fast_paths_agree },
     { "kernel variants: row term, norm/act classes, GEMM roles", test_kernel_variants },
     { "tensor parallelism", test_tp },
