@@ -1485,22 +1485,14 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
             ptrs[o.k] = model_param_ptr (p, &info[i]);
             /* every fit starts from the defaults, so that it does not depend on
              * what profile happened to be loaded; a term that is off by default
-             * (0, at the bottom of a log-scale search) starts half on */
+             * (0, at the bottom of a log-scale search) starts from the table's
+             * `start` (ModelParamInfo) */
             *ptrs[o.k] = *model_param_ptr (&dflt, &info[i]);
-            if (g_str_has_prefix (*name, "elem_row_wave.") && *ptrs[o.k] == 0)
-              *ptrs[o.k] = 0.5;
-            if (strcmp (*name, "gemm_clock_drop") == 0 && *ptrs[o.k] == 0)
-              *ptrs[o.k] = 0.05;
-            if (strcmp (*name, "gemm_k0") == 0 && *ptrs[o.k] == 0)
-              *ptrs[o.k] = 32;
-            /* a tile's share of the bandwidth, twice over */
+            if (*ptrs[o.k] == 0)
+              *ptrs[o.k] = info[i].start;
+            /* a tile's share of the bandwidth, twice over: the GPU's own */
             if (strcmp (*name, "gemm_cta_bw") == 0 && *ptrs[o.k] == 0)
               *ptrs[o.k] = 2 * s->gpu->mem_bw / (s->gpu->num_sms > 0 ? s->gpu->num_sms : 108);
-            if (g_str_has_prefix (*name, "elem_row_s.") && *ptrs[o.k] == 0)
-              *ptrs[o.k] = 1e-9;
-            /* a block's rate, starting where it barely binds */
-            if (g_str_has_prefix (*name, "elem_blk_bw.") && *ptrs[o.k] == 0)
-              *ptrs[o.k] = 1e10;
             x[o.k] = log (fmax (*ptrs[o.k], fmax (info[i].lo, 1e-9)));
             o.k++;
           }

@@ -147,6 +147,9 @@ typedef struct {
   gsize       offset;  /* of the double inside ModelCostParams */
   double      lo, hi;  /* valid range (inclusive) */
   const char *help;
+  /* Where a fit starts when the default is 0 (the term off): on a log-scale
+   * search 0 is a point it cannot leave. 0 = start from the default. */
+  double      start;
 } ModelParamInfo;
 
 /* The table of every fitted parameter; *n gets its length. Static, never NULL. */
