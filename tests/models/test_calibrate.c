@@ -720,6 +720,59 @@ test_fit_comm_bimodal (void)
 
 /* Synthetic measurements from known parameters: the fit must find them
  * again (predictions within 1%, the identifiable parameters within a few %). */
+/* A RoPE row of a Vidur mlp.csv is predicted with vLLM's launch geometry of
+ * its shape (model_rope_blocks): the loader's sample and the cost model's
+ * formula agree, for whole and partial loop iterations. */
+static void
+test_rope_geometry_rows (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *g = model_catalog_gpu (cat, "a100-80gb", NULL);
+  ModelCostParams p;
+  model_cost_params_default (&p);
+  p.elem_blk_bw[MODEL_ELEM_ROPE] = 1e9;   /* the block term on and binding: the geometry shows */
+  p.elem_row_wave[MODEL_ELEM_ROPE] = 0.3;
+  /* heads, KV heads, hidden, TP: whole iterations, phi-2's head size 80,
+   * one KV head at TP 8 (64 pairs), 256-thread blocks at TP 8 */
+  static const int shapes[][4] = { { 32, 32, 4096, 1 }, { 32, 32, 2560, 1 }, { 64, 8, 8192, 8 }, { 32, 32, 4096, 8 } };
+  GString *csv = g_string_new ("n_head,n_kv_head,n_embd,n_expanded_embd,vocab_size,use_gated_mlp,num_tokens,"
+                               "num_tensor_parallel_workers,time_stats.attn_rope.median\n");
+  double want[G_N_ELEMENTS (shapes)][3];
+  static const int Ts[3] = { 16, 500, 3000 };
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    for (int j = 0; j < 3; j++) {
+      double nh = shapes[i][0], kv = shapes[i][1], h = shapes[i][2], tp = shapes[i][3];
+      double d = h / nh, nh_r = nh / tp, kv_r = kv >= tp ? kv / tp : 1, T = Ts[j];
+      double per_sm, row;
+      model_rope_blocks (nh_r * d / 2, kv_r * d / 2, 2, &per_sm, &row);
+      want[i][j] = model_time_elem_blocks (&p, g, MODEL_ELEM_ROPE, 2 * T * (nh_r + kv_r) * d * 2, T, 0,
+                                           per_sm, row);
+      g_string_append_printf (csv, "%g,%g,%g,11008,32000,True,%d,%g,%.12g\n", nh, kv, h, Ts[j], tp,
+                              want[i][j] * 1e3);
+    }
+  /* phi-2's 2.5 iterations cost more than the bytes say, at any T */
+  CU_ASSERT_TRUE (want[1][2] > model_time_elem_rows (&p, g, MODEL_ELEM_ROPE, 2.0 * 3000 * 64 * 80 * 2, 3000, 0) * 1.05);
+  char *dir = test_tmpdir ();
+  char *f = g_build_filename (dir, "mlp.csv", NULL);
+  write_file (f, csv->str);
+  ModelCalData *d = model_cal_data_new ();
+  GError *e = NULL;
+  CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "a100-80gb", NULL, MODEL_CAL_LOAD_ALL, &e));
+  ModelCalSet *s = model_cal_data_set (d, 0);
+  CU_ASSERT_EQUAL_FATAL (s->samples->len, G_N_ELEMENTS (shapes) * 3);
+  for (guint k = 0; k < s->samples->len; k++) {
+    const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, k);
+    CU_ASSERT_EQUAL (x->cls, MODEL_CAL_ROPE);
+    CU_ASSERT_DOUBLE_EQUAL (model_cal_predict (s, x, &p), x->measured_s, x->measured_s * 1e-9);
+  }
+  model_cal_data_free (d);
+  g_string_free (csv, TRUE);
+  g_free (f);
+  test_rmdir_r (dir);
+  g_free (dir);
+  model_catalog_free (cat);
+}
+
 static void
 test_fit_recovers (void)
 {
@@ -1060,6 +1113,7 @@ main (void)
     { "loading measurements: errors and attribution", test_load_errors },
     { "attention.csv: decode block-table width", test_attention_table_width },
     { "attention.csv: SDPA's contiguous cache runs unsplit decodes on the forward kernel", test_attention_backend },
+    { "RoPE rows priced by their launch geometry", test_rope_geometry_rows },
     { "fit recovers known parameters", test_fit_recovers },
     { "collective fit follows the majority of bimodal rows", test_fit_comm_bimodal },
     { "kernel classes by model", test_load_by_model },
