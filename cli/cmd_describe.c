@@ -38,6 +38,24 @@ print_gpus (const ModelCatalog *cat)
 }
 
 static void
+print_networks (const ModelCatalog *cat)
+{
+  const char **ids = model_catalog_network_ids (cat);
+  printf ("%-20s %-11s %9s %9s %11s %11s %10s\n", "id", "kind", "NIC Gb/s", "GPUs/node",
+          "GPU GB/s", "node GB/s", "step us");
+  for (const char **p = ids; *p; p++) {
+    const ModelNetwork *n = model_catalog_network (cat, *p, NULL);
+    char nic[32] = "-";
+    if (n->nic_bw > 0)
+      g_snprintf (nic, sizeof nic, "%.0f", n->nic_bw * 8 / 1e9);
+    printf ("%-20s %-11s %9s %9d %11.1f %11.1f %10.2f\n", n->id, n->kind, nic, n->gpus_per_node,
+            n->params[0] / 1e9, n->params[1] / 1e9, n->params[2] * 1e6);
+    printf ("%-20s %s\n%-20s parameters: %s\n", "", n->name, "", n->params_from);
+  }
+  g_free (ids);
+}
+
+static void
 print_models (const ModelCatalog *cat)
 {
   const char **ids = model_catalog_llm_ids (cat);
@@ -83,9 +101,11 @@ int
 cli_cmd_describe (int argc, char **argv)
 {
   CommonOpts o = { 0 };
-  GOptionContext *ctx = g_option_context_new ("gpus|models|schedulers|routers|scenario [SCENARIO.json]");
+  GOptionContext *ctx = g_option_context_new ("gpus|networks|models|schedulers|routers|scenario [SCENARIO.json]");
   g_option_context_set_summary (ctx,
-    "gpus, models: the catalogs (bundled, plus --catalog FILE).\n"
+    "gpus, networks, models: the catalogs (bundled, plus --catalog FILE). A network is the\n"
+    "fabric between nodes (scenario field cluster.network): per-GPU and per-node bandwidth\n"
+    "across nodes, latency per inter-node step, and where its parameters come from.\n"
     "schedulers, routers: the policies by name, with their parameters.\n"
     "scenario: the fully resolved scenario (defaults + file + --set), as replay would run it.");
   cli_add_common (ctx, &o);
@@ -98,7 +118,7 @@ cli_cmd_describe (int argc, char **argv)
     goto out;
   if (argc < 2) {
     g_set_error (&error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
-                 "what to describe? one of gpus, models, schedulers, routers, scenario");
+                 "what to describe? one of gpus, networks, models, schedulers, routers, scenario");
     goto out;
   }
   const char *what = argv[1];
@@ -130,11 +150,13 @@ cli_cmd_describe (int argc, char **argv)
     goto out;
   if (strcmp (what, "gpus") == 0)
     print_gpus (cat);
+  else if (strcmp (what, "networks") == 0)
+    print_networks (cat);
   else if (strcmp (what, "models") == 0)
     print_models (cat);
   else {
     g_set_error (&error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
-                 "unknown '%s' (valid: gpus, models, schedulers, routers, scenario)", what);
+                 "unknown '%s' (valid: gpus, networks, models, schedulers, routers, scenario)", what);
     goto out;
   }
   rc = 0;

@@ -220,6 +220,7 @@ static int
 run_validate (int argc, char **argv, gboolean comm)
 {
   char *data = NULL, *gpu = NULL, *only = NULL, *out = NULL, *catalog = NULL, *carry = NULL;
+  char *network = NULL;
   double max_median = 0, max_p90 = 0;
   gboolean lomo = FALSE, no_plots = FALSE;
   GOptionEntry entries[] = {
@@ -250,6 +251,9 @@ run_validate (int argc, char **argv, gboolean comm)
     { "profile-of", 0, 0, G_OPTION_ARG_STRING, &carry,
       "Predict every GPU with GPU ID's profile carried over to its spec sheet, as a GPU nobody "
       "measured gets one: how well servesim predicts a GPU that is not in the data", "ID" },
+    { "network", 0, 0, G_OPTION_ARG_STRING, &network,
+      "comm only: predict collectives across nodes with network ID's parameters "
+      "('servesim describe networks') instead of the profile's", "ID" },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new (NULL);
@@ -291,8 +295,16 @@ run_validate (int argc, char **argv, gboolean comm)
                  "GPU's profile, the other refits this GPU's)");
     goto done;
   }
+  if (network && !comm) {
+    g_set_error (&err, MODEL_ERROR, MODEL_ERROR_INVALID,
+                 "--network applies to 'validate comm' (operators do not cross nodes)");
+    goto done;
+  }
   cat = model_catalog_new ();
   if (!model_catalog_load_default (cat, &err) || (catalog && !model_catalog_load_file (cat, catalog, &err)))
+    goto done;
+  const ModelNetwork *net = NULL;
+  if (network && !(net = model_catalog_network (cat, network, &err)))
     goto done;
   const ModelGpu *carry_gpu = NULL;
   if (carry && !(carry_gpu = model_catalog_gpu (cat, carry, &err)))
@@ -305,7 +317,10 @@ run_validate (int argc, char **argv, gboolean comm)
   for (guint i = 0; i < model_cal_data_n_sets (d); i++) {
     ModelCalSet *s = model_cal_data_set (d, i);
     double *pred = g_new (double, s->samples->len + 1);
-    model_cal_predict_all (s, carry_gpu ? &carry_gpu->profile : &s->gpu->profile, pred);
+    ModelCostParams params = carry_gpu ? carry_gpu->profile : s->gpu->profile;
+    if (net)
+      model_network_apply (net, &params);
+    model_cal_predict_all (s, &params, pred);
     if (lomo)
       predict_lomo (s, pred);
     printf ("%s%s on %s: %u measurements from %u sources\n", comm ? "collectives" : "operators",
@@ -317,6 +332,8 @@ run_validate (int argc, char **argv, gboolean comm)
               s->gpu->arch ? s->gpu->arch : "?", carry_gpu == s->gpu ? "its own, so nothing is carried" : "spec sheet of the measured GPU");
     else
       printf ("  profile: %s\n", s->gpu->profile_from);
+    if (net)
+      printf ("  network (across nodes): %s, %s\n", net->id, net->params_from);
     if (lomo)
       for (guint src = 0; src < s->sources->len; src++) {
         printf ("\n  held out: %s\n", (const char *) g_ptr_array_index (s->sources, src));
@@ -363,6 +380,7 @@ done:
   g_free (out);
   g_free (catalog);
   g_free (carry);
+  g_free (network);
   return rc;
 }
 

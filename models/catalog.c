@@ -37,7 +37,14 @@ struct ModelCatalog {
   GHashTable *gpus;     /* id -> ModelGpu* (owned) */
   GHashTable *llms;     /* id -> ModelLlm* (owned) */
   GHashTable *profiles; /* gpu id -> ProfileEntry* (owned) */
+  GHashTable *networks; /* id -> ModelNetwork* (owned) */
 };
+
+const char *const model_net_param_names[MODEL_NET_NPARAMS] = {
+  "comm_bw.inter", "comm_bw.node", "comm_hop_lat_s.inter", "comm_duplex_frac", "comm_tree_frac",
+  "comm_ll_bw_inter",
+};
+enum { NET_BW, NET_NODE, NET_HOP, NET_DUPLEX, NET_TREE, NET_LL };
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
@@ -58,6 +65,20 @@ gpu_free (gpointer p)
   g_free (g->profile_from);
   g_free (g->profile_gpu);
   g_free (g);
+}
+
+static void
+network_free (gpointer p)
+{
+  ModelNetwork *n = p;
+  if (!n)
+    return;
+  g_free (n->id);
+  g_free (n->name);
+  g_free (n->kind);
+  g_free (n->source);
+  g_free (n->params_from);
+  g_free (n);
 }
 
 static void
@@ -93,6 +114,7 @@ model_catalog_new (void)
   cat->gpus = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, gpu_free);
   cat->llms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, model_llm_free);
   cat->profiles = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, profile_free);
+  cat->networks = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, network_free);
   return cat;
 }
 
@@ -104,6 +126,7 @@ model_catalog_free (ModelCatalog *cat)
   g_hash_table_destroy (cat->gpus);
   g_hash_table_destroy (cat->llms);
   g_hash_table_destroy (cat->profiles);
+  g_hash_table_destroy (cat->networks);
   g_free (cat);
 }
 
@@ -650,6 +673,35 @@ fail:
 /* ------------------------------------------------------------------ */
 /* device profiles                                                     */
 
+/* The parameter-table entry of a name, or NULL. */
+static const ModelParamInfo *
+param_info (const char *name)
+{
+  gsize np;
+  const ModelParamInfo *info = model_params_info (&np);
+  for (gsize i = 0; i < np; i++)
+    if (strcmp (info[i].name, name) == 0)
+      return &info[i];
+  return NULL;
+}
+
+/* A fitted parameter's value in a "params" object: a finite number in the
+ * parameter's range. */
+static gboolean
+param_value (const Ctx *c, const ModelParamInfo *pi, json_t *v, double *out, GError **error)
+{
+  double x;
+  if (!json_is_number (v) || !isfinite (x = json_number_value (v)) || x < pi->lo || x > pi->hi) {
+    char *b = json_brief (v);
+    ctx_error (c, "params", error, "parameter '%s': expected a number in [%g, %g] (%s), got %s",
+               pi->name, pi->lo, pi->hi, pi->help, b);
+    g_free (b);
+    return FALSE;
+  }
+  *out = x;
+  return TRUE;
+}
+
 static const char *const profile_fields[] = { "id", "source", "notes", "measurements", "params",
                                               NULL };
 
@@ -674,10 +726,7 @@ parse_profile (Ctx *c, json_t *o, GError **error)
   const char *key;
   json_t *v;
   json_object_foreach (params, key, v) {
-    const ModelParamInfo *pi = NULL;
-    for (gsize i = 0; i < np && !pi; i++)
-      if (strcmp (info[i].name, key) == 0)
-        pi = &info[i];
+    const ModelParamInfo *pi = param_info (key);
     if (!pi) {
       GString *names = g_string_new (NULL);
       for (gsize i = 0; i < np; i++)
@@ -687,19 +736,166 @@ parse_profile (Ctx *c, json_t *o, GError **error)
       goto fail;
     }
     double x;
-    if (!json_is_number (v) || !isfinite (x = json_number_value (v)) || x < pi->lo || x > pi->hi) {
-      char *b = json_brief (v);
-      ctx_error (c, "params", error, "parameter '%s': expected a number in [%g, %g] (%s), got %s",
-                 key, pi->lo, pi->hi, pi->help, b);
-      g_free (b);
+    if (!param_value (c, pi, v, &x, error))
       goto fail;
-    }
     *model_param_ptr (&e->p, pi) = x;
   }
   return e;
 fail:
   profile_free (e);
   return NULL;
+}
+
+static const char *const network_fields[] = { "id", "name", "kind", "nic_gbps", "gpus_per_node",
+                                              "source", "notes", "params", NULL };
+static const char *const network_kinds[] = { "infiniband", "roce", "ethernet", "unknown", NULL };
+
+static ModelNetwork *
+parse_network (Ctx *c, json_t *o, GError **error)
+{
+  ModelNetwork *n = g_new0 (ModelNetwork, 1);
+  double gbps;
+  if (!get_id (c, o, &n->id, error)
+      || !check_fields (c, o, network_fields, error)
+      || !get_str (c, o, "name", TRUE, NULL, NULL, &n->name, error)
+      || !get_str (c, o, "kind", TRUE, NULL, network_kinds, &n->kind, error)
+      || !get_num (c, o, "nic_gbps", FALSE, NUM_NONNEG, 0, &gbps, error)
+      || !get_int (c, o, "gpus_per_node", FALSE, NUM_POSITIVE, 8, &n->gpus_per_node, error)
+      || !get_str (c, o, "source", FALSE, "", NULL, &n->source, error))
+    goto fail;
+  json_t *notes = json_object_get (o, "notes");
+  if (notes && !json_is_string (notes)) {
+    ctx_error (c, "notes", error, "expected a string");
+    goto fail;
+  }
+  n->nic_bw = gbps * 1e9 / 8;   /* Gb/s line rate -> bytes/s */
+  if (!isfinite (n->nic_bw)) {
+    ctx_error (c, "nic_gbps", error, "value too large");
+    goto fail;
+  }
+  json_t *params = json_object_get (o, "params");
+  if (params && !json_is_object (params)) {
+    ctx_error (c, "params", error, "expected an object of fitted inter-node parameters");
+    goto fail;
+  }
+  const char *key;
+  json_t *v;
+  json_object_foreach (params, key, v) {
+    int k = -1;
+    for (int i = 0; i < MODEL_NET_NPARAMS; i++)
+      if (strcmp (model_net_param_names[i], key) == 0)
+        k = i;
+    if (k < 0) {
+      char *names = g_strjoinv (", ", (char **) model_net_param_names);
+      ctx_error (c, "params", error, "'%s' is not a network parameter (expected: %s; the "
+                 "others belong to a GPU's profile)", key, names);
+      g_free (names);
+      goto fail;
+    }
+    if (!param_value (c, param_info (key), v, &n->params[k], error))
+      goto fail;
+    n->given |= 1u << k;
+  }
+  if (!(n->given & (1u << NET_BW)) && !(n->nic_bw > 0)) {
+    ctx_error (c, "nic_gbps", error, "missing: a network needs its NIC line rate or a fitted "
+               "\"comm_bw.inter\" in \"params\"");
+    goto fail;
+  }
+  return n;
+fail:
+  network_free (n);
+  return NULL;
+}
+
+/* The network whose fitted values another borrows: the one giving the most
+ * parameters with a known line rate, its own kind first, then by id. */
+static const ModelNetwork *
+network_reference (const ModelCatalog *cat, const ModelNetwork *n)
+{
+  const ModelNetwork *best = NULL;
+  int best_score = -1;
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, cat->networks);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    const ModelNetwork *r = v;
+    if (r == n || !(r->nic_bw > 0) || !(r->given & (1u << NET_BW)))
+      continue;
+    int score = 100 * (strcmp (r->kind, n->kind) == 0);
+    for (int i = 0; i < MODEL_NET_NPARAMS; i++)
+      score += (r->given >> i) & 1;
+    if (score > best_score || (score == best_score && strcmp (r->id, best->id) < 0)) {
+      best_score = score;
+      best = r;
+    }
+  }
+  return best;
+}
+
+/* Fills every network's parameters it does not give itself: the bandwidths
+ * from its line rate at the reference's efficiency (or the defaults' when
+ * there is none), a node's NICs together (gpus_per_node x one), the rest
+ * from the reference or the defaults. */
+static void
+resolve_networks (ModelCatalog *cat)
+{
+  ModelCostParams d;
+  model_cost_params_default (&d);
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, cat->networks);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    ModelNetwork *n = v;
+    const ModelNetwork *ref = n->given == (1u << MODEL_NET_NPARAMS) - 1 ? NULL
+                              : network_reference (cat, n);
+    GString *carried = g_string_new (NULL), *derived = g_string_new (NULL);
+    for (int i = 0; i < MODEL_NET_NPARAMS; i++) {
+      if (n->given & (1u << i))
+        continue;
+      const char *name = model_net_param_names[i];
+      if (i == NET_BW) {
+        double eff = ref ? ref->params[NET_BW] / ref->nic_bw : 0.9;
+        n->params[i] = n->nic_bw * eff;
+        g_string_append_printf (ref ? carried : derived, "%s%s (%.0f%% of the line rate)",
+                                (ref ? carried : derived)->len ? ", " : "", name, eff * 100);
+      } else if (i == NET_NODE) {
+        n->params[i] = n->gpus_per_node * n->params[NET_BW];
+        g_string_append_printf (derived, "%s%s (%d x comm_bw.inter)", derived->len ? ", " : "", name,
+                                n->gpus_per_node);
+      } else if (ref && (ref->given & (1u << i))) {
+        n->params[i] = ref->params[i];
+        g_string_append_printf (carried, "%s%s", carried->len ? ", " : "", name);
+      } else {
+        n->params[i] = *model_param_ptr (&d, param_info (name));
+        g_string_append_printf (derived, "%s%s (default)", derived->len ? ", " : "", name);
+      }
+    }
+    g_free (n->params_from);
+    GString *from = g_string_new (NULL);
+    if (n->given == (1u << MODEL_NET_NPARAMS) - 1)
+      g_string_append_printf (from, "all given by the entry (%s)", n->source);
+    else
+      for (int i = 0; i < MODEL_NET_NPARAMS; i++)
+        if (n->given & (1u << i))
+          g_string_append_printf (from, "%s%s", from->len ? ", " : "given: ", model_net_param_names[i]);
+    if (carried->len)
+      g_string_append_printf (from, "%scarried over from %s (%s): %s", from->len ? "; " : "", ref->id,
+                              ref->kind, carried->str);
+    if (derived->len)
+      g_string_append_printf (from, "%sfrom the line rate and defaults: %s", from->len ? "; " : "",
+                              derived->str);
+    n->params_from = g_string_free (from, FALSE);
+    g_string_free (carried, TRUE);
+    g_string_free (derived, TRUE);
+  }
+}
+
+void
+model_network_apply (const ModelNetwork *n, ModelCostParams *p)
+{
+  g_return_if_fail (n != NULL && p != NULL);
+  for (int i = 0; i < MODEL_NET_NPARAMS; i++)
+    *model_param_ptr (p, param_info (model_net_param_names[i])) = n->params[i];
 }
 
 /* Architecture generations, for carrying a profile over to an uncalibrated
@@ -837,8 +1033,8 @@ model_profile_write (const char *path, const char *gpu_id, const ModelCostParams
 /* ------------------------------------------------------------------ */
 /* loading                                                             */
 
-static const char *const top_fields[] = { "source", "units", "notes", "gpus", "models",
-                                          "profiles", NULL };
+static const char *const top_fields[] = { "source", "units", "notes", "gpus", "networks",
+                                          "models", "profiles", NULL };
 
 /* Parses the array `key` into `out` (entries freed by the caller on failure). */
 static gboolean
@@ -902,6 +1098,8 @@ static const char *llm_id_of (gpointer e) { return ((ModelLlm *) e)->id; }
 static gpointer parse_gpu_cb (Ctx *c, json_t *o, GError **e) { return parse_gpu (c, o, e); }
 static gpointer parse_llm_cb (Ctx *c, json_t *o, GError **e) { return parse_llm (c, o, e); }
 static const char *profile_id_of (gpointer e) { return ((ProfileEntry *) e)->id; }
+static const char *network_id_of (gpointer e) { return ((ModelNetwork *) e)->id; }
+static gpointer parse_network_cb (Ctx *c, json_t *o, GError **e) { return parse_network (c, o, e); }
 static gpointer parse_profile_cb (Ctx *c, json_t *o, GError **e) { return parse_profile (c, o, e); }
 
 /* Validates the parsed document and, only when everything is valid, merges it. */
@@ -931,21 +1129,25 @@ load_root (ModelCatalog *cat, json_t *root, const char *origin, const char *text
       }
       g_set_error (error, MODEL_ERROR, MODEL_ERROR_INVALID,
                    "%s:%d: unknown top-level field '%s' (expected: source, units, notes, "
-                   "gpus, models, profiles)", origin, line ? line : 1, key);
+                   "gpus, networks, models, profiles)", origin, line ? line : 1, key);
       return FALSE;
     }
   }
   if (!json_object_get (root, "gpus") && !json_object_get (root, "models")
-      && !json_object_get (root, "profiles")) {
+      && !json_object_get (root, "profiles") && !json_object_get (root, "networks")) {
     g_set_error (error, MODEL_ERROR, MODEL_ERROR_INVALID,
-                 "%s:1: the catalog has no \"gpus\", \"models\" or \"profiles\" array", origin);
+                 "%s:1: the catalog has no \"gpus\", \"networks\", \"models\" or \"profiles\" array",
+                 origin);
     return FALSE;
   }
   GPtrArray *gpus = g_ptr_array_new_with_free_func (gpu_free);
   GPtrArray *llms = g_ptr_array_new_with_free_func (model_llm_free);
   GPtrArray *profs = g_ptr_array_new_with_free_func (profile_free);
+  GPtrArray *nets = g_ptr_array_new_with_free_func (network_free);
   gboolean ok = parse_array (root, "gpus", "gpu", origin, text, len, parse_gpu_cb, gpu_id_of,
                              gpus, error)
+                && parse_array (root, "networks", "network", origin, text, len, parse_network_cb,
+                                network_id_of, nets, error)
                 && parse_array (root, "models", "model", origin, text, len, parse_llm_cb,
                                 llm_id_of, llms, error)
                 && parse_array (root, "profiles", "profile", origin, text, len, parse_profile_cb,
@@ -966,12 +1168,19 @@ load_root (ModelCatalog *cat, json_t *root, const char *origin, const char *text
     }
     g_ptr_array_set_free_func (gpus, NULL);
     g_ptr_array_set_free_func (llms, NULL);
+    for (guint i = 0; i < nets->len; i++) {
+      ModelNetwork *n = g_ptr_array_index (nets, i);
+      g_hash_table_replace (cat->networks, n->id, n);
+    }
     g_ptr_array_set_free_func (profs, NULL);
+    g_ptr_array_set_free_func (nets, NULL);
     resolve_profiles (cat);
+    resolve_networks (cat);
   }
   g_ptr_array_free (gpus, TRUE);
   g_ptr_array_free (llms, TRUE);
   g_ptr_array_free (profs, TRUE);
+  g_ptr_array_free (nets, TRUE);
   return ok;
 }
 
@@ -1025,6 +1234,7 @@ model_catalog_load_default (ModelCatalog *cat, GError **error)
 {
   g_return_val_if_fail (cat != NULL, FALSE);
   static const char *const files[] = { "models/catalog/gpus.json", "models/catalog/llms.json",
+                                       "models/catalog/networks.json",
                                        "models/profiles/a100-80gb.json",
                                        "models/profiles/a100-40gb.json",
                                        "models/profiles/h100-sxm.json",
@@ -1074,6 +1284,13 @@ model_catalog_llm_ids (const ModelCatalog *cat)
 }
 
 const char **
+model_catalog_network_ids (const ModelCatalog *cat)
+{
+  g_return_val_if_fail (cat != NULL, NULL);
+  return sorted_ids (cat->networks);
+}
+
+const char **
 model_catalog_profile_ids (const ModelCatalog *cat)
 {
   g_return_val_if_fail (cat != NULL, NULL);
@@ -1111,6 +1328,17 @@ model_catalog_llm (const ModelCatalog *cat, const char *id, GError **error)
   if (!m)
     set_unknown (cat->llms, "model", id, error);
   return m;
+}
+
+const ModelNetwork *
+model_catalog_network (const ModelCatalog *cat, const char *id, GError **error)
+{
+  g_return_val_if_fail (cat != NULL, NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  const ModelNetwork *n = g_hash_table_lookup (cat->networks, id);
+  if (!n)
+    set_unknown (cat->networks, "network", id, error);
+  return n;
 }
 
 /* ------------------------------------------------------------------ */

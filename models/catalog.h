@@ -1,7 +1,8 @@
-/* models/catalog.h — what the world is made of: GPU and LLM descriptions.
+/* models/catalog.h — what the world is made of: GPU, network and LLM
+ * descriptions.
  *
  * Catalogs are JSON data files shipped with the program
- * (models/catalog/gpus.json, models/catalog/llms.json); a user file with the
+ * (models/catalog/gpus.json, networks.json, llms.json); a user file with the
  * same shape adds entries or overrides them by id. Ids are lowercase and
  * hyphenated. This file owns parsing and lookup, not cost or scheduling.
  */
@@ -67,6 +68,29 @@ typedef struct {
   char   *source;
 } ModelLlm;
 
+/* The inter-node parameters of the cost model that belong to a cluster's
+ * network, not to its GPUs (names as in ModelParamInfo): a GPU's profile
+ * carries the ones of the network it was calibrated on, and a scenario's
+ * cluster.network replaces them with another network's. */
+#define MODEL_NET_NPARAMS 6
+extern const char *const model_net_param_names[MODEL_NET_NPARAMS];
+
+typedef struct {
+  char   *id;             /* "dgx-h100-ndr" */
+  char   *name;
+  char   *kind;           /* "infiniband", "roce", "ethernet", "unknown": fitted values carry within a kind first */
+  double  nic_bw;         /* NIC line rate per GPU per direction, bytes/s; 0 = unknown */
+  int     gpus_per_node;  /* GPUs that share a node's NICs */
+  char   *source;
+  /* model_net_param_names[i]'s value: given by the entry (bit i of given),
+   * else carried over from the closest network with fitted values (same
+   * kind first), else derived from the line rate or the defaults;
+   * params_from says which */
+  double  params[MODEL_NET_NPARAMS];
+  guint   given;
+  char   *params_from;
+} ModelNetwork;
+
 typedef struct ModelCatalog ModelCatalog;
 
 /* Empty catalog. Free with model_catalog_free(). */
@@ -76,8 +100,8 @@ void            model_catalog_free (ModelCatalog *cat);
  * models/profiles/ (found via sim_data_find()).
  * FALSE with SIM_ERROR_IO when a file is not found, MODEL_ERROR otherwise. */
 gboolean        model_catalog_load_default (ModelCatalog *cat, GError **error);
-/* Load a catalog file: an object with "gpus", "models" and/or "profiles"
- * arrays. Entries add to the catalog or replace the entry with the same id
+/* Load a catalog file: an object with "gpus", "networks", "models" and/or
+ * "profiles" arrays. Entries add to the catalog or replace the entry with the same id
  * (profiles: the one for the same "gpu"). After every load each GPU's profile
  * is re-resolved: its own if one is loaded, else the profile of the closest
  * calibrated architecture (same arch, then the nearest generation), else the
@@ -93,10 +117,18 @@ gboolean        model_catalog_load_data (ModelCatalog *cat, const char *json_tex
  * The catalog owns the result. */
 const ModelGpu *model_catalog_gpu (const ModelCatalog *cat, const char *id, GError **error);
 const ModelLlm *model_catalog_llm (const ModelCatalog *cat, const char *id, GError **error);
+const ModelNetwork *model_catalog_network (const ModelCatalog *cat, const char *id,
+                                          GError **error);
 /* Sorted ids; returns a NULL-terminated array the caller frees with g_free
  * (the strings belong to the catalog). */
 const char    **model_catalog_gpu_ids (const ModelCatalog *cat);
 const char    **model_catalog_llm_ids (const ModelCatalog *cat);
+const char    **model_catalog_network_ids (const ModelCatalog *cat);
+
+/* Writes the network's inter-node parameters into p (a GPU's profile): the
+ * collectives across nodes then run on that network; inside a node nothing
+ * changes. */
+void            model_network_apply (const ModelNetwork *n, ModelCostParams *p);
 
 /* The profile g would get without its own: the closest calibrated other
  * architecture's (TRUE, *from_id its GPU id, owned by the catalog) or the

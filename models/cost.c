@@ -690,7 +690,7 @@ static double
 allreduce_time (const ModelCost *c, double T)
 {
   return model_comm_time (&c->params, c->gpu, MODEL_COLL_ALLREDUCE, T * c->shape.h * c->shape.ab,
-                          c->tp, MIN (c->tp, 8), NULL);
+                          c->tp, MIN (c->tp, c->node_gpus > 0 ? c->node_gpus : 8), NULL);
 }
 
 /* Bytes of one element-wise kernel over T tokens: the same expressions as the
@@ -801,6 +801,7 @@ model_cost_init (ModelCost *c, const ModelLlm *llm, const ModelGpu *gpu, int tp)
   c->table_n = 0;
   c->dec_pad_keys = 0;
   c->dec_contig = FALSE;
+  c->node_gpus = 8;
   model_cost_set_params (c, &gpu->profile, TRUE);
 }
 

@@ -100,6 +100,10 @@ typedef struct {
    * then runs an unsplit decode with its plain forward kernel (params'
    * dec_fwd_tile). Set by model_cost_init to FALSE (paged, as vLLM). */
   gboolean        dec_contig;
+  /* GPUs per node: a TP group wider than this runs its all-reduce across
+   * nodes. Set by model_cost_init to 8; the scenario's network sets its own
+   * (call model_cost_set_params after changing it). */
+  int             node_gpus;
   ModelCostParams params;  /* the GPU's profile (gpu->profile) at init */
   /* internal, filled by model_cost_init / model_cost_set_params */
   ModelCostShape  shape;

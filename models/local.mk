@@ -7,7 +7,7 @@ models_libmodels_a_SOURCES = \
 	models/comm.h models/comm.c \
 	models/calibrate.h models/calibrate.c
 
-nobase_dist_pkgdata_DATA += models/catalog/gpus.json models/catalog/llms.json \
+nobase_dist_pkgdata_DATA += models/catalog/gpus.json models/catalog/llms.json models/catalog/networks.json \
 	models/profiles/a100-80gb.json models/profiles/a100-40gb.json \
 	models/profiles/h100-sxm.json models/profiles/h200.json
 

@@ -115,6 +115,13 @@ serve_output_free (ServeOutput *out)
   g_free (out);
 }
 
+void
+serve_output_add_note (ServeOutput *out, const char *text)
+{
+  g_return_if_fail (out != NULL && text != NULL);
+  g_string_append_printf (out->notes, "  note: %s\n", text);
+}
+
 const char *
 serve_output_notes (const ServeOutput *out)
 {
@@ -140,6 +147,7 @@ serve_world_summary_json (ServeWorld *w)
   json_object_set_new (o, "gpu", json_string (sc->gpu));
   json_object_set_new (o, "replicas", json_integer (nrep));
   json_object_set_new (o, "tp", json_integer (sc->tp));
+  json_object_set_new (o, "network", sc->network ? json_string (sc->network) : json_null ());
   json_object_set_new (o, "scheduler", json_string (sc->scheduler));
   json_object_set_new (o, "router", json_string (sc->router));
   json_object_set_new (o, "workload", json_string (serve__world_workload (w)));
@@ -422,6 +430,8 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
   plot_graph_node (g, "router", lbl, "diamond");
   g_free (lbl);
   gboolean nvlink = gpu->nvlink_bw > 0;
+  const ModelNetwork *net = serve__world_network (w);
+  const int node_gpus = net ? net->gpus_per_node : 8;   /* as the cost model's all-reduce */
   for (int i = 0; i < sc->replicas; i++) {
     char *cid = g_strdup_printf ("replica%d", i);
     char *clabel = g_strdup_printf ("replica %d: %s, TP %d, scheduler %s", i, sc->model, sc->tp,
@@ -440,8 +450,12 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
     g_free (first);
     for (int k = 0; k + 1 < sc->tp; k++) {
       char *x = g_strdup_printf ("r%dg%d", i, k), *y = g_strdup_printf ("r%dg%d", i, k + 1);
-      char *el = g_strdup_printf ("%s %.0f GB/s", nvlink ? "NVLink" : "PCIe",
-                                  (nvlink ? gpu->nvlink_bw : gpu->pcie_bw) / 1e9);
+      /* a TP group wider than a node crosses the network between nodes */
+      char *el = (k + 1) % node_gpus == 0
+                   ? g_strdup_printf ("network %s\n%.0f GB/s per GPU", net ? net->id : "(GPU profile's)",
+                                      (net ? net->params[0] : gpu->profile.comm_bw_frac[MODEL_HOP_INTER]) / 1e9)
+                   : g_strdup_printf ("%s %.0f GB/s", nvlink ? "NVLink" : "PCIe",
+                                      (nvlink ? gpu->nvlink_bw : gpu->pcie_bw) / 1e9);
       plot_graph_edge (g, x, y, el);
       g_free (x);
       g_free (y);

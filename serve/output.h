@@ -24,5 +24,7 @@ void         serve_output_abort (ServeOutput *out);
 void         serve_output_free (ServeOutput *out);
 /* Notes on what was (not) rendered, for the summary text (borrowed). */
 const char  *serve_output_notes (const ServeOutput *out);
+/* Adds a line to the notes printed after the run's summary. */
+void         serve_output_add_note (ServeOutput *out, const char *text);
 
 #endif

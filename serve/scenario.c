@@ -21,7 +21,7 @@ static const char default_json[] =
   "  \"seed\": 1,\n"
   "  \"model\": \"llama-3.1-8b\",\n"
   "  \"catalog\": null,\n"
-  "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1 },\n"
+  "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1, \"network\": null },\n"
   "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9, \"preemption\": \"recompute\",\n"
   "             \"swap\": { \"overlap\": false, \"granularity_blocks\": 1, \"link_efficiency\": 0.8,\n"
   "                       \"op_latency_s\": 1e-05, \"reuse_host_copy\": false, \"host_gib\": 256,\n"
@@ -78,6 +78,7 @@ static const Field schema[] = {
   { "cluster.gpu", T_STR, 0, 0, NULL },
   { "cluster.replicas", T_INT, 1, 100000, NULL },
   { "cluster.tp", T_INT, 1, 64, NULL },
+  { "cluster.network", T_STR_NULL, 0, 0, NULL },
   { "cache", T_OBJ, 0, 0, NULL },
   { "cache.block_size", T_INT, 1, 4096, NULL },
   { "cache.mem_util", T_NUM, 0.05, 1.0, NULL },
@@ -407,6 +408,7 @@ fill_views (ServeScenario *sc, GError **error)
   sc->gpu = get_str (sc, "cluster.gpu");
   sc->replicas = (int) get_num (sc, "cluster.replicas");
   sc->tp = (int) get_num (sc, "cluster.tp");
+  sc->network = get_str (sc, "cluster.network");
   sc->block_size = (int) get_num (sc, "cache.block_size");
   sc->mem_util = get_num (sc, "cache.mem_util");
   sc->scheduler = get_str (sc, "scheduler.name");

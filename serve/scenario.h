@@ -30,6 +30,8 @@ typedef struct {
   const char *gpu;
   int         replicas;
   int         tp;
+  const char *network;      /* cluster.network: a networks catalog id, or NULL = the
+                             * inter-node parameters of the GPU's own profile */
   int         block_size;
   double      mem_util;
   const char *scheduler;    /* scheduler.name */

@@ -24,6 +24,7 @@ struct ServeWorld {
   ModelCatalog          *catalog;
   const ModelLlm        *llm;
   const ModelGpu        *gpu;
+  const ModelNetwork    *network;   /* cluster.network, or NULL */
   TraceSource           *source;
   char                  *trace_path;     /* resolved, or NULL for synthetic */
   TraceRequest           next;           /* the request whose arrival is scheduled */
@@ -831,6 +832,20 @@ serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error)
    * identical, so plan once. */
   ModelCost cost;
   model_cost_init (&cost, w->llm, w->gpu, sc->tp);
+  /* a TP group wider than a node runs its all-reduce across the network:
+   * the scenario's, or the one the GPU's profile was calibrated on */
+  ModelCostParams net_params = w->gpu->profile;
+  if (sc->network) {
+    if (!(w->network = model_catalog_network (w->catalog, sc->network, &e))) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster.network: %s (or null for the "
+                   "GPU profile's own)", e->message);
+      g_clear_error (&e);
+      goto fail;
+    }
+    model_network_apply (w->network, &net_params);
+    cost.node_gpus = w->network->gpus_per_node;
+    model_cost_set_params (&cost, &net_params, TRUE);
+  }
   ModelMemoryPlan mem;
   /* activations are sized for the most tokens one iteration can hold: the
    * policy's token cap under whichever name it uses, else vLLM's default */
@@ -857,6 +872,10 @@ serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error)
       goto fail;
     }
     model_cost_init (&draft_cost, w->draft_llm, w->gpu, sc->tp);
+    if (w->network) {
+      draft_cost.node_gpus = w->network->gpus_per_node;
+      model_cost_set_params (&draft_cost, &net_params, TRUE);
+    }
     ModelMemoryPlan dmem;
     double dw = w->gpu->mem_bytes; /* a draft that does not fit alone fits nowhere */
     if (model_memory_plan (&draft_cost, sc->block_size, 1.0, 1, &dmem, &e))
@@ -977,6 +996,17 @@ serve_world_run (ServeWorld *w, GError **error)
   w->out = serve_output_new (w->sc, error);
   if (!w->out)
     return FALSE;
+  if (!w->network && w->sc->tp > 8) {
+    /* the profile's network is wherever the GPU was calibrated: say so */
+    char *note = g_strdup_printf (
+      "TP %d spans %d nodes of 8 GPUs: its all-reduce crosses the network the %s profile "
+      "(from %s) was calibrated on, %.1f GB/s per GPU. Set cluster.network to yours "
+      "('servesim describe networks').", w->sc->tp, (w->sc->tp + 7) / 8, w->gpu->id,
+      w->gpu->profile_gpu ? w->gpu->profile_gpu : "the defaults",
+      w->gpu->profile.comm_bw_frac[MODEL_HOP_INTER] / 1e9);
+    serve_output_add_note (w->out, note);
+    g_free (note);
+  }
   if (read_next (w)) {
     sim_engine_schedule (w->engine, w->next.arrival, w->ev_arrival, NULL, NULL);
     sim_engine_schedule (w->engine, w->next.arrival, w->ev_sample, NULL, NULL);
@@ -1041,6 +1071,7 @@ serve_world_replica (const ServeWorld *w, guint i)
 
 const ModelLlm *serve__world_llm (const ServeWorld *w) { return w->llm; }
 const ModelGpu *serve__world_gpu (const ServeWorld *w) { return w->gpu; }
+const ModelNetwork *serve__world_network (const ServeWorld *w) { return w->network; }
 const char *serve__world_workload (const ServeWorld *w) { return w->source ? trace_source_describe (w->source) : ""; }
 const char *serve__world_trace_path (const ServeWorld *w) { return w->trace_path; }
 guint64 serve__world_events (const ServeWorld *w) { return sim_engine_events_fired (w->engine); }

@@ -156,6 +156,8 @@ void            serve__preempt (struct ServeReplica *rep, struct ServeRequest *r
 void            serve__reject (struct ServeReplica *rep, struct ServeRequest *r, const char *why);
 const ModelLlm *serve__world_llm (const ServeWorld *w);
 const ModelGpu *serve__world_gpu (const ServeWorld *w);
+/* cluster.network's entry, or NULL (the GPU profile's own inter-node parameters) */
+const ModelNetwork *serve__world_network (const ServeWorld *w);
 const char     *serve__world_workload (const ServeWorld *w);
 const char     *serve__world_trace_path (const ServeWorld *w);
 guint64         serve__world_events (const ServeWorld *w);

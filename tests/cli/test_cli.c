@@ -307,6 +307,52 @@ test_validate_profile_of (void)
   g_free (dir);
 }
 
+/* validate comm --network: collectives across nodes predicted with a
+ * network's parameters, named in the header; the network an A100-80GB
+ * profile was fitted on reproduces it, another one does not; bad uses exit 2. */
+static void
+test_validate_network (void)
+{
+  char *dir = g_build_filename (tmp, "net-data", NULL);
+  g_mkdir_with_parents (dir, 0755);
+  char *log = test_write_file (dir, "all_reduce_output.dat",
+    "# nThread 1 nGpus 1 minBytes 4 maxBytes 8 step: 2(factor)\n"
+    "#  Rank  0 Group  0 Pid 1 on node-a device  0 [0x07] NVIDIA A100-SXM4-80GB\n"
+    "#  Rank  1 Group  0 Pid 2 on node-a device  1 [0x0f] NVIDIA A100-SXM4-80GB\n"
+    "#  Rank  2 Group  0 Pid 3 on node-b device  0 [0x07] NVIDIA A100-SXM4-80GB\n"
+    "#  Rank  3 Group  0 Pid 4 on node-b device  1 [0x0f] NVIDIA A100-SXM4-80GB\n"
+    "     4194304   1048576  float  sum  -1   900.0  4.66  6.99  0   900.0  4.66  6.99  0\n"
+    "    67108864  16777216  float  sum  -1  9000.0  7.46  11.18  0  9000.0  7.46  11.18  0\n");
+  Result own = run ("validate", "comm", "--data", dir, "--no-plots", NULL);
+  Result same = run ("validate", "comm", "--data", dir, "--no-plots", "--network", "vidur-a100-cluster", NULL);
+  Result ndr = run ("validate", "comm", "--data", dir, "--no-plots", "--network", "ndr400-8", NULL);
+  CU_ASSERT_EQUAL (own.status, 0);
+  CU_ASSERT_EQUAL (same.status, 0);
+  CU_ASSERT_EQUAL (ndr.status, 0);
+  CU_ASSERT_TRUE (contains (ndr.out, "network (across nodes): ndr400-8, carried over from alcf-sophia-hdr"));
+  const char *a = strstr (own.out, ">=1MiB"), *b = strstr (same.out, ">=1MiB"), *c = strstr (ndr.out, ">=1MiB");
+  CU_ASSERT_TRUE_FATAL (a && b && c);
+  CU_ASSERT_EQUAL (strncmp (a, b, 60), 0);      /* the profile's own network */
+  CU_ASSERT_NOT_EQUAL (strncmp (a, c, 60), 0);  /* 6x faster NICs */
+  result_clear (&own);
+  result_clear (&same);
+  result_clear (&ndr);
+  Result r = run ("validate", "comm", "--data", dir, "--no-plots", "--network", "nope", NULL);
+  CU_ASSERT_EQUAL (r.status, 2);
+  CU_ASSERT_TRUE (contains (r.err, "unknown network 'nope'"));
+  result_clear (&r);
+  r = run ("validate", "ops", "--profiles", dir, "--no-plots", "--network", "ndr400-8", NULL);
+  CU_ASSERT_EQUAL (r.status, 2);
+  CU_ASSERT_TRUE (contains (r.err, "applies to 'validate comm'"));
+  result_clear (&r);
+  r = run ("describe", "networks", NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "ndr400-8") && contains (r.out, "parameters: "));
+  result_clear (&r);
+  g_free (log);
+  g_free (dir);
+}
+
 static void
 test_catalog_path_verbatim (void)
 {
@@ -357,6 +403,7 @@ main (void)
     { "unknown command / option", test_unknown_command },
     { "no crash on --set of a whole section", test_no_crash_on_object_set },
     { "replay with unknown gpu", test_replay_bad_gpu },
+    { "validate comm --network, describe networks", test_validate_network },
     { "replay --out --no-render --quiet", test_replay_writes },
     { "--catalog FILE taken verbatim", test_catalog_path_verbatim },
     { "validate ops --profile-of another GPU", test_validate_profile_of },

@@ -9,6 +9,7 @@
 
 #include "tests/testutil.h"
 #include "models/catalog.h"
+#include "models/comm.h"
 
 static const char *const required_gpus[] = {
   "h100-sxm", "h100-pcie", "h200", "a100-80gb", "a100-40gb", "a40", "l40s", "l4", "a10g",
@@ -254,7 +255,7 @@ test_malformed_json (void)
   CU_ASSERT_TRUE (e && g_str_has_prefix (e->message, "arr.json:1:"));
   g_clear_error (&e);
   CU_ASSERT_FALSE (model_catalog_load_data (cat, "{\"source\": \"x\"}", "empty.json", &e));
-  CU_ASSERT_TRUE (e && strstr (e->message, "no \"gpus\", \"models\" or \"profiles\"") != NULL);
+  CU_ASSERT_TRUE (e && strstr (e->message, "no \"gpus\", \"networks\", \"models\" or \"profiles\"") != NULL);
   g_clear_error (&e);
   CU_ASSERT_FALSE (model_catalog_load_data (cat, "{\"gpus\": [],\n \"modles\": []}", "typo.json", &e));
   CU_ASSERT_TRUE (e && g_str_has_prefix (e->message, "typo.json:2:") && strstr (e->message, "modles"));
@@ -448,6 +449,133 @@ test_bundled_files_found (void)
   model_catalog_free (cat);
 }
 
+/* A networks-only catalog text loads or fails with a message holding each
+ * of `want` (NULL-terminated); returns the catalog (NULL on failure). */
+static ModelCatalog *
+load_networks (const char *entries, const char *const *want)
+{
+  ModelCatalog *cat = model_catalog_new ();
+  char *text = g_strdup_printf ("{\"networks\": [\n%s\n]}", entries);
+  GError *e = NULL;
+  gboolean ok = model_catalog_load_data (cat, text, "nets.json", &e);
+  g_free (text);
+  if (want) {
+    CU_ASSERT_FALSE (ok);
+    for (const char *const *w = want; *w; w++)
+      if (!(e && strstr (e->message, *w))) {
+        fprintf (stderr, "expected '%s' in: %s\n", *w, e ? e->message : "(no error)");
+        CU_FAIL ("error message");
+      }
+    g_clear_error (&e);
+    model_catalog_free (cat);
+    return NULL;
+  }
+  if (!ok)
+    fprintf (stderr, "load_networks: %s\n", e->message);
+  CU_ASSERT_TRUE_FATAL (ok);
+  return cat;
+}
+
+/* The network catalog: the bundled entries, how an entry without fitted
+ * values borrows them, and what a network changes in a GPU's profile. */
+static void
+test_networks (void)
+{
+  ModelCatalog *cat = load_default ();
+  const ModelNetwork *alcf = model_catalog_network (cat, "alcf-sophia-hdr", NULL);
+  const ModelNetwork *ndr = model_catalog_network (cat, "ndr400-8", NULL);
+  const ModelNetwork *vidur = model_catalog_network (cat, "vidur-a100-cluster", NULL);
+  CU_ASSERT_TRUE_FATAL (alcf && ndr && vidur);
+  /* the fitted entries hold what calibrate fitted into the profiles of the
+   * GPUs measured on them (a refit that moves these makes networks.json
+   * stale: copy the new values over) */
+  const ModelGpu *a40 = model_catalog_gpu (cat, "a100-40gb", NULL);
+  const ModelGpu *a80 = model_catalog_gpu (cat, "a100-80gb", NULL);
+  ModelCostParams p = a80->profile;
+  model_network_apply (vidur, &p);
+  CU_ASSERT_EQUAL (memcmp (&p, &a80->profile, sizeof p), 0);
+  p = a40->profile;
+  CU_ASSERT_EQUAL (alcf->params[0], a40->profile.comm_bw_frac[MODEL_HOP_INTER]);
+  CU_ASSERT_EQUAL (alcf->params[2], a40->profile.comm_hop_lat_s[MODEL_HOP_INTER]);
+  CU_ASSERT_EQUAL (alcf->params[5], a40->profile.comm_ll_bw_inter);
+  CU_ASSERT_EQUAL (alcf->given, (1u << 0) | (1u << 2) | (1u << 5));
+  /* NDR 400 borrows ALCF's (same kind): the same share of its line rate,
+   * ALCF's step latency and LL cap; a node's NICs together */
+  CU_ASSERT_EQUAL (ndr->given, 0);
+  CU_ASSERT_DOUBLE_EQUAL (ndr->nic_bw, 50e9, 1);
+  CU_ASSERT_DOUBLE_EQUAL (ndr->params[0], 50e9 * alcf->params[0] / alcf->nic_bw, 1);
+  CU_ASSERT_DOUBLE_EQUAL (ndr->params[1], 8 * ndr->params[0], 1);
+  CU_ASSERT_EQUAL (ndr->params[2], alcf->params[2]);
+  CU_ASSERT_EQUAL (ndr->params[5], alcf->params[5]);
+  CU_ASSERT_TRUE (strstr (ndr->params_from, "carried over from alcf-sophia-hdr") != NULL);
+  CU_ASSERT_TRUE (strstr (alcf->params_from, "given: comm_bw.inter, comm_hop_lat_s.inter") != NULL);
+  /* applying one touches the inter-node parameters only */
+  ModelCostParams q = a80->profile;
+  model_network_apply (ndr, &q);
+  CU_ASSERT_EQUAL (q.comm_bw_frac[MODEL_HOP_INTER], ndr->params[0]);
+  CU_ASSERT_EQUAL (q.comm_node_bw, ndr->params[1]);
+  CU_ASSERT_EQUAL (q.comm_bw_frac[MODEL_HOP_INTRA], a80->profile.comm_bw_frac[MODEL_HOP_INTRA]);
+  CU_ASSERT_EQUAL (q.comm_hop_lat_s[MODEL_HOP_INTRA], a80->profile.comm_hop_lat_s[MODEL_HOP_INTRA]);
+  CU_ASSERT_EQUAL (q.gemm_eff, a80->profile.gemm_eff);
+  /* a 16-GPU all-reduce of 64 MiB: inside one 16-GPU "node" nothing of the
+   * network shows; across two nodes the faster network is faster */
+  double slow = model_comm_time (&a80->profile, a80, MODEL_COLL_ALLREDUCE, 64 << 20, 16, 8, NULL);
+  double fast = model_comm_time (&q, a80, MODEL_COLL_ALLREDUCE, 64 << 20, 16, 8, NULL);
+  CU_ASSERT_TRUE (fast < slow / 3);
+  CU_ASSERT_EQUAL (model_comm_time (&q, a80, MODEL_COLL_ALLREDUCE, 64 << 20, 8, 8, NULL),
+                   model_comm_time (&a80->profile, a80, MODEL_COLL_ALLREDUCE, 64 << 20, 8, 8, NULL));
+  const char **ids = model_catalog_network_ids (cat);
+  CU_ASSERT_STRING_EQUAL (ids[0], "alcf-sophia-hdr");   /* sorted */
+  g_free (ids);
+  GError *e = NULL;
+  CU_ASSERT_PTR_NULL (model_catalog_network (cat, "nope", &e));
+  CU_ASSERT_TRUE (e && strstr (e->message, "unknown network 'nope'") && strstr (e->message, "ndr400-8"));
+  g_clear_error (&e);
+  model_catalog_free (cat);
+
+  /* with no fitted network of any kind: 90% of the line rate, defaults */
+  ModelCatalog *c2 = load_networks ("{\"id\": \"eth\", \"name\": \"n\", \"kind\": \"ethernet\", "
+                                    "\"nic_gbps\": 100, \"gpus_per_node\": 4}", NULL);
+  const ModelNetwork *eth = model_catalog_network (c2, "eth", NULL);
+  ModelCostParams d;
+  model_cost_params_default (&d);
+  CU_ASSERT_DOUBLE_EQUAL (eth->params[0], 0.9 * 12.5e9, 1);
+  CU_ASSERT_DOUBLE_EQUAL (eth->params[1], 4 * eth->params[0], 1);
+  CU_ASSERT_EQUAL (eth->params[2], d.comm_hop_lat_s[MODEL_HOP_INTER]);
+  CU_ASSERT_EQUAL (eth->params[4], d.comm_tree_frac);
+  CU_ASSERT_TRUE (strstr (eth->params_from, "defaults") != NULL);
+  model_catalog_free (c2);
+  /* another kind's fitted network is used when none of its own kind is */
+  ModelCatalog *c3 = load_networks (
+    "{\"id\": \"ib\", \"name\": \"n\", \"kind\": \"infiniband\", \"nic_gbps\": 200,\n"
+    " \"params\": {\"comm_bw.inter\": 2e10, \"comm_hop_lat_s.inter\": 2e-6}},\n"
+    "{\"id\": \"ro\", \"name\": \"n\", \"kind\": \"roce\", \"nic_gbps\": 400}", NULL);
+  const ModelNetwork *ro = model_catalog_network (c3, "ro", NULL);
+  CU_ASSERT_DOUBLE_EQUAL (ro->params[0], 4e10, 1);
+  CU_ASSERT_EQUAL (ro->params[2], 2e-6);
+  model_catalog_free (c3);
+
+  /* bad entries: file, line, entry and field named */
+  load_networks ("{\"id\": \"x\", \"name\": \"n\", \"kind\": \"carrier-pigeon\", \"nic_gbps\": 1}",
+                 (const char *const[]) { "nets.json:2", "'x'", "kind", "infiniband", NULL });
+  load_networks ("{\"id\": \"x\", \"name\": \"n\", \"kind\": \"roce\"}",
+                 (const char *const[]) { "nic_gbps", "line rate", NULL });
+  load_networks ("{\"id\": \"x\", \"name\": \"n\", \"kind\": \"roce\", \"nic_gbps\": -5}",
+                 (const char *const[]) { "nic_gbps", "non-negative", NULL });
+  load_networks ("{\"id\": \"x\", \"name\": \"n\", \"kind\": \"roce\", \"nic_gbps\": 100,\n"
+                 " \"params\": {\"gemm_eff\": 0.5}}",
+                 (const char *const[]) { "gemm_eff", "not a network parameter", "GPU's profile", NULL });
+  load_networks ("{\"id\": \"x\", \"name\": \"n\", \"kind\": \"roce\", \"nic_gbps\": 100,\n"
+                 " \"params\": {\"comm_tree_frac\": 7}}",
+                 (const char *const[]) { "comm_tree_frac", "expected a number in", NULL });
+  load_networks ("{\"id\": \"x\", \"name\": \"n\", \"kind\": \"roce\", \"nic_gbps\": 100, \"gpus_per_node\": 0}",
+                 (const char *const[]) { "gpus_per_node", "positive", NULL });
+  load_networks ("{\"id\": \"x\", \"name\": \"n\", \"kind\": \"roce\", \"nic_gbps\": 100, \"nics\": 8}",
+                 (const char *const[]) { "nics", NULL });
+  load_networks ("{\"id\": \"x\", \"name\": \"n\", \"kind\": \"roce\", \"nic_gbps\": 100, \"params\": 3}",
+                 (const char *const[]) { "params", "object", NULL });
+}
+
 int
 main (void)
 {
@@ -460,6 +588,7 @@ main (void)
     { "bad LLM fields are rejected", test_bad_llm_fields },
     { "unknown id lists valid ids", test_unknown_id },
     { "bundled files load one at a time", test_bundled_files_found },
+    { "networks: bundled, carried over, applied, bad input", test_networks },
     { NULL, NULL }
   };
   return test_run_suite ("models/catalog", cases);

@@ -22,6 +22,7 @@
 #include "serve/metrics.h"
 #include "serve/scenario.h"
 #include "serve/world.h"
+#include "serve/output.h"
 #include "tests/testutil.h"
 
 /* ------------------------------------------------------------------------ */
@@ -1083,6 +1084,50 @@ test_unknown_names (void)
   expect_new_fails ("router.name", "round-robin", "router.name=least-loaded", NULL);
   expect_new_fails ("scheduler.max_batch_size", NULL, "scheduler.max_batch_size=0", NULL);
   expect_new_fails ("scheduler.bogus", "max_batch_size", "scheduler.bogus=1", NULL);
+  expect_new_fails ("cluster.network", "ndr400-8", "cluster.network=nope", NULL);
+}
+
+/* cluster.network: a TP group wider than a node runs its all-reduce over the
+ * scenario's network, recorded in the summary; inside one node it changes
+ * nothing. */
+static void
+test_network (void)
+{
+  double tpot[2][3];
+  static const char *const nets[3] = { "cluster.network=null", "cluster.network=\"ndr400-8\"",
+                                       "cluster.network=\"vidur-a100-cluster\"" };
+  for (int wide = 0; wide < 2; wide++)
+    for (int i = 0; i < 3; i++) {
+      Run r = { 0 };
+      GError *e = NULL;
+      ServeScenario *sc = scen (NULL, SYNTH, &e, "output.dir=null", "model=llama-3.1-70b",
+                                "cluster.gpu=a100-80gb", wide ? "cluster.tp=16" : "cluster.tp=8",
+                                "workload.generator.num_requests=20", nets[i], NULL);
+      CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
+      gboolean ok = run_sc (&r, sc, NULL, &e);
+      if (!ok)
+        fprintf (stderr, "\n    network run failed: %s\n", e ? e->message : "?");
+      CU_ASSERT_TRUE_FATAL (ok);
+      json_t *j = serve_world_summary_json (r.w);
+      tpot[wide][i] = jpath (j, "tpot_s", "mean");
+      json_t *n = json_object_get (j, "network");
+      CU_ASSERT_TRUE (i == 0 ? json_is_null (n) : json_is_string (n));
+      json_decref (j);
+      /* the note that says which network a wide TP group crosses */
+      gboolean noted = strstr (serve_output_notes (serve_world_output (r.w)), "cluster.network") != NULL;
+      CU_ASSERT_EQUAL (noted, wide && i == 0);
+      g_clear_error (&e);
+      run_clear (&r);
+    }
+  /* TP 8: one node, the network does not matter */
+  CU_ASSERT_EQUAL (tpot[0][0], tpot[0][1]);
+  CU_ASSERT_EQUAL (tpot[0][0], tpot[0][2]);
+  /* TP 16 on A100s: the profile's own network is Vidur's cluster, which the
+   * bundled entry reproduces; over NDR 400 the all-reduces cost a fraction */
+  CU_ASSERT_EQUAL (tpot[1][0], tpot[1][2]);
+  CU_ASSERT_TRUE (tpot[1][1] < tpot[1][0] * 0.75);
+  printf ("\n  TP 16 llama-3.1-70b on a100-80gb, mean TPOT: profile's network %.1f ms, ndr400-8 %.1f ms\n",
+          tpot[1][0] * 1e3, tpot[1][1] * 1e3);
 }
 
 static void
@@ -1231,6 +1276,7 @@ main (void)
     { "output.dir=null: in-memory run, no files", test_in_memory_run },
     { "malformed trace row: path:line, no outputs", test_bad_trace_row_no_outputs },
     { "unknown model/gpu/scheduler/router/param", test_unknown_names },
+    { "cluster.network: TP across nodes", test_network },
     { "model too big for the GPU", test_model_too_big },
     { "missing trace file names the path", test_missing_trace },
     { "output commit failure leaves no partial files", test_commit_failure_no_partial_outputs },
