@@ -22,7 +22,7 @@
 int
 cli_cmd_calibrate (int argc, char **argv)
 {
-  char **paths = NULL, *gpu = NULL, *only = NULL, *out = NULL, *catalog = NULL;
+  char **paths = NULL, *gpu = NULL, *only = NULL, *out = NULL, *catalog = NULL, *nets_out = NULL;
   GOptionEntry entries[] = {
     { "profiles", 'd', 0, G_OPTION_ARG_FILENAME_ARRAY, &paths,
       "Measurements: a file or directory searched recursively for Vidur mlp.csv, attention.csv, "
@@ -36,6 +36,10 @@ cli_cmd_calibrate (int argc, char **argv)
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
       "Directory for the profiles, one <gpu>.json each (default: current directory; "
       "models/profiles updates the bundled ones)", "DIR" },
+    { "networks-out", 0, 0, G_OPTION_ARG_FILENAME, &nets_out,
+      "Also write the inter-node parameters fitted for each GPU whose collectives crossed nodes "
+      "as a network entry ('<gpu>-measured', for a scenario's cluster.network) to this catalog "
+      "file; only the parameters the data can tell apart", "FILE" },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new (NULL);
@@ -87,6 +91,7 @@ cli_cmd_calibrate (int argc, char **argv)
       goto done;
   rc = 0;
   char *joined = g_strjoinv (", ", paths);
+  GPtrArray *nets = g_ptr_array_new ();
   for (guint i = 0; i < model_cal_data_n_sets (d); i++) {
     ModelCalSet *s = model_cal_data_set (d, i);
     /* groups without measurements are carried over from the closest other
@@ -133,6 +138,21 @@ cli_cmd_calibrate (int argc, char **argv)
     printf ("  accuracy on the fitted data (collectives):\n");
     cli_cost_report (s, pred, TRUE, 0, 0, -1);
     g_free (pred);
+    int per_node = 0;
+    guint given = model_cal_network_informative (s, &per_node);
+    if (nets_out && given) {
+      ModelNetwork *n = g_new0 (ModelNetwork, 1);
+      n->id = g_strdup_printf ("%s-measured", s->gpu->id);
+      n->name = g_strdup_printf ("the network of the %s measurements", s->gpu->id);
+      n->kind = g_strdup ("unknown");
+      n->gpus_per_node = per_node;
+      n->source = g_strdup_printf ("fitted by 'servesim calibrate' (as the %s profile's inter-node "
+                                   "parameters) to the collectives across nodes under %s",
+                                   s->gpu->id, joined);
+      n->given = given;
+      model_network_take (n, &p);
+      g_ptr_array_add (nets, n);
+    }
     char *file = g_strdup_printf ("%s/%s.json", outdir, s->gpu->id);
     gboolean ok = model_profile_write (file, s->gpu->id, &p, src->str, (int) s->samples->len, &err)
                   && model_catalog_load_file (cat, file, &err);
@@ -149,6 +169,24 @@ cli_cmd_calibrate (int argc, char **argv)
       break;
     }
   }
+  if (rc == 0 && nets_out) {
+    if (nets->len == 0)
+      printf ("no collective crossed nodes: no network to write to %s\n", nets_out);
+    else if (model_networks_write (nets_out, (const ModelNetwork *const *) nets->pdata, nets->len, &err))
+      printf ("wrote %u network%s to %s (set kind and nic_gbps there if you know them)\n", nets->len,
+              nets->len == 1 ? "" : "s", nets_out);
+    else
+      rc = 2;
+  }
+  for (guint i = 0; i < nets->len; i++) {
+    ModelNetwork *n = g_ptr_array_index (nets, i);
+    g_free (n->id);
+    g_free (n->name);
+    g_free (n->kind);
+    g_free (n->source);
+    g_free (n);
+  }
+  g_ptr_array_free (nets, TRUE);
   g_free (joined);
 done:
   if (err) {
@@ -163,5 +201,6 @@ done:
   g_free (only);
   g_free (out);
   g_free (catalog);
+  g_free (nets_out);
   return rc;
 }

@@ -994,6 +994,29 @@ model_cal_predict_all (ModelCalSet *s, const ModelCostParams *p, double *pred)
     pred[i] = model_cal_predict (s, &g_array_index (s->samples, ModelCalSample, i), p);
 }
 
+static gboolean param_informative (const ModelCalSet *s, const char *name);
+
+guint
+model_cal_network_informative (const ModelCalSet *s, int *gpus_per_node)
+{
+  g_return_val_if_fail (s != NULL, 0);
+  int per_node = 0;
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
+    if (model_cal_class_is_comm (x->cls) && x->a[2] < x->a[1] && x->a[2] > per_node)
+      per_node = (int) x->a[2];
+  }
+  if (gpus_per_node)
+    *gpus_per_node = per_node;
+  if (per_node == 0)
+    return 0;
+  guint mask = 0;
+  for (int i = 0; i < MODEL_NET_NPARAMS; i++)
+    if (param_informative (s, model_net_param_names[i]))
+      mask |= 1u << i;
+  return mask;
+}
+
 /* ------------------------------------------------------------------ */
 /* fitting                                                             */
 

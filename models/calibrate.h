@@ -107,6 +107,11 @@ void   model_cal_predict_all (ModelCalSet *s, const ModelCostParams *p, double *
  * (-1: none). Returns a bit mask of the groups fitted (for
  * model_cal_groups_string). Deterministic. */
 guint  model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude);
+/* The inter-node parameters (bit i: model_net_param_names[i]) the set's
+ * collectives can tell apart, i.e. what a fit of it says about the network
+ * between its nodes; 0 when no collective crosses nodes. *gpus_per_node gets
+ * the most GPUs per node among them. */
+guint  model_cal_network_informative (const ModelCalSet *s, int *gpus_per_node);
 /* Human-readable list of what `mask` (from model_cal_fit) covers (g_free). */
 char  *model_cal_groups_string (guint mask);
 /* The mask of every parameter group. */

@@ -891,6 +891,15 @@ resolve_networks (ModelCatalog *cat)
 }
 
 void
+model_network_take (ModelNetwork *n, const ModelCostParams *p)
+{
+  g_return_if_fail (n != NULL && p != NULL);
+  ModelCostParams copy = *p;
+  for (int i = 0; i < MODEL_NET_NPARAMS; i++)
+    n->params[i] = *model_param_ptr (&copy, param_info (model_net_param_names[i]));
+}
+
+void
 model_network_apply (const ModelNetwork *n, ModelCostParams *p)
 {
   g_return_if_fail (n != NULL && p != NULL);
@@ -994,6 +1003,23 @@ resolve_profiles (ModelCatalog *cat)
   g_free (ids);
 }
 
+/* Writes root (consumed) as indented JSON, atomically. */
+static gboolean
+write_json (const char *path, json_t *root, GError **error)
+{
+  char *text = json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
+  json_decref (root);
+  SimAtomicFile f;
+  gboolean ok = sim_atomic_file_open (&f, path, error);
+  if (ok) {
+    fputs (text, f.fp);
+    fputc ('\n', f.fp);
+    ok = sim_atomic_file_commit (&f, error);
+  }
+  free (text);
+  return ok;
+}
+
 gboolean
 model_profile_write (const char *path, const char *gpu_id, const ModelCostParams *p,
                      const char *source, int measurements, GError **error)
@@ -1017,17 +1043,39 @@ model_profile_write (const char *path, const char *gpu_id, const ModelCostParams
                             "servesim device profile: fitted cost-model parameters "
                             "(docs/cost-model.md); load as a catalog file",
                             "profiles", entry);
-  char *text = json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION (6));
-  json_decref (root);
-  SimAtomicFile f;
-  gboolean ok = sim_atomic_file_open (&f, path, error);
-  if (ok) {
-    fputs (text, f.fp);
-    fputc ('\n', f.fp);
-    ok = sim_atomic_file_commit (&f, error);
+  return write_json (path, root, error);
+}
+
+gboolean
+model_networks_write (const char *path, const ModelNetwork *const *nets, guint n, GError **error)
+{
+  g_return_val_if_fail (path != NULL && (nets != NULL || n == 0), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  json_t *arr = json_array ();
+  for (guint k = 0; k < n; k++) {
+    const ModelNetwork *net = nets[k];
+    json_t *params = json_object ();
+    for (int i = 0; i < MODEL_NET_NPARAMS; i++)
+      if (net->given & (1u << i)) {
+        char buf[32];
+        g_snprintf (buf, sizeof buf, "%.6g", net->params[i]);
+        json_object_set_new (params, model_net_param_names[i], json_real (g_ascii_strtod (buf, NULL)));
+      }
+    json_t *e = json_pack ("{s:s, s:s, s:s}", "id", net->id, "name", net->name ? net->name : net->id,
+                           "kind", net->kind ? net->kind : "unknown");
+    if (net->nic_bw > 0)
+      json_object_set_new (e, "nic_gbps", json_real (net->nic_bw * 8 / 1e9));
+    json_object_set_new (e, "gpus_per_node", json_integer (net->gpus_per_node));
+    json_object_set_new (e, "source", json_string (net->source ? net->source : ""));
+    json_object_set_new (e, "params", params);
+    json_array_append_new (arr, e);
   }
-  free (text);
-  return ok;
+  json_t *root = json_pack ("{s:s, s:o}", "notes",
+                            "servesim networks: inter-node parameters fitted by 'servesim calibrate' "
+                            "(docs/cost-model.md, 'Networks'); set kind and nic_gbps if you know them "
+                            "and load as a catalog file (--catalog, or a scenario's \"catalog\")",
+                            "networks", arr);
+  return write_json (path, root, error);
 }
 
 /* ------------------------------------------------------------------ */

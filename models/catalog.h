@@ -129,6 +129,8 @@ const char    **model_catalog_network_ids (const ModelCatalog *cat);
  * collectives across nodes then run on that network; inside a node nothing
  * changes. */
 void            model_network_apply (const ModelNetwork *n, ModelCostParams *p);
+/* The other way: n->params from a profile's inter-node parameters. */
+void            model_network_take (ModelNetwork *n, const ModelCostParams *p);
 
 /* The profile g would get without its own: the closest calibrated other
  * architecture's (TRUE, *from_id its GPU id, owned by the catalog) or the
@@ -148,6 +150,12 @@ const char    **model_catalog_profile_ids (const ModelCatalog *cat);
 gboolean        model_profile_write (const char *path, const char *gpu_id,
                                      const ModelCostParams *p, const char *source,
                                      int measurements, GError **error);
+
+/* Writes a catalog file holding the networks nets[0..n-1] (the parameters
+ * each gives, its line rate when known), atomically. FALSE with SIM_ERROR_IO
+ * on I/O failure. */
+gboolean        model_networks_write (const char *path, const ModelNetwork *const *nets, guint n,
+                                      GError **error);
 
 /* Frees a ModelLlm and its strings (for entries built outside a catalog,
  * e.g. model shapes read from measurement files). NULL is allowed. */

@@ -349,6 +349,24 @@ test_validate_network (void)
   CU_ASSERT_EQUAL (r.status, 0);
   CU_ASSERT_TRUE (contains (r.out, "ndr400-8") && contains (r.out, "parameters: "));
   result_clear (&r);
+  /* calibrate --networks-out: the fitted inter-node values as a network
+   * entry that loads as a catalog and names what it gives */
+  char *cal = g_build_filename (tmp, "net-cal", NULL);
+  char *nets = g_build_filename (cal, "nets.json", NULL);
+  r = run ("calibrate", "--profiles", dir, "--out", cal, "--networks-out", nets, NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "wrote 1 network to"));
+  result_clear (&r);
+  r = run ("describe", "networks", "--catalog", nets, NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "a100-80gb-measured") && contains (r.out, "given: comm_bw.inter"));
+  result_clear (&r);
+  r = run ("calibrate", "--profiles", dir, "--out", cal, "--networks-out", "/nonexistent/dir/n.json", NULL);
+  CU_ASSERT_EQUAL (r.status, 2);
+  CU_ASSERT_TRUE (contains (r.err, "/nonexistent/dir/n.json"));
+  result_clear (&r);
+  g_free (nets);
+  g_free (cal);
   g_free (log);
   g_free (dir);
 }
