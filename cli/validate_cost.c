@@ -41,6 +41,55 @@ print_stats_row (const char *label, const char *split, const ModelCalStats *st,
           st->median_ape, st->p90_ape, st->max_ape, st->bias, st->median_res, st->p90_res, worst);
 }
 
+static int
+cmp_key (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Collectives at >= 1 MiB split by configuration (ranks x GPUs per node):
+ * where the error of a class sits (one cluster shape or all of them). */
+static void
+print_comm_by_config (const ModelCalSet *s, const double *pred)
+{
+  GHashTable *groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                              (GDestroyNotify) g_array_unref);
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
+    if (!model_cal_class_is_comm (x->cls) || x->a[0] < 1048576 || !(x->measured_s > 0))
+      continue;
+    int n = (int) x->a[1], per = (int) x->a[2];
+    char *key = g_strdup_printf ("%-15s %3d ranks, %d node%s of %d", model_cal_class_name (x->cls), n,
+                                 (n + per - 1) / per, (n + per - 1) / per == 1 ? "" : "s", per);
+    GArray *e = g_hash_table_lookup (groups, key);
+    if (!e) {
+      e = g_array_new (FALSE, FALSE, sizeof (double));
+      g_hash_table_insert (groups, key, e);
+    } else
+      g_free (key);
+    double err = (pred[i] - x->measured_s) / x->measured_s * 100;
+    g_array_append_val (e, err);
+  }
+  guint nk = 0;
+  const char **keys = (const char **) g_hash_table_get_keys_as_array (groups, &nk);
+  qsort (keys, nk, sizeof *keys, cmp_key);
+  printf ("  by configuration, sizes >= 1 MiB:\n  %-37s %6s %8s %8s %8s\n", "class, configuration",
+          "rows", "median%", "p90%", "bias%");
+  for (guint k = 0; k < nk; k++) {
+    GArray *e = g_hash_table_lookup (groups, keys[k]);
+    double *v = (double *) e->data, *a = g_new (double, e->len);
+    for (guint i = 0; i < e->len; i++)
+      a[i] = fabs (v[i]);
+    /* the same statistics as the class table (model_cal_stats) */
+    double med = model_cal_quantile (a, e->len, 0.5), p90 = model_cal_quantile (a, e->len, 0.9);
+    printf ("  %-37s %6u %8.2f %8.2f %+8.2f\n", keys[k], e->len, med, p90,
+            model_cal_quantile (v, e->len, 0.5));
+    g_free (a);
+  }
+  g_free (keys);
+  g_hash_table_destroy (groups);
+}
+
 gboolean
 cli_cost_report (const ModelCalSet *s, const double *pred, gboolean comm, double max_median,
                  double max_p90, int only)
@@ -222,7 +271,7 @@ run_validate (int argc, char **argv, gboolean comm)
   char *data = NULL, *gpu = NULL, *only = NULL, *out = NULL, *catalog = NULL, *carry = NULL;
   char *network = NULL;
   double max_median = 0, max_p90 = 0;
-  gboolean lomo = FALSE, no_plots = FALSE;
+  gboolean lomo = FALSE, no_plots = FALSE, by_config = FALSE;
   GOptionEntry entries[] = {
     { comm ? "data" : "profiles", 'd', 0, G_OPTION_ARG_FILENAME, &data,
       comm ? "Collective measurements: Vidur all_reduce.csv / send_recv.csv and nccl-tests "
@@ -251,6 +300,9 @@ run_validate (int argc, char **argv, gboolean comm)
     { "profile-of", 0, 0, G_OPTION_ARG_STRING, &carry,
       "Predict every GPU with GPU ID's profile carried over to its spec sheet, as a GPU nobody "
       "measured gets one: how well servesim predicts a GPU that is not in the data", "ID" },
+    { "by-config", 0, 0, G_OPTION_ARG_NONE, &by_config,
+      "comm only: also split the collectives at sizes >= 1 MiB by configuration (ranks, nodes, "
+      "GPUs per node)", NULL },
     { "network", 0, 0, G_OPTION_ARG_STRING, &network,
       "comm only: predict collectives across nodes with network ID's parameters "
       "('servesim describe networks') instead of the profile's", "ID" },
@@ -295,9 +347,10 @@ run_validate (int argc, char **argv, gboolean comm)
                  "GPU's profile, the other refits this GPU's)");
     goto done;
   }
-  if (network && !comm) {
+  if ((network || by_config) && !comm) {
     g_set_error (&err, MODEL_ERROR, MODEL_ERROR_INVALID,
-                 "--network applies to 'validate comm' (operators do not cross nodes)");
+                 "%s applies to 'validate comm' (operators do not cross nodes)",
+                 network ? "--network" : "--by-config");
     goto done;
   }
   cat = model_catalog_new ();
@@ -343,6 +396,8 @@ run_validate (int argc, char **argv, gboolean comm)
       printf ("\n  pooled over held-out sources:\n");
     if (!cli_cost_report (s, pred, comm, max_median, max_p90, -1))
       rc = 1;
+    if (by_config)
+      print_comm_by_config (s, pred);
     if (!no_plots) {
       char *name = carry_gpu ? g_strdup_printf ("%s_as_%s", s->gpu->id, carry_gpu->id)
                              : g_strdup_printf ("%s%s", s->gpu->id, lomo ? "_lomo" : "");

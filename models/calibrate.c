@@ -1556,8 +1556,8 @@ cmp_double (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-static double
-quantile (double *v, gsize n, double q)
+double
+model_cal_quantile (double *v, gsize n, double q)
 {
   if (n == 0)
     return 0;
@@ -1601,11 +1601,11 @@ model_cal_stats (const ModelCalSet *s, const double *pred, ModelCalClass cls, gb
   }
   out->n = n;
   if (n) {
-    out->median_ape = quantile (ape, n, 0.5);
-    out->p90_ape = quantile (ape, n, 0.9);
-    out->bias = quantile (sgn, n, 0.5);
-    out->median_res = quantile (res, n, 0.5);
-    out->p90_res = quantile (res, n, 0.9);
+    out->median_ape = model_cal_quantile (ape, n, 0.5);
+    out->p90_ape = model_cal_quantile (ape, n, 0.9);
+    out->bias = model_cal_quantile (sgn, n, 0.5);
+    out->median_res = model_cal_quantile (res, n, 0.5);
+    out->p90_res = model_cal_quantile (res, n, 0.9);
   }
   g_free (ape);
   g_free (sgn);

@@ -141,6 +141,9 @@ typedef enum { MODEL_CAL_ALL, MODEL_CAL_SMALL, MODEL_CAL_LARGE } ModelCalSplit;
 /* Statistics over the samples of class cls (MODEL_CAL_COUNT: every
  * operator class, or every comm class when `comm`), in split, of source `only`
  * (-1: all). */
+/* The q-quantile (0..1, linear between order statistics) of v[0..n-1],
+ * which it sorts; 0 when n is 0. */
+double model_cal_quantile (double *v, gsize n, double q);
 void model_cal_stats (const ModelCalSet *s, const double *pred, ModelCalClass cls, gboolean comm,
                       ModelCalSplit split, int only, ModelCalStats *out);
 

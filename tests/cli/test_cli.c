@@ -337,6 +337,16 @@ test_validate_network (void)
   result_clear (&own);
   result_clear (&same);
   result_clear (&ndr);
+  /* --by-config: the large sizes split by cluster shape */
+  Result bc = run ("validate", "comm", "--data", dir, "--no-plots", "--by-config", NULL);
+  CU_ASSERT_EQUAL (bc.status, 0);
+  CU_ASSERT_TRUE (contains (bc.out, "by configuration, sizes >= 1 MiB"));
+  CU_ASSERT_TRUE (contains (bc.out, "all_reduce        4 ranks, 2 nodes of 2      2"));
+  result_clear (&bc);
+  bc = run ("validate", "ops", "--profiles", dir, "--no-plots", "--by-config", NULL);
+  CU_ASSERT_EQUAL (bc.status, 2);
+  CU_ASSERT_TRUE (contains (bc.err, "--by-config applies to 'validate comm'"));
+  result_clear (&bc);
   Result r = run ("validate", "comm", "--data", dir, "--no-plots", "--network", "nope", NULL);
   CU_ASSERT_EQUAL (r.status, 2);
   CU_ASSERT_TRUE (contains (r.err, "unknown network 'nope'"));
