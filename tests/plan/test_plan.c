@@ -233,6 +233,16 @@ t_pruning (void)
   /* 8 x H100 at $3.99 = $31.92/h: within the $40 budget, so it runs (not
    * evaluated here: 70B is slow to simulate); 16 GPUs would be over it */
   plan_spec_free (spec);
+  /* TP 16 over 8 KV heads replicates each KV head (as the cost model and
+   * vLLM allow): not a tp-heads prune, here the GPU budget's */
+  spec = load ("{\"set\": {\"workload.trace\": null, \"model\": \"llama-3.1-70b\"},"
+               " \"space\": {\"cluster.tp\": [16]}, \"constraints\": {\"max_gpus\": 8},"
+               " \"slo\": {\"ttft\": 2}}", &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (spec);
+  json_t *r16 = plan_evaluate (spec, reg, 0, NULL);
+  CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (r16, "binding")), "gpu-budget");
+  json_decref (r16);
+  plan_spec_free (spec);
   spec = load ("{\"set\": {\"workload.trace\": null, \"workload.generator.num_requests\": 20},"
                " \"space\": {\"cluster.replicas\": [3, 4]},"
                " \"constraints\": {\"max_cost_per_hour\": 12}, \"slo\": {\"ttft\": 2}}", &e);
