@@ -87,7 +87,9 @@ plan_run_point (const PlanSpec *spec, PolicyRegistry *reg, guint i, double mult,
   g_strfreev (sets);
   if (!sc)
     return FALSE;
-  ServeWorld *w = serve_world_new (sc, reg, error);
+  /* the spec's catalog is the base scenario's, and the space cannot change
+   * "catalog": every point can share it */
+  ServeWorld *w = serve_world_new_with_catalog (sc, reg, spec->catalog, error);
   gboolean ok = FALSE;
   if (!w || !serve_world_run (w, error))
     goto out;

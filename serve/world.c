@@ -21,7 +21,8 @@
 struct ServeWorld {
   const ServeScenario   *sc;
   SimEngine             *engine;
-  ModelCatalog          *catalog;
+  const ModelCatalog    *catalog;     /* own_catalog, or the caller's */
+  ModelCatalog          *own_catalog;
   const ModelLlm        *llm;
   const ModelGpu        *gpu;
   const ModelNetwork    *network;   /* cluster.network, or NULL */
@@ -783,17 +784,31 @@ replica_free (gpointer p)
 ServeWorld *
 serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error)
 {
+  return serve_world_new_with_catalog (sc, reg, NULL, error);
+}
+
+ServeWorld *
+serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
+                              const ModelCatalog *catalog, GError **error)
+{
   ServeWorld *w = g_new0 (ServeWorld, 1);
   w->sc = sc;
   w->engine = sim_engine_new ();
-  w->catalog = model_catalog_new ();
   w->replicas = g_ptr_array_new_with_free_func (replica_free);
   w->metrics = serve_metrics_new (sc->slo_ttft, sc->slo_tpot, sc->timeline_interval);
 
-  if (!model_catalog_load_default (w->catalog, error))
-    goto fail;
-  if (sc->catalog && !model_catalog_load_file (w->catalog, sc->catalog, error))
-    goto fail;
+  if (catalog)
+    w->catalog = catalog;
+  else {
+    /* parsing the bundled catalog costs ~12 M instructions: callers that
+     * run many worlds (servesim plan) load it once and pass it in */
+    w->own_catalog = model_catalog_new ();
+    w->catalog = w->own_catalog;
+    if (!model_catalog_load_default (w->own_catalog, error))
+      goto fail;
+    if (sc->catalog && !model_catalog_load_file (w->own_catalog, sc->catalog, error))
+      goto fail;
+  }
   GError *e = NULL;
   if (!(w->llm = model_catalog_llm (w->catalog, sc->model, &e))) {
     g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "model: %s", e ? e->message : "missing");
@@ -976,7 +991,7 @@ serve_world_free (ServeWorld *w)
   trace_source_free (w->source);
   g_free (w->trace_path);
   serve_metrics_free (w->metrics);
-  model_catalog_free (w->catalog);
+  model_catalog_free (w->own_catalog);
   sim_engine_free (w->engine);
   g_clear_error (&w->error);
   g_free (w);

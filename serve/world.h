@@ -116,6 +116,11 @@ struct ServeReplica {
  * fits, opens the workload, creates replicas and policies, opens outputs.
  * NULL with an error naming the field at fault. Free with serve_world_free(). */
 ServeWorld *serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GError **error);
+/* The same with the catalog already loaded (the bundled one plus the
+ * scenario's "catalog" file): borrowed, read only (several worlds may share it
+ * across threads), and it must outlive the world. NULL = load it. */
+ServeWorld *serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
+                                          const ModelCatalog *catalog, GError **error);
 void        serve_world_free (ServeWorld *w);
 
 /* Progress callback, called from the run loop about every 0.2 s of wall time. */
