@@ -47,20 +47,31 @@ cmp_key (const void *a, const void *b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
-/* Collectives at >= 1 MiB split by configuration (ranks x GPUs per node):
- * where the error of a class sits (one cluster shape or all of them). */
+/* The large split (collectives >= 1 MiB, operators T >= 16) by configuration:
+ * collectives by cluster shape (ranks, nodes, GPUs per node), operators by
+ * source (a model) and tensor-parallel degree. Where a class's error sits:
+ * one shape, or all of them (the per-(model, TP) biases of RoPE on the A100
+ * followed vLLM's launch geometry, docs/cost-model.md). */
 static void
-print_comm_by_config (const ModelCalSet *s, const double *pred)
+print_by_config (const ModelCalSet *s, const double *pred, gboolean comm)
 {
   GHashTable *groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                               (GDestroyNotify) g_array_unref);
   for (guint i = 0; i < s->samples->len; i++) {
     const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
-    if (!model_cal_class_is_comm (x->cls) || x->a[0] < 1048576 || !(x->measured_s > 0))
+    gboolean is_comm = model_cal_class_is_comm (x->cls);
+    if (is_comm != comm || !(x->measured_s > 0)
+        || x->x < (comm ? MODEL_CAL_SMALL_BYTES : MODEL_CAL_SMALL_TOKENS))
       continue;
-    int n = (int) x->a[1], per = (int) x->a[2];
-    char *key = g_strdup_printf ("%-15s %3d ranks, %d node%s of %d", model_cal_class_name (x->cls), n,
-                                 (n + per - 1) / per, (n + per - 1) / per == 1 ? "" : "s", per);
+    char *key;
+    if (comm) {
+      int n = (int) x->a[1], per = (int) x->a[2], nodes = (n + per - 1) / per;
+      key = g_strdup_printf ("%-15s %3d ranks, %d node%s of %d", model_cal_class_name (x->cls), n,
+                             nodes, nodes == 1 ? "" : "s", per);
+    } else
+      key = g_strdup_printf ("%-15s %s%s%.0d", model_cal_class_name (x->cls),
+                             (const char *) g_ptr_array_index (s->sources, x->source),
+                             x->tp > 0 ? " TP " : "", x->tp);
     GArray *e = g_hash_table_lookup (groups, key);
     if (!e) {
       e = g_array_new (FALSE, FALSE, sizeof (double));
@@ -73,7 +84,8 @@ print_comm_by_config (const ModelCalSet *s, const double *pred)
   guint nk = 0;
   const char **keys = (const char **) g_hash_table_get_keys_as_array (groups, &nk);
   qsort (keys, nk, sizeof *keys, cmp_key);
-  printf ("  by configuration, sizes >= 1 MiB:\n  %-37s %6s %8s %8s %8s\n", "class, configuration",
+  printf ("  by configuration, %s:\n  %-48s %6s %8s %8s %8s\n",
+          comm ? "sizes >= 1 MiB" : "T >= 16", comm ? "class, configuration" : "class, source, TP",
           "rows", "median%", "p90%", "bias%");
   for (guint k = 0; k < nk; k++) {
     GArray *e = g_hash_table_lookup (groups, keys[k]);
@@ -82,7 +94,7 @@ print_comm_by_config (const ModelCalSet *s, const double *pred)
       a[i] = fabs (v[i]);
     /* the same statistics as the class table (model_cal_stats) */
     double med = model_cal_quantile (a, e->len, 0.5), p90 = model_cal_quantile (a, e->len, 0.9);
-    printf ("  %-37s %6u %8.2f %8.2f %+8.2f\n", keys[k], e->len, med, p90,
+    printf ("  %-48s %6u %8.2f %8.2f %+8.2f\n", keys[k], e->len, med, p90,
             model_cal_quantile (v, e->len, 0.5));
     g_free (a);
   }
@@ -301,8 +313,10 @@ run_validate (int argc, char **argv, gboolean comm)
       "Predict every GPU with GPU ID's profile carried over to its spec sheet, as a GPU nobody "
       "measured gets one: how well servesim predicts a GPU that is not in the data", "ID" },
     { "by-config", 0, 0, G_OPTION_ARG_NONE, &by_config,
-      "comm only: also split the collectives at sizes >= 1 MiB by configuration (ranks, nodes, "
-      "GPUs per node)", NULL },
+      comm ? "Also split the collectives at sizes >= 1 MiB by configuration (ranks, nodes, GPUs "
+             "per node)"
+           : "Also split the operators at T >= 16 by source (model) and tensor-parallel degree",
+      NULL },
     { "network", 0, 0, G_OPTION_ARG_STRING, &network,
       "comm only: predict collectives across nodes with network ID's parameters "
       "('servesim describe networks') instead of the profile's", "ID" },
@@ -347,10 +361,9 @@ run_validate (int argc, char **argv, gboolean comm)
                  "GPU's profile, the other refits this GPU's)");
     goto done;
   }
-  if ((network || by_config) && !comm) {
+  if (network && !comm) {
     g_set_error (&err, MODEL_ERROR, MODEL_ERROR_INVALID,
-                 "%s applies to 'validate comm' (operators do not cross nodes)",
-                 network ? "--network" : "--by-config");
+                 "--network applies to 'validate comm' (operators do not cross nodes)");
     goto done;
   }
   cat = model_catalog_new ();
@@ -397,7 +410,7 @@ run_validate (int argc, char **argv, gboolean comm)
     if (!cli_cost_report (s, pred, comm, max_median, max_p90, -1))
       rc = 1;
     if (by_config)
-      print_comm_by_config (s, pred);
+      print_by_config (s, pred, comm);
     if (!no_plots) {
       char *name = carry_gpu ? g_strdup_printf ("%s_as_%s", s->gpu->id, carry_gpu->id)
                              : g_strdup_printf ("%s%s", s->gpu->id, lomo ? "_lomo" : "");

@@ -226,7 +226,7 @@ add_sample (ModelCalSet *s, ModelCalClass cls, guint src, guint line, double x, 
 {
   if (!(ms > 0))
     return;   /* Vidur writes 0 for ops it did not time */
-  ModelCalSample smp = { cls, src, line, x, ms * 1e-3, { a0, a1, a2, a3 }, 0 };
+  ModelCalSample smp = { cls, src, line, x, ms * 1e-3, { a0, a1, a2, a3 }, 0, 0 };
   g_array_append_val (s->samples, smp);
 }
 
@@ -330,6 +330,7 @@ load_mlp (ModelCalData *data, ModelCalSet *s, const char *path, const char *mode
     }
     double d = h / nh, up = (gated ? 2 : 1) * ffn / t, f_r = ffn / t;
     double nh_r = nh / t, kv_r = nkv >= t ? nkv / t : 1;
+    const guint first = s->samples->len;
     for (guint i = 0; i < G_N_ELEMENTS (ops); i++) {
       double ms;
       if (oc[i] < 0)
@@ -366,6 +367,8 @@ load_mlp (ModelCalData *data, ModelCalSet *s, const char *path, const char *mode
       default: break;
       }
     }
+    for (guint k = first; k < s->samples->len; k++)
+      g_array_index (s->samples, ModelCalSample, k).tp = (int) t;
     g_strfreev (f);
   }
   ok = TRUE;
@@ -471,10 +474,13 @@ load_attention (ModelCalSet *s, const char *path, const char *name, GError **err
     } else
       g_free (key);
     double idx = GPOINTER_TO_UINT (gi);
+    const guint first = s->samples->len;
     if (pre)
       add_sample (s, MODEL_CAL_ATTN_PREFILL, src, ln + 1, in[5], ms, in[5], in[6], 1, idx);
     else
       add_sample (s, MODEL_CAL_ATTN_DECODE, src, ln + 1, in[4], ms, 1, in[6], in[4], idx);
+    if (s->samples->len > first)
+      g_array_index (s->samples, ModelCalSample, first).tp = (int) in[3];
   }
   g_hash_table_destroy (geo);
   ok = TRUE;

@@ -64,6 +64,8 @@ typedef struct {
   double res_s;      /* half-width of the interval the true time lies in, from the source's
                       * recording resolution (0.5 us for times recorded in whole
                       * microseconds; 0 = exact) */
+  int    tp;         /* tensor-parallel degree of a Vidur mlp.csv or attention.csv row
+                      * (0 = not recorded); for reports by configuration */
 } ModelCalSample;
 
 /* The measurements of one GPU. */
