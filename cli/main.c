@@ -19,8 +19,8 @@ typedef struct {
 
 static const Command commands[] = {
   { "replay", cli_cmd_replay, "[SCENARIO.json]   run a scenario (the bundled default when none is given)" },
-  { "describe", cli_cmd_describe, "WHAT            gpus | models | schedulers | routers, or the fully\n"
-    "                           resolved scenario (describe scenario [SCENARIO.json])" },
+  { "describe", cli_cmd_describe, "WHAT            gpus | networks | models | schedulers | routers, or\n"
+    "                           the fully resolved scenario (describe scenario [SCENARIO.json])" },
   { "validate", cli_cmd_validate, "WHAT            check the cost model against data or computation" },
   { "calibrate", cli_cmd_calibrate, "--profiles DIR  fit GPU device profiles to measured kernel and NCCL times" },
   { "plan", cli_cmd_plan, "PLAN.json           capacity planning: search a space of configurations" },
