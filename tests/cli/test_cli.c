@@ -376,6 +376,22 @@ test_validate_network (void)
   CU_ASSERT_EQUAL (r.status, 0);
   CU_ASSERT_TRUE (contains (r.out, "a100-80gb-measured") && contains (r.out, "given: comm_bw.inter"));
   result_clear (&r);
+  /* collectives inside one node say nothing about a network: no file */
+  char *one = g_build_filename (tmp, "net-one-node", NULL);
+  g_mkdir_with_parents (one, 0755);
+  g_free (test_write_file (one, "all_reduce_output.dat",
+    "# nThread 1 nGpus 1 minBytes 4 maxBytes 8 step: 2(factor)\n"
+    "#  Rank  0 Group  0 Pid 1 on node-a device  0 [0x07] NVIDIA A100-SXM4-80GB\n"
+    "#  Rank  1 Group  0 Pid 2 on node-a device  1 [0x0f] NVIDIA A100-SXM4-80GB\n"
+    "     4194304   1048576  float  sum  -1   30.0  139.8  139.8  0   30.0  139.8  139.8  0\n"));
+  char *none = g_build_filename (cal, "none.json", NULL);
+  r = run ("calibrate", "--profiles", one, "--out", cal, "--networks-out", none, NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "no collective crossed nodes"));
+  CU_ASSERT_FALSE (g_file_test (none, G_FILE_TEST_EXISTS));
+  result_clear (&r);
+  g_free (none);
+  g_free (one);
   r = run ("calibrate", "--profiles", dir, "--out", cal, "--networks-out", "/nonexistent/dir/n.json", NULL);
   CU_ASSERT_EQUAL (r.status, 2);
   CU_ASSERT_TRUE (contains (r.err, "/nonexistent/dir/n.json"));
