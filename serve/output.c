@@ -291,6 +291,8 @@ serve_world_summary_text (ServeWorld *w)
   g_string_append_printf (s, "  model %s on %d x %s (TP %d per replica, %d GPU%s), scheduler %s, router %s\n",
                           sc->model, sc->replicas, sc->gpu, sc->tp, sc->replicas * sc->tp,
                           sc->replicas * sc->tp > 1 ? "s" : "", sc->scheduler, sc->router);
+  if (sc->network)
+    g_string_append_printf (s, "  network between nodes %s\n", sc->network);
   g_string_append_printf (s, "  workload %s\n\n", serve__world_workload (w));
   g_string_append_printf (s, "  requests  %" G_GUINT64_FORMAT " completed, %" G_GUINT64_FORMAT
                           " rejected, over %.1f s simulated\n", m->completed, m->rejected, dur);
