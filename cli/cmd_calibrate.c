@@ -54,7 +54,9 @@ cli_cmd_calibrate (int argc, char **argv)
     "Some groups have optional terms (GEMMs: warm L2, a per-tile bandwidth cap, a tile's\n"
     "fixed work; the row kernels: a thread block's rate over its row): they are fitted\n"
     "without and with them and keep them only for a loss at least 2% (GEMMs) or 10%\n"
-    "lower; SERVESIM_CAL_DEBUG=1 prints each variant's loss. An attention.csv whose attention_backend starts with SDPA is\n"
+    "lower; SERVESIM_CAL_DEBUG=1 prints each variant's loss. The row kernels are searched\n"
+    "from two starting points (their smooth maximum near a hard maximum, and a plain sum).\n"
+    "An attention.csv whose attention_backend starts with SDPA is\n"
     "taken as measured over a contiguous KV cache (PyTorch), otherwise a paged one (vLLM).");
   g_option_context_set_description (ctx,
     "Examples:\n"
