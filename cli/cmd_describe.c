@@ -49,7 +49,8 @@ print_networks (const ModelCatalog *cat)
     if (n->nic_bw > 0)
       g_snprintf (nic, sizeof nic, "%.0f", n->nic_bw * 8 / 1e9);
     printf ("%-20s %-11s %9s %9d %11.1f %11.1f %10.2f\n", n->id, n->kind, nic, n->gpus_per_node,
-            n->params[0] / 1e9, n->params[1] / 1e9, n->params[2] * 1e6);
+            n->params[MODEL_NET_BW_INTER] / 1e9, n->params[MODEL_NET_BW_NODE] / 1e9,
+            n->params[MODEL_NET_HOP_LAT] * 1e6);
     printf ("%-20s %s\n%-20s parameters: %s\n", "", n->name, "", n->params_from);
   }
   g_free (ids);

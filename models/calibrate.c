@@ -956,11 +956,9 @@ model_cal_predict (ModelCalSet *s, const ModelCalSample *x, const ModelCostParam
                                  x->cls == MODEL_CAL_ATTN_OUT ? MODEL_GEMM_OUT
                                  : x->cls == MODEL_CAL_MLP_DOWN ? MODEL_GEMM_DOWN : MODEL_GEMM_IN);
   case MODEL_CAL_ROPE:
-    if (a[3] > 0) {
-      double per_sm, row;
-      model_rope_blocks (a[3], a[0] / (8 * x->x) - a[3], 2, &per_sm, &row);
-      return model_time_elem_blocks (p, s->gpu, MODEL_ELEM_ROPE, a[0], x->x, a[1], per_sm, row);
-    }
+    /* a[3] query pairs per row; the key pairs follow from the bytes, 8 per pair */
+    if (a[3] > 0)
+      return model_time_rope (p, s->gpu, x->x, a[3], a[0] / (8 * x->x) - a[3], 2);
     /* fall through */
   case MODEL_CAL_NORM:
   case MODEL_CAL_LAYERNORM:
@@ -1315,6 +1313,18 @@ pattern_search (Objective *o, double *x)
   apply (o, x);
 }
 
+/* One search from x: Nelder-Mead with restarts (they shake the simplex out
+ * of flat spots), then the pattern search; x gets the end point and the
+ * parameters its values. Returns the loss there. */
+static double
+search (Objective *o, double *x)
+{
+  for (int rep = 0; rep < 3; rep++)
+    nelder_mead (o, x, 150 * (int) o->k);
+  pattern_search (o, x);
+  return loss (o, x);
+}
+
 /* splitmix64's finaliser: a well-mixed, platform-independent hash */
 static guint64
 mix64 (guint64 x)
@@ -1531,35 +1541,27 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
           }
       o.ptr = ptrs;
       o.info = infos;
-      /* restarts shake the simplex out of flat spots */
-      double x0[GROUP_MAX_PARAMS + 8];
+      double x0[GROUP_MAX_PARAMS];
       memcpy (x0, x, sizeof (double) * o.k);
-      for (int rep = 0; rep < 3; rep++)
-        nelder_mead (&o, x, 150 * (int) o.k);
-      pattern_search (&o, x);
-      double l = loss (&o, x);
+      double l = search (&o, x);
       /* a second start where the group names one (the row kernels: their
        * smooth maximum from a plain sum, exponent 1, where the default 4
        * starts near a hard maximum; the H100 RoPE fit from 4 ended 6%
        * above the optimum a start from 1 finds) */
       for (int k = 0; g->restart && k < (int) o.k; k++)
         if (strcmp (infos[k]->name, g->restart) == 0) {
-          double xb[GROUP_MAX_PARAMS + 8];
-          memcpy (xb, x, sizeof (double) * o.k);
-          memcpy (x, x0, sizeof (double) * o.k);
-          x[k] = log (fmax (g->restart_at, fmax (infos[k]->lo, 1e-9)));
-          for (int rep = 0; rep < 3; rep++)
-            nelder_mead (&o, x, 150 * (int) o.k);
-          pattern_search (&o, x);
-          double l2 = loss (&o, x);
+          double x1[GROUP_MAX_PARAMS];
+          memcpy (x1, x0, sizeof (double) * o.k);
+          x1[k] = log (fmax (g->restart_at, fmax (infos[k]->lo, 1e-9)));
+          double l1 = search (&o, x1);
           if (g_getenv ("SERVESIM_CAL_DEBUG"))
-            fprintf (stderr, "%s %s variant %d: loss %.6g from %s %g\n", s->gpu->id, g->label, t, l2,
+            fprintf (stderr, "%s %s variant %d: loss %.6g from %s %g\n", s->gpu->id, g->label, t, l1,
                      g->restart, g->restart_at);
-          if (l2 < l)
-            l = l2;
-          else
-            memcpy (x, xb, sizeof (double) * o.k);
-          l = loss (&o, x);   /* writes the kept point's parameters */
+          if (l1 < l) {
+            l = l1;
+            memcpy (x, x1, sizeof (double) * o.k);
+          } else
+            loss (&o, x);   /* the first end point's parameters back */
         }
       if (g_getenv ("SERVESIM_CAL_DEBUG"))
         fprintf (stderr, "%s %s variant %d: loss %.6g\n", s->gpu->id, g->label, t, l);

@@ -44,7 +44,6 @@ const char *const model_net_param_names[MODEL_NET_NPARAMS] = {
   "comm_bw.inter", "comm_bw.node", "comm_hop_lat_s.inter", "comm_duplex_frac", "comm_tree_frac",
   "comm_ll_bw_inter",
 };
-enum { NET_BW, NET_NODE, NET_HOP, NET_DUPLEX, NET_TREE, NET_LL };
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
@@ -796,7 +795,7 @@ parse_network (Ctx *c, json_t *o, GError **error)
       goto fail;
     n->given |= 1u << k;
   }
-  if (!(n->given & (1u << NET_BW)) && !(n->nic_bw > 0)) {
+  if (!(n->given & (1u << MODEL_NET_BW_INTER)) && !(n->nic_bw > 0)) {
     ctx_error (c, "nic_gbps", error, "missing: a network needs its NIC line rate or a fitted "
                "\"comm_bw.inter\" in \"params\"");
     goto fail;
@@ -819,7 +818,7 @@ network_reference (const ModelCatalog *cat, const ModelNetwork *n)
   g_hash_table_iter_init (&it, cat->networks);
   while (g_hash_table_iter_next (&it, &k, &v)) {
     const ModelNetwork *r = v;
-    if (r == n || !(r->nic_bw > 0) || !(r->given & (1u << NET_BW)))
+    if (r == n || !(r->nic_bw > 0) || !(r->given & (1u << MODEL_NET_BW_INTER)))
       continue;
     int score = 100 * (strcmp (r->kind, n->kind) == 0);
     for (int i = 0; i < MODEL_NET_NPARAMS; i++)
@@ -853,13 +852,13 @@ resolve_networks (ModelCatalog *cat)
       if (n->given & (1u << i))
         continue;
       const char *name = model_net_param_names[i];
-      if (i == NET_BW) {
-        double eff = ref ? ref->params[NET_BW] / ref->nic_bw : 0.9;
+      if (i == MODEL_NET_BW_INTER) {
+        double eff = ref ? ref->params[MODEL_NET_BW_INTER] / ref->nic_bw : 0.9;
         n->params[i] = n->nic_bw * eff;
         g_string_append_printf (ref ? carried : derived, "%s%s (%.0f%% of the line rate)",
                                 (ref ? carried : derived)->len ? ", " : "", name, eff * 100);
-      } else if (i == NET_NODE) {
-        n->params[i] = n->gpus_per_node * n->params[NET_BW];
+      } else if (i == MODEL_NET_BW_NODE) {
+        n->params[i] = n->gpus_per_node * n->params[MODEL_NET_BW_INTER];
         g_string_append_printf (derived, "%s%s (%d x comm_bw.inter)", derived->len ? ", " : "", name,
                                 n->gpus_per_node);
       } else if (ref && (ref->given & (1u << i))) {

@@ -74,6 +74,11 @@ typedef struct {
  * cluster.network replaces them with another network's. */
 #define MODEL_NET_NPARAMS 6
 extern const char *const model_net_param_names[MODEL_NET_NPARAMS];
+/* indices into ModelNetwork.params and model_net_param_names */
+enum {
+  MODEL_NET_BW_INTER, MODEL_NET_BW_NODE, MODEL_NET_HOP_LAT, MODEL_NET_DUPLEX, MODEL_NET_TREE,
+  MODEL_NET_LL_BW
+};
 
 typedef struct {
   char   *id;             /* "dgx-h100-ndr" */

@@ -322,6 +322,17 @@ model_rope_blocks (double nq, double nk, double ab, double *per_sm, double *row_
 }
 
 double
+model_time_rope (const ModelCostParams *p, const ModelGpu *g, double rows, double nq, double nk,
+                 double ab)
+{
+  double per_sm, row;
+  model_rope_blocks (nq, nk, ab, &per_sm, &row);
+  /* each pair is read and written: 2 elements, twice */
+  return model_time_elem_blocks (p, g, MODEL_ELEM_ROPE, 4 * ab * rows * (nq + nk), rows, 0, per_sm,
+                                 row);
+}
+
+double
 model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
                       double bytes, double rows, double fixed_bytes)
 {
@@ -335,6 +346,7 @@ model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemCl
 {
   g_return_val_if_fail (p != NULL && g != NULL, 0);
   g_return_val_if_fail ((int) cls >= 0 && cls < MODEL_ELEM_COUNT, 0);
+  const double per_wave = num_sms (g) * (per_sm > 0 ? per_sm : p->elem_wave_rows[cls]);
   /* the launch floor hides the first bytes: a smooth max, not a sum; small
    * working sets come from L2 (the measurements repeat the kernel on the same
    * data, and in a forward pass the producer just wrote it), faster by up to
@@ -354,8 +366,7 @@ model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemCl
    * the parameter is 0. */
   double a = p->elem_row_wave[cls];
   if (a > 0 && rows > 0) {
-    double wave = num_sms (g) * (per_sm > 0 ? per_sm : p->elem_wave_rows[cls]);
-    double full = ceil (rows / wave - 1e-9) * wave;
+    double full = ceil (rows / per_wave - 1e-9) * per_wave;
     moved = bytes + a * (bytes - fixed_bytes) / rows * (full - rows);
   }
   /* each row (thread block) also has fixed work that does not scale with its
@@ -367,7 +378,7 @@ model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemCl
    * wide the memory system. Measured H200 (PyTorch's RMSNorm), 1-16 tokens:
    * 4.1 us at hidden 4,096 and 7.0 us at 8,192, where the bytes take 0.02. */
   if (p->elem_blk_bw[cls] > 0 && rows > 0) {
-    double waves = ceil (rows / (num_sms (g) * (per_sm > 0 ? per_sm : p->elem_wave_rows[cls])) - 1e-9);
+    double waves = ceil (rows / per_wave - 1e-9);
     double row = blk_row_bytes > 0 ? blk_row_bytes : (bytes - fixed_bytes) / rows + fixed_bytes;
     t = smax (t, waves * row / p->elem_blk_bw[cls], p->elem_sharp[cls]);
   }
@@ -690,7 +701,7 @@ static double
 allreduce_time (const ModelCost *c, double T)
 {
   return model_comm_time (&c->params, c->gpu, MODEL_COLL_ALLREDUCE, T * c->shape.h * c->shape.ab,
-                          c->tp, MIN (c->tp, c->node_gpus > 0 ? c->node_gpus : 8), NULL);
+                          c->tp, MIN (c->tp, c->node_gpus), NULL);
 }
 
 /* Bytes of one element-wise kernel over T tokens: the same expressions as the
@@ -729,13 +740,9 @@ tab_compute (const ModelCost *c, int col, double m)
 {
   if (col == MODEL_TAB_ALLREDUCE)
     return allreduce_time (c, m);
-  if (col == MODEL_TAB_ROPE) {
-    const Shape *sh = &c->shape;
-    double per_sm, row;
-    model_rope_blocks (sh->nh_r * sh->d / 2, sh->kv_r * sh->d / 2, sh->ab, &per_sm, &row);
-    return model_time_elem_blocks (&c->params, c->gpu, MODEL_ELEM_ROPE, elem_bytes (sh, col, m), m, 0,
-                                   per_sm, row);
-  }
+  if (col == MODEL_TAB_ROPE)
+    return model_time_rope (&c->params, c->gpu, m, c->shape.nh_r * c->shape.d / 2,
+                            c->shape.kv_r * c->shape.d / 2, c->shape.ab);
   if (col >= MODEL_TAB_EMBED)
     return model_time_elem_rows (&c->params, c->gpu, tab_elem (&c->shape, col), elem_bytes (&c->shape, col, m), m,
                                  col == MODEL_TAB_NORM ? c->shape.norm_w * c->shape.wb : 0);
@@ -801,7 +808,7 @@ model_cost_init (ModelCost *c, const ModelLlm *llm, const ModelGpu *gpu, int tp)
   c->table_n = 0;
   c->dec_pad_keys = 0;
   c->dec_contig = FALSE;
-  c->node_gpus = 8;
+  c->node_gpus = MODEL_NODE_GPUS;
   model_cost_set_params (c, &gpu->profile, TRUE);
 }
 
@@ -937,11 +944,21 @@ model_iter_ns (const ModelIterCost *it)
   return llround (it->total_s * 1e9);
 }
 
+void
+model_cost_set_network (ModelCost *c, const ModelNetwork *n)
+{
+  g_return_if_fail (c != NULL && n != NULL);
+  ModelCostParams p = c->params;
+  model_network_apply (n, &p);
+  c->node_gpus = n->gpus_per_node;
+  model_cost_set_params (c, &p, c->table_n > 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* memory plan                                                         */
 
-static gboolean
-tp_valid (const ModelLlm *m, int tp)
+gboolean
+model_tp_valid (const ModelLlm *m, int tp)
 {
   return tp >= 1 && m->num_heads % tp == 0
          && (m->num_kv_heads % tp == 0 || tp % m->num_kv_heads == 0);
@@ -952,7 +969,7 @@ valid_tps (const ModelLlm *m)
 {
   GString *s = g_string_new (NULL);
   for (int t = 1; t <= m->num_heads; t++)
-    if (tp_valid (m, t))
+    if (model_tp_valid (m, t))
       g_string_append_printf (s, "%s%d", s->len ? ", " : "", t);
   return g_string_free (s, FALSE);
 }
@@ -996,7 +1013,7 @@ model_memory_plan (const ModelCost *c, int block_size, double mem_util,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   memset (out, 0, sizeof *out);
   const ModelLlm *m = c->llm;
-  if (!tp_valid (m, c->tp)) {
+  if (!model_tp_valid (m, c->tp)) {
     char *v = valid_tps (m);
     g_set_error (error, MODEL_ERROR, MODEL_ERROR_INVALID,
                  "tensor parallelism %d does not split %s: it must divide num_heads (%d) and "
@@ -1019,7 +1036,7 @@ model_memory_plan (const ModelCost *c, int block_size, double mem_util,
   /* Does not fit: say by how much, and which tp would. */
   int fit_tp = 0;
   for (int t = c->tp + 1; t <= m->num_heads && !fit_tp; t++) {
-    if (!tp_valid (m, t))
+    if (!model_tp_valid (m, t))
       continue;
     ModelCost ct = *c;
     ct.tp = t;

@@ -101,8 +101,8 @@ typedef struct {
    * dec_fwd_tile). Set by model_cost_init to FALSE (paged, as vLLM). */
   gboolean        dec_contig;
   /* GPUs per node: a TP group wider than this runs its all-reduce across
-   * nodes. Set by model_cost_init to 8; the scenario's network sets its own
-   * (call model_cost_set_params after changing it). */
+   * nodes. Set by model_cost_init to MODEL_NODE_GPUS; a network sets its own
+   * (model_cost_set_network). */
   int             node_gpus;
   ModelCostParams params;  /* the GPU's profile (gpu->profile) at init */
   /* internal, filled by model_cost_init / model_cost_set_params */
@@ -129,6 +129,15 @@ void model_cost_init (ModelCost *c, const ModelLlm *llm, const ModelGpu *gpu, in
  * table is dropped (every time is computed on the fly: what the calibrator
  * does while it changes parameters many times). */
 void model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate);
+/* GPUs per node where no network says otherwise (an 8-GPU NVLink node). */
+#define MODEL_NODE_GPUS 8
+/* Runs c's collectives across nodes on network n (its inter-node parameters
+ * and GPUs per node) instead of the GPU profile's; keeps c's tabulation. */
+void model_cost_set_network (ModelCost *c, const ModelNetwork *n);
+/* Whether tensor parallelism tp splits m: it divides the query heads, and
+ * divides the KV heads or is a multiple of them (each KV head replicated),
+ * as vLLM accepts. */
+gboolean model_tp_valid (const ModelLlm *m, int tp);
 
 typedef struct {
   ModelOpCost op[MODEL_OP_COUNT]; /* summed over all layers */
@@ -184,6 +193,11 @@ double model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, Mode
  * row at ab bytes per element: blocks resident per SM, and the bytes a block
  * moves over its loop's iterations (whole iterations of its threads). */
 void model_rope_blocks (double nq, double nk, double ab, double *per_sm, double *row_bytes);
+/* RoPE over `rows` tokens of nq query and nk key pairs each, at ab bytes per
+ * element, with that launch geometry (what the simulator and the calibrator
+ * both price). */
+double model_time_rope (const ModelCostParams *p, const ModelGpu *g, double rows, double nq,
+                        double nk, double ab);
 /* One attention kernel over the prefill sequences (decode == FALSE: every seq
  * with !(q == 1 && ctx > 0)) or the decode sequences of `seqs`, for c's model
  * shape and c->params. 0 when there are none. */

@@ -205,10 +205,7 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
   double max_tokens = policy_param (ops->params, vals, "max_batched_tokens");
   if (isnan (max_tokens))
     max_tokens = 8192; /* as serve/world.c */
-  /* the cost model's rule (vLLM's): TP divides the query heads, and divides
-   * the KV heads or is a multiple of them (each KV head then replicated) */
-  if (llm->num_heads % sc->tp != 0
-      || (llm->num_kv_heads % sc->tp != 0 && sc->tp % llm->num_kv_heads != 0)) {
+  if (!model_tp_valid (llm, sc->tp)) {
     why = g_strdup_printf ("tp-heads: TP %d does not split %s's %d query / %d KV heads (it must "
                            "divide the query heads and divide or be a multiple of the KV heads)",
                            sc->tp, llm->id, llm->num_heads, llm->num_kv_heads);

@@ -433,7 +433,7 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
   g_free (lbl);
   gboolean nvlink = gpu->nvlink_bw > 0;
   const ModelNetwork *net = serve__world_network (w);
-  const int node_gpus = net ? net->gpus_per_node : 8;   /* as the cost model's all-reduce */
+  const int node_gpus = net ? net->gpus_per_node : MODEL_NODE_GPUS;   /* as the cost model's all-reduce */
   for (int i = 0; i < sc->replicas; i++) {
     char *cid = g_strdup_printf ("replica%d", i);
     char *clabel = g_strdup_printf ("replica %d: %s, TP %d, scheduler %s", i, sc->model, sc->tp,
@@ -455,7 +455,7 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
       /* a TP group wider than a node crosses the network between nodes */
       char *el = (k + 1) % node_gpus == 0
                    ? g_strdup_printf ("network %s\n%.0f GB/s per GPU", net ? net->id : "(GPU profile's)",
-                                      (net ? net->params[0] : gpu->profile.comm_bw_frac[MODEL_HOP_INTER]) / 1e9)
+                                      (net ? net->params[MODEL_NET_BW_INTER] : gpu->profile.comm_bw_frac[MODEL_HOP_INTER]) / 1e9)
                    : g_strdup_printf ("%s %.0f GB/s", nvlink ? "NVLink" : "PCIe",
                                       (nvlink ? gpu->nvlink_bw : gpu->pcie_bw) / 1e9);
       plot_graph_edge (g, x, y, el);

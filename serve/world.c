@@ -849,7 +849,6 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
   model_cost_init (&cost, w->llm, w->gpu, sc->tp);
   /* a TP group wider than a node runs its all-reduce across the network:
    * the scenario's, or the one the GPU's profile was calibrated on */
-  ModelCostParams net_params = w->gpu->profile;
   if (sc->network) {
     if (!(w->network = model_catalog_network (w->catalog, sc->network, &e))) {
       g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster.network: %s (or null for the "
@@ -857,9 +856,7 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
       g_clear_error (&e);
       goto fail;
     }
-    model_network_apply (w->network, &net_params);
-    cost.node_gpus = w->network->gpus_per_node;
-    model_cost_set_params (&cost, &net_params, TRUE);
+    model_cost_set_network (&cost, w->network);
   }
   ModelMemoryPlan mem;
   /* activations are sized for the most tokens one iteration can hold: the
@@ -887,10 +884,8 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
       goto fail;
     }
     model_cost_init (&draft_cost, w->draft_llm, w->gpu, sc->tp);
-    if (w->network) {
-      draft_cost.node_gpus = w->network->gpus_per_node;
-      model_cost_set_params (&draft_cost, &net_params, TRUE);
-    }
+    if (w->network)
+      model_cost_set_network (&draft_cost, w->network);
     ModelMemoryPlan dmem;
     double dw = w->gpu->mem_bytes; /* a draft that does not fit alone fits nowhere */
     if (model_memory_plan (&draft_cost, sc->block_size, 1.0, 1, &dmem, &e))
@@ -1011,12 +1006,13 @@ serve_world_run (ServeWorld *w, GError **error)
   w->out = serve_output_new (w->sc, error);
   if (!w->out)
     return FALSE;
-  if (!w->network && w->sc->tp > 8) {
+  if (!w->network && w->sc->tp > MODEL_NODE_GPUS) {
     /* the profile's network is wherever the GPU was calibrated: say so */
     char *note = g_strdup_printf (
-      "TP %d spans %d nodes of 8 GPUs: its all-reduce crosses the network the %s profile "
+      "TP %d spans %d nodes of %d GPUs: its all-reduce crosses the network the %s profile "
       "(from %s) was calibrated on, %.1f GB/s per GPU. Set cluster.network to yours "
-      "('servesim describe networks').", w->sc->tp, (w->sc->tp + 7) / 8, w->gpu->id,
+      "('servesim describe networks').", w->sc->tp,
+      (w->sc->tp + MODEL_NODE_GPUS - 1) / MODEL_NODE_GPUS, MODEL_NODE_GPUS, w->gpu->id,
       w->gpu->profile_gpu ? w->gpu->profile_gpu : "the defaults",
       w->gpu->profile.comm_bw_frac[MODEL_HOP_INTER] / 1e9);
     serve_output_add_note (w->out, note);

@@ -495,25 +495,25 @@ test_networks (void)
   model_network_apply (vidur, &p);
   CU_ASSERT_EQUAL (memcmp (&p, &a80->profile, sizeof p), 0);
   p = a40->profile;
-  CU_ASSERT_EQUAL (alcf->params[0], a40->profile.comm_bw_frac[MODEL_HOP_INTER]);
-  CU_ASSERT_EQUAL (alcf->params[2], a40->profile.comm_hop_lat_s[MODEL_HOP_INTER]);
-  CU_ASSERT_EQUAL (alcf->params[5], a40->profile.comm_ll_bw_inter);
-  CU_ASSERT_EQUAL (alcf->given, (1u << 0) | (1u << 2) | (1u << 5));
+  CU_ASSERT_EQUAL (alcf->params[MODEL_NET_BW_INTER], a40->profile.comm_bw_frac[MODEL_HOP_INTER]);
+  CU_ASSERT_EQUAL (alcf->params[MODEL_NET_HOP_LAT], a40->profile.comm_hop_lat_s[MODEL_HOP_INTER]);
+  CU_ASSERT_EQUAL (alcf->params[MODEL_NET_LL_BW], a40->profile.comm_ll_bw_inter);
+  CU_ASSERT_EQUAL (alcf->given, (1u << MODEL_NET_BW_INTER) | (1u << MODEL_NET_HOP_LAT) | (1u << MODEL_NET_LL_BW));
   /* NDR 400 borrows ALCF's (same kind): the same share of its line rate,
    * ALCF's step latency and LL cap; a node's NICs together */
   CU_ASSERT_EQUAL (ndr->given, 0);
   CU_ASSERT_DOUBLE_EQUAL (ndr->nic_bw, 50e9, 1);
-  CU_ASSERT_DOUBLE_EQUAL (ndr->params[0], 50e9 * alcf->params[0] / alcf->nic_bw, 1);
-  CU_ASSERT_DOUBLE_EQUAL (ndr->params[1], 8 * ndr->params[0], 1);
-  CU_ASSERT_EQUAL (ndr->params[2], alcf->params[2]);
-  CU_ASSERT_EQUAL (ndr->params[5], alcf->params[5]);
+  CU_ASSERT_DOUBLE_EQUAL (ndr->params[MODEL_NET_BW_INTER], 50e9 * alcf->params[MODEL_NET_BW_INTER] / alcf->nic_bw, 1);
+  CU_ASSERT_DOUBLE_EQUAL (ndr->params[MODEL_NET_BW_NODE], 8 * ndr->params[MODEL_NET_BW_INTER], 1);
+  CU_ASSERT_EQUAL (ndr->params[MODEL_NET_HOP_LAT], alcf->params[MODEL_NET_HOP_LAT]);
+  CU_ASSERT_EQUAL (ndr->params[MODEL_NET_LL_BW], alcf->params[MODEL_NET_LL_BW]);
   CU_ASSERT_TRUE (strstr (ndr->params_from, "carried over from alcf-sophia-hdr") != NULL);
   CU_ASSERT_TRUE (strstr (alcf->params_from, "given: comm_bw.inter, comm_hop_lat_s.inter") != NULL);
   /* applying one touches the inter-node parameters only */
   ModelCostParams q = a80->profile;
   model_network_apply (ndr, &q);
-  CU_ASSERT_EQUAL (q.comm_bw_frac[MODEL_HOP_INTER], ndr->params[0]);
-  CU_ASSERT_EQUAL (q.comm_node_bw, ndr->params[1]);
+  CU_ASSERT_EQUAL (q.comm_bw_frac[MODEL_HOP_INTER], ndr->params[MODEL_NET_BW_INTER]);
+  CU_ASSERT_EQUAL (q.comm_node_bw, ndr->params[MODEL_NET_BW_NODE]);
   CU_ASSERT_EQUAL (q.comm_bw_frac[MODEL_HOP_INTRA], a80->profile.comm_bw_frac[MODEL_HOP_INTRA]);
   CU_ASSERT_EQUAL (q.comm_hop_lat_s[MODEL_HOP_INTRA], a80->profile.comm_hop_lat_s[MODEL_HOP_INTRA]);
   CU_ASSERT_EQUAL (q.gemm_eff, a80->profile.gemm_eff);
@@ -539,10 +539,10 @@ test_networks (void)
   const ModelNetwork *eth = model_catalog_network (c2, "eth", NULL);
   ModelCostParams d;
   model_cost_params_default (&d);
-  CU_ASSERT_DOUBLE_EQUAL (eth->params[0], 0.9 * 12.5e9, 1);
-  CU_ASSERT_DOUBLE_EQUAL (eth->params[1], 4 * eth->params[0], 1);
-  CU_ASSERT_EQUAL (eth->params[2], d.comm_hop_lat_s[MODEL_HOP_INTER]);
-  CU_ASSERT_EQUAL (eth->params[4], d.comm_tree_frac);
+  CU_ASSERT_DOUBLE_EQUAL (eth->params[MODEL_NET_BW_INTER], 0.9 * 12.5e9, 1);
+  CU_ASSERT_DOUBLE_EQUAL (eth->params[MODEL_NET_BW_NODE], 4 * eth->params[MODEL_NET_BW_INTER], 1);
+  CU_ASSERT_EQUAL (eth->params[MODEL_NET_HOP_LAT], d.comm_hop_lat_s[MODEL_HOP_INTER]);
+  CU_ASSERT_EQUAL (eth->params[MODEL_NET_TREE], d.comm_tree_frac);
   CU_ASSERT_TRUE (strstr (eth->params_from, "defaults") != NULL);
   model_catalog_free (c2);
   /* another kind's fitted network is used when none of its own kind is */
@@ -551,8 +551,8 @@ test_networks (void)
     " \"params\": {\"comm_bw.inter\": 2e10, \"comm_hop_lat_s.inter\": 2e-6}},\n"
     "{\"id\": \"ro\", \"name\": \"n\", \"kind\": \"roce\", \"nic_gbps\": 400}", NULL);
   const ModelNetwork *ro = model_catalog_network (c3, "ro", NULL);
-  CU_ASSERT_DOUBLE_EQUAL (ro->params[0], 4e10, 1);
-  CU_ASSERT_EQUAL (ro->params[2], 2e-6);
+  CU_ASSERT_DOUBLE_EQUAL (ro->params[MODEL_NET_BW_INTER], 4e10, 1);
+  CU_ASSERT_EQUAL (ro->params[MODEL_NET_HOP_LAT], 2e-6);
   model_catalog_free (c3);
 
   /* bad entries: file, line, entry and field named */

@@ -553,6 +553,10 @@ test_rope_blocks (void)
       model_time_elem_rows (&p, &g4, C, 20 * per_row, 20, 0));
   EQ (model_time_elem_rows (&p, &g4, C, 20 * per_row, 20, 0), 20 * per_row / bw + 2 * per_row / 1e6);
   EQ (model_time_elem_blocks (&p, &g4, C, 20 * per_row, 20, 0, 8, 0), 20 * per_row / bw + per_row / 1e6);
+  /* model_time_rope composes the two: phi-2's shape, bytes from the pairs */
+  model_rope_blocks (32 * 40, 32 * 40, 2, &per_sm, &row);
+  EQ (model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 2),
+      model_time_elem_blocks (&p, &g4, C, 20 * (64 * 80) * 2 * 2, 20, 0, per_sm, row));
   /* a block that runs 1.5x its row's bytes (partial iterations) lasts 1.5x */
   EQ (model_time_elem_blocks (&p, &g4, C, 20 * per_row, 20, 0, 8, 1.5 * per_row),
       20 * per_row / bw + 1.5 * per_row / 1e6);
