@@ -101,7 +101,7 @@ cli_cmd_calibrate (int argc, char **argv)
     ModelCostParams p;
     const char *from = NULL;
     char *start = model_catalog_carried_profile (cat, s->gpu, &p, &from)
-                    ? g_strdup_printf ("%s (closest calibrated architecture)", from)
+                    ? g_strdup_printf ("%s (closest calibrated GPU: the same chip, else the nearest architecture)", from)
                     : g_strdup ("the generic defaults (no other calibrated GPU)");
     /* a minute or more with collectives: say what is running on a terminal */
     gboolean tty = isatty (STDERR_FILENO);

@@ -907,7 +907,8 @@ model_network_apply (const ModelNetwork *n, ModelCostParams *p)
 }
 
 /* Architecture generations, for carrying a profile over to an uncalibrated
- * GPU: the same architecture first, then the nearest generation (ties: the
+ * GPU: the same chip first (another stack's calibration of it), then the same
+ * architecture, then the nearest generation (ties: the
  * older one, whose kernels are more mature), then the profile fitted to more
  * measurements, then the id order. */
 static double
@@ -923,8 +924,21 @@ arch_gen (const char *arch)
   return 3;   /* unknown: a current-generation part */
 }
 
+/* Whether two catalog entries are the same chip: the same architecture, SM
+ * count, dense bf16 rate, memory size and bandwidth. A GPU calibrated again
+ * for another software stack (h100-sxm-cu13 next to h100-sxm) is such an
+ * entry; what one of them never measured is best taken from the other. */
+static gboolean
+same_chip (const ModelGpu *a, const ModelGpu *b)
+{
+  return a->arch && b->arch && strcmp (a->arch, b->arch) == 0 && a->num_sms == b->num_sms
+         && a->flops_bf16 == b->flops_bf16 && a->mem_bytes == b->mem_bytes
+         && a->mem_bw == b->mem_bw;
+}
+
 /* The calibrated profile closest to g's architecture, other than g's own;
- * NULL when there is none. *from gets its GPU. */
+ * NULL when there is none. The same chip comes first (same_chip). *from gets
+ * its GPU. */
 static const ProfileEntry *
 closest_other (const ModelCatalog *cat, const ModelGpu *g, const ModelGpu **from)
 {
@@ -942,6 +956,8 @@ closest_other (const ModelCatalog *cat, const ModelGpu *g, const ModelGpu **from
     double d = eg->arch && g->arch && strcmp (eg->arch, g->arch) == 0
                  ? 0 : fabs (arch_gen (eg->arch) - arch_gen (g->arch)) + 0.01;
     d += arch_gen (eg->arch) > arch_gen (g->arch) ? 0.001 : 0;
+    if (same_chip (eg, g))
+      d = -1;
     if (d < best_d
         || (d == best_d && (e->measurements > best->measurements
                             || (e->measurements == best->measurements
@@ -1285,6 +1301,7 @@ model_catalog_load_default (ModelCatalog *cat, GError **error)
                                        "models/profiles/a100-80gb.json",
                                        "models/profiles/a100-40gb.json",
                                        "models/profiles/h100-sxm.json",
+                                       "models/profiles/h100-sxm-cu13.json",
                                        "models/profiles/h200.json" };
   for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
     char *p = sim_data_find (files[i], error);

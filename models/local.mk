@@ -9,7 +9,7 @@ models_libmodels_a_SOURCES = \
 
 nobase_dist_pkgdata_DATA += models/catalog/gpus.json models/catalog/llms.json models/catalog/networks.json \
 	models/profiles/a100-80gb.json models/profiles/a100-40gb.json \
-	models/profiles/h100-sxm.json models/profiles/h200.json
+	models/profiles/h100-sxm.json models/profiles/h100-sxm-cu13.json models/profiles/h200.json
 
 check_PROGRAMS += tests/models/test_catalog tests/models/test_cost tests/models/test_calibrate
 TESTS += tests/models/test_catalog tests/models/test_cost tests/models/test_calibrate
@@ -20,7 +20,7 @@ tests_models_test_cost_SOURCES = tests/models/test_cost.c tests/testutil.h
 tests_models_test_cost_CFLAGS = $(TEST_CFLAGS)
 tests_models_test_cost_LDADD = $(MODELS_LIBS) $(CUNIT_LIBS)
 tests_models_test_calibrate_SOURCES = tests/models/test_calibrate.c tests/models/accuracy_gates.h \
-	tests/models/accuracy_gates_measured.h \
+	tests/models/accuracy_gates_measured.h tests/models/accuracy_gates_heldout.h \
 	tests/testutil.h
 tests_models_test_calibrate_CFLAGS = $(TEST_CFLAGS)
 tests_models_test_calibrate_LDADD = $(MODELS_LIBS) $(CUNIT_LIBS)

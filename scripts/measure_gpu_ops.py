@@ -35,7 +35,7 @@ Needs PyTorch with CUDA (2.5 or later for SDPA's enable_gqa). Example:
   python3 scripts/measure_gpu_ops.py --out measurements/h200 --budget-s 300
   ./servesim calibrate --profiles measurements/h200 --out models/profiles
   ./servesim validate ops --profiles measurements/h200
-measurements/README.md describes the H200 run made with it (88 s).
+measurements/README.md describes the H200 (88 s) and H100 (91 s) runs made with it.
 """
 import argparse
 import json
@@ -71,6 +71,12 @@ TPS = [1, 2, 4, 8]
 # attention head geometries (n_embd, n_q_head, n_kv_head, tp): Llama-2-70B at
 # TP 2 (as Vidur's A100 attention file) and Llama-3-8B at TP 1
 ATTN_GEOS = [(8192, 64, 8, 2), (4096, 32, 8, 1)]
+# --heldout-attention: geometries the fit never sees, written to their own
+# file (attention-heldout/attention.csv, its own source, so that `validate ops
+# --leave-one-out` predicts them from a fit on the two above): multi-head
+# attention (Llama-2-7B at TP 1, internlm-20b at TP 2: 20 heads), one KV head
+# per rank (Llama-2-70B at TP 8) and a head size of 80 (phi-2 at TP 1)
+HELDOUT_GEOS = [(4096, 32, 32, 1), (5120, 40, 40, 2), (8192, 64, 8, 8), (2560, 32, 32, 1)]
 PREFILL_CHUNKS = [64, 128, 256, 384, 512, 768, 1024, 1536, 2048]
 PREFILL_CACHED = [0, 256, 1024, 2048]
 DECODE_BATCH = [1, 2, 4, 8, 16, 32, 64, 128]
@@ -309,7 +315,7 @@ def sdpa_variants(torch, q, k, v, kind, C, K):
     return out
 
 
-def measure_attention(torch, timer, args, deadline, log):
+def measure_attention(torch, timer, args, deadline, log, geos=ATTN_GEOS, sub="attention"):
     dt = torch.bfloat16
     dev = "cuda"
     header = ([f"time_stats.attn_decode.{s}" for s in STATS]
@@ -321,7 +327,7 @@ def measure_attention(torch, timer, args, deadline, log):
     empty = [""] * 5
     rows = []
     shapes = []
-    for geo in ATTN_GEOS:
+    for geo in geos:
         shapes += [(geo, "prefill", 1, C, K) for C in PREFILL_CHUNKS for K in PREFILL_CACHED]
         shapes += [(geo, "decode", B, 1, K) for B in DECODE_BATCH for K in DECODE_CACHED]
     for (h, nq, nkv, tp), kind, B, C, K in shapes:
@@ -362,7 +368,7 @@ def measure_attention(torch, timer, args, deadline, log):
                              "KINETO_MARKERS" if kern else "CUDA_EVENTS", '"' + knames + '"'])
         del q, k, v
     if rows:
-        write_csv(os.path.join(args.out, "attention", "attention.csv"), header, rows)
+        write_csv(os.path.join(args.out, sub, "attention.csv"), header, rows)
     return len(rows)
 
 
@@ -414,8 +420,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=5, help="untimed calls per op (default 5)")
     ap.add_argument("--reps", type=int, default=20, help="timed calls per op (default 20)")
     ap.add_argument("--models", default="all",
-                    help="comma-separated model names (Llama-2-7b-hf, phi-2, ...), or all")
+                    help="comma-separated model names (Llama-2-7b-hf, phi-2, ...), all, or none "
+                         "(no mlp.csv)")
     ap.add_argument("--no-attention", action="store_true", help="skip the attention file")
+    ap.add_argument("--heldout-attention", action="store_true",
+                    help="also measure the held-out head geometries (HELDOUT_GEOS) into "
+                         "attention-heldout/attention.csv")
     ap.add_argument("--budget-s", type=float, default=0,
                     help="stop measuring after this many seconds and write what is done "
                          "(0: no limit)")
@@ -423,7 +433,7 @@ def main():
     if args.reps < 1 or args.warmup < 0:
         sys.exit("measure_gpu_ops.py: --reps must be at least 1 and --warmup not negative")
     known = [m[1] for m in MODELS]
-    if args.models != "all":
+    if args.models not in ("all", "none"):
         bad = [n for n in args.models.split(",") if n not in known]
         if bad:
             sys.exit(f"measure_gpu_ops.py: unknown model(s) {', '.join(bad)}; known: "
@@ -442,17 +452,20 @@ def main():
     print(check, end="", flush=True)
     timer = Timer(torch, args.warmup, args.reps)
     log = []
-    want = None if args.models == "all" else set(args.models.split(","))
+    want = None if args.models == "all" else set(args.models.split(",")) - {"none"}
     counts = []
-    if not args.no_attention:
-        print("measuring attention ...", flush=True)
+    parts = [] if args.no_attention else [(ATTN_GEOS, "attention")]
+    if args.heldout_attention:
+        parts.append((HELDOUT_GEOS, "attention-heldout"))
+    for geos, sub in parts:
+        print(f"measuring {sub} ...", flush=True)
         try:
-            n = measure_attention(torch, timer, args, deadline, log)
+            n = measure_attention(torch, timer, args, deadline, log, geos, sub)
         except Exception as e:
-            log.append(f"attention: failed: {e!r}"[:300])
+            log.append(f"{sub}: failed: {e!r}"[:300])
             print(log[-1], flush=True)
             n = 0
-        counts.append(f"attention: {n} rows")
+        counts.append(f"{sub}: {n} rows")
         print(counts[-1], f"({time.monotonic() - t0:.0f} s)", flush=True)
     for m in MODELS:
         if want is None or m[1] in want:

@@ -2,6 +2,8 @@
 # scripts/update-gates.sh — regenerate the accuracy gates after a recalibration:
 #   tests/models/accuracy_gates.h           the shared data (../shared/data), bundled profiles
 #   tests/models/accuracy_gates_measured.h  our own GPU measurements (measurements/<gpu>/)
+#   tests/models/accuracy_gates_heldout.h   our held-out measurements (measurements/heldout/<gpu>/:
+#                                           shapes no profile was fitted to)
 #
 #   bash scripts/update-gates.sh BUILD_DIR [SHARED_DATA_DIR]
 #
@@ -63,13 +65,23 @@ EOF
 "$build/servesim" validate comm --data "$data" --no-plots > "$tmp/comm.txt"
 write_gates "$src/tests/models/accuracy_gates.h" "the shared data" "$tmp/ops.txt" "$tmp/comm.txt"
 
-# each calibration set measurements/<gpu id>/ (not measurements/retest/, the repeat runs)
+# each calibration set measurements/<gpu id>/ (not measurements/retest/, the repeat runs, nor
+# measurements/heldout/, which no profile is fitted to)
 outs=()
 for d in "$src"/measurements/*/; do
   id=$(basename "$d")
-  [ "$id" = retest ] && continue
+  [ "$id" = retest ] || [ "$id" = heldout ] && continue
   "$build/servesim" validate ops --profiles "$d" --no-plots > "$tmp/measured-$id.txt"
   outs+=("$tmp/measured-$id.txt")
 done
 write_gates "$src/tests/models/accuracy_gates_measured.h" "measurements/<gpu>/ (our GPU runs)" \
   "${outs[@]}"
+
+outs=()
+for d in "$src"/measurements/heldout/*/; do
+  id=$(basename "$d")
+  "$build/servesim" validate ops --profiles "$d" --no-plots > "$tmp/heldout-$id.txt"
+  outs+=("$tmp/heldout-$id.txt")
+done
+write_gates "$src/tests/models/accuracy_gates_heldout.h" \
+  "measurements/heldout/<gpu>/ (shapes no profile was fitted to)" "${outs[@]}"

@@ -4,6 +4,15 @@
  * per GPU and class, the median and p90 APE at T >= 16 (collectives: >= 1 MiB) plus 1 and 2
  * points of slack (rounded up to 0.1). Regenerate after recalibrating; a gate never loosens:
  * each is min(previous gate, new value + slack). */
+{ "h100-sxm-cu13", MODEL_CAL_QKV, 6.9, 21.2 },
+{ "h100-sxm-cu13", MODEL_CAL_ATTN_OUT, 6.5, 17.2 },
+{ "h100-sxm-cu13", MODEL_CAL_MLP_UP, 4.8, 15.6 },
+{ "h100-sxm-cu13", MODEL_CAL_MLP_DOWN, 5.7, 18.1 },
+{ "h100-sxm-cu13", MODEL_CAL_NORM, 2.3, 10.3 },
+{ "h100-sxm-cu13", MODEL_CAL_LAYERNORM, 2.0, 4.8 },
+{ "h100-sxm-cu13", MODEL_CAL_ADD, 3.2, 7.0 },
+{ "h100-sxm-cu13", MODEL_CAL_ATTN_PREFILL, 7.0, 17.5 },
+{ "h100-sxm-cu13", MODEL_CAL_ATTN_DECODE, 2.9, 7.0 },
 { "h200", MODEL_CAL_QKV, 6.9, 18.5 },
 { "h200", MODEL_CAL_ATTN_OUT, 6.4, 17.1 },
 { "h200", MODEL_CAL_MLP_UP, 4.9, 18.6 },

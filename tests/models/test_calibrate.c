@@ -81,6 +81,39 @@ test_bundled_profiles (void)
    * the Ampere profiles the one fitted to more measurements */
   CU_ASSERT_STRING_EQUAL (l40s->profile_gpu, "a100-80gb");
   CU_ASSERT_STRING_EQUAL (b200->profile_gpu, "h100-sxm");
+  /* h100-sxm-cu13: the same chip as h100-sxm (every spec and the price equal),
+   * calibrated on its own measurements (measurements/h100-sxm-cu13) */
+  const ModelGpu *cu13 = model_catalog_gpu (cat, "h100-sxm-cu13", NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (cu13);
+  CU_ASSERT_STRING_EQUAL (cu13->profile_gpu, "h100-sxm-cu13");
+  CU_ASSERT_TRUE (g_str_has_prefix (cu13->profile_from, "calibrated: "));
+  CU_ASSERT_STRING_EQUAL (cu13->arch, h100->arch);
+  CU_ASSERT_EQUAL (cu13->num_sms, h100->num_sms);
+  CU_ASSERT_EQUAL (cu13->flops_bf16, h100->flops_bf16);
+  CU_ASSERT_EQUAL (cu13->flops_fp8, h100->flops_fp8);
+  CU_ASSERT_EQUAL (cu13->mem_bytes, h100->mem_bytes);
+  CU_ASSERT_EQUAL (cu13->mem_bw, h100->mem_bw);
+  CU_ASSERT_EQUAL (cu13->nvlink_bw, h100->nvlink_bw);
+  CU_ASSERT_EQUAL (cu13->pcie_bw, h100->pcie_bw);
+  CU_ASSERT_EQUAL (cu13->tdp_w, h100->tdp_w);
+  CU_ASSERT_EQUAL (cu13->price_per_hour, h100->price_per_hour);
+  /* what one stack never measured comes from the same chip's other stack:
+   * h100-sxm's attention (Vidur has no H100 attention) is h100-sxm-cu13's,
+   * not the H200's, and cu13's RoPE and collectives are h100-sxm's */
+  ModelCostParams carried;
+  const char *from = NULL;
+  CU_ASSERT_TRUE (model_catalog_carried_profile (cat, h100, &carried, &from));
+  CU_ASSERT_STRING_EQUAL (from, "h100-sxm-cu13");
+  CU_ASSERT_TRUE (model_catalog_carried_profile (cat, cu13, &carried, &from));
+  CU_ASSERT_STRING_EQUAL (from, "h100-sxm");
+  CU_ASSERT_EQUAL (h100->profile.attn_eff, cu13->profile.attn_eff);
+  CU_ASSERT_EQUAL (h100->profile.dec_floor_s, cu13->profile.dec_floor_s);
+  CU_ASSERT_EQUAL (cu13->profile.elem_bw_eff[MODEL_ELEM_ROPE], h100->profile.elem_bw_eff[MODEL_ELEM_ROPE]);
+  CU_ASSERT_NOT_EQUAL (cu13->profile.gemm_eff, h100->profile.gemm_eff);
+  /* an uncalibrated Hopper part still takes the profile fitted to the most
+   * measurements */
+  CU_ASSERT_TRUE (model_catalog_carried_profile (cat, h200, &carried, &from));
+  CU_ASSERT_STRING_EQUAL (from, "h100-sxm");
   /* every parameter in range */
   gsize np;
   const ModelParamInfo *info = model_params_info (&np);
@@ -1017,21 +1050,26 @@ test_carried_accuracy (void)
 
 /* The same gate on our own GPU measurements (measurements/<gpu>/, in the
  * repository, so it always runs): each GPU's calibration set against its
- * bundled profile. */
+ * bundled profile; and on the held-out shapes (measurements/heldout/<gpu>/:
+ * attention head geometries no profile was fitted to). */
 static const Gate measured_gates[] = {
 #include "tests/models/accuracy_gates_measured.h"
 };
+static const Gate heldout_gates[] = {
+#include "tests/models/accuracy_gates_heldout.h"
+};
 
+/* Checks every gate of `gates` on measurements/<sub>/<gpu>/. */
 static void
-test_measured_accuracy (void)
+check_measured (const Gate *gates, guint n, const char *sub)
 {
   ModelCatalog *cat = catalog ();
   int checked = 0;
-  for (guint k = 0; k < G_N_ELEMENTS (measured_gates); k++) {
+  for (guint k = 0; k < n; k++) {
     /* one load per GPU: the gates of a GPU are consecutive */
-    if (k > 0 && strcmp (measured_gates[k].gpu, measured_gates[k - 1].gpu) == 0)
+    if (k > 0 && strcmp (gates[k].gpu, gates[k - 1].gpu) == 0)
       continue;
-    char *dir = g_build_filename (SERVESIM_SRCDIR, "measurements", measured_gates[k].gpu, NULL);
+    char *dir = g_build_filename (SERVESIM_SRCDIR, "measurements", sub, gates[k].gpu, NULL);
     ModelCalData *d = model_cal_data_new ();
     GError *e = NULL;
     gboolean ok = model_cal_data_load (d, cat, dir, NULL, NULL, MODEL_CAL_LOAD_OPS, &e);
@@ -1040,14 +1078,13 @@ test_measured_accuracy (void)
     CU_ASSERT_TRUE_FATAL (ok);
     CU_ASSERT_EQUAL_FATAL (model_cal_data_n_sets (d), 1);
     ModelCalSet *s = model_cal_data_set (d, 0);
-    CU_ASSERT_STRING_EQUAL (s->gpu->id, measured_gates[k].gpu);
+    CU_ASSERT_STRING_EQUAL (s->gpu->id, gates[k].gpu);
     /* the bundled profile is this GPU's own, not one carried over */
-    CU_ASSERT_STRING_EQUAL (s->gpu->profile_gpu, measured_gates[k].gpu);
+    CU_ASSERT_STRING_EQUAL (s->gpu->profile_gpu, gates[k].gpu);
     double *pred = g_new (double, s->samples->len + 1);
     model_cal_predict_all (s, &s->gpu->profile, pred);
-    for (guint j = k; j < G_N_ELEMENTS (measured_gates)
-                      && strcmp (measured_gates[j].gpu, measured_gates[k].gpu) == 0; j++) {
-      check_gate (s, pred, &measured_gates[j], NULL);
+    for (guint j = k; j < n && strcmp (gates[j].gpu, gates[k].gpu) == 0; j++) {
+      check_gate (s, pred, &gates[j], NULL);
       checked++;
     }
     g_free (pred);
@@ -1055,8 +1092,23 @@ test_measured_accuracy (void)
     g_free (dir);
   }
   printf ("\n");
-  CU_ASSERT_EQUAL (checked, (int) G_N_ELEMENTS (measured_gates));
+  CU_ASSERT_EQUAL (checked, (int) n);
   model_catalog_free (cat);
+}
+
+static void
+test_measured_accuracy (void)
+{
+  check_measured (measured_gates, G_N_ELEMENTS (measured_gates), "");
+  /* both of our GPUs, each with its own calibration set */
+  CU_ASSERT_TRUE (G_N_ELEMENTS (measured_gates) >= 18);
+}
+
+static void
+test_heldout_accuracy (void)
+{
+  check_measured (heldout_gates, G_N_ELEMENTS (heldout_gates), "heldout");
+  CU_ASSERT_TRUE (G_N_ELEMENTS (heldout_gates) >= 4);
 }
 
 /* Leave one model out on the H100 operators: fit without phi-2 (the smallest
@@ -1119,6 +1171,7 @@ main (void)
     { "kernel classes by model", test_load_by_model },
     { "accuracy gate on the shared data", test_shared_accuracy },
     { "accuracy gate on our GPU measurements", test_measured_accuracy },
+    { "accuracy gate on held-out attention geometries", test_heldout_accuracy },
     { "accuracy gate on a GPU not in the data (A100 <-> H100 carry-over)", test_carried_accuracy },
     { "leave one model out (H100, phi-2)", test_leave_one_out },
     { NULL, NULL }

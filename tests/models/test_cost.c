@@ -139,7 +139,8 @@ test_tiny_prefill (void)
   /* compute bound (memory 1e9 times faster), efficiency 1, no floors, no
    * small-tile penalty: QKV = one 64x128 tile over k = 64; prefill
    * attention = one 64-query tile per head (4 heads, 4 waves on 1 SM) over
-   * 8 keys at causal cost 1: 4 x 4 d x 64 x 8 FLOPs */
+   * 8 keys at causal cost 1: 4 x 4 d x 64 x 8 FLOPs, d = 32: FlashAttention
+   * runs head size 16 as its 32 kernel */
   ModelGpu fast_mem = toy;
   fast_mem.mem_bw = 1e18;
   model_cost_init (&c, &tiny, &fast_mem, 1);
@@ -154,7 +155,7 @@ test_tiny_prefill (void)
   model_cost_set_params (&c, &p, TRUE);
   model_cost_iteration (&c, &w, 1, &it);
   EQ (it.op[MODEL_OP_QKV].time_s, 2 * 2 * 64.0 * 128 * 64 / 1e12);
-  EQ (it.op[MODEL_OP_ATTN_PREFILL].time_s, 2 * 4 * 4 * 16.0 * 64 * 8 / 1e12);
+  EQ (it.op[MODEL_OP_ATTN_PREFILL].time_s, 2 * 4 * 4 * 32.0 * 64 * 8 / 1e12);
   /* the table and the direct computation agree */
   model_cost_set_params (&c, &p, FALSE);
   ModelIterCost it2;
@@ -165,7 +166,7 @@ test_tiny_prefill (void)
    * 1000 cached keys see 1000 + 64, + 128, + 192 and + 200 keys (causal cost 1) */
   ModelSeqWork chunk = { 200, 1000 };
   EQ (model_cost_attn_time (&c, &chunk, 1, FALSE),
-      4 * 4 * 16.0 * 64 * (1064 + 1128 + 1192 + 1200) / 1e12);
+      4 * 4 * 32.0 * 64 * (1064 + 1128 + 1192 + 1200) / 1e12);
   EQ (model_cost_attn_time (&c, &chunk, 1, TRUE), 0);
 
   /* the default tiles (64) quantise: a 1-row GEMM costs a 64-row tile */
@@ -324,6 +325,56 @@ test_gemm_fit_cache_cta (void)
  * heads of 16) on 10 SMs of 1 TFLOP/s, memory and floors free: a 64-token
  * chunk over 1,024 cached keys is one 64-query tile per head, 4 units, each
  * 4 x 16 x 64 x 1,088 FLOPs. */
+/* FlashAttention-2 runs a head size as its next compiled one (32, 64, ...,
+ * 192, then 256): head size 80 (phi-2) costs what 96 costs, in prefill and
+ * decode, while the counted FLOPs and bytes stay 80's; 128 and 256 run as
+ * themselves; a CPU-like profile (one query per tile) runs the real size. */
+static void
+test_fa_head_size (void)
+{
+  ModelLlm m80 = tiny, m96 = tiny, m200 = tiny, m256 = tiny;
+  m80.head_dim = 80;
+  m96.head_dim = 96;
+  m200.head_dim = 200;
+  m256.head_dim = 256;
+  /* compute-bound prefill: its bytes are the real head size's */
+  ModelGpu g = toy;
+  g.num_sms = 4;
+  g.mem_bw = 1e18;
+  ModelCost c80, c96, c200, c256;
+  model_cost_init (&c80, &m80, &g, 1);
+  model_cost_init (&c96, &m96, &g, 1);
+  model_cost_init (&c200, &m200, &g, 1);
+  model_cost_init (&c256, &m256, &g, 1);
+  ModelSeqWork pre = { 300, 700 }, dec[2] = { { 1, 500 }, { 1, 900 } };
+  EQ (model_cost_attn_time (&c80, &pre, 1, FALSE), model_cost_attn_time (&c96, &pre, 1, FALSE));
+  EQ (model_cost_attn_time (&c80, dec, 2, TRUE), model_cost_attn_time (&c96, dec, 2, TRUE));
+  EQ (model_cost_attn_time (&c200, &pre, 1, FALSE), model_cost_attn_time (&c256, &pre, 1, FALSE));
+  EQ (model_cost_attn_time (&c200, dec, 2, TRUE), model_cost_attn_time (&c256, dec, 2, TRUE));
+  ModelIterCost i80, i96;
+  model_cost_iteration (&c80, &pre, 1, &i80);
+  model_cost_iteration (&c96, &pre, 1, &i96);
+  EQ (i80.op[MODEL_OP_ATTN_PREFILL].flops * 96, i96.op[MODEL_OP_ATTN_PREFILL].flops * 80);
+  /* 96 is dearer than 64 (no rounding down) */
+  ModelLlm m64 = tiny;
+  m64.head_dim = 64;
+  ModelCost c64;
+  model_cost_init (&c64, &m64, &g, 1);
+  CU_ASSERT_TRUE (model_cost_attn_time (&c64, &pre, 1, FALSE) < model_cost_attn_time (&c96, &pre, 1, FALSE));
+  /* one query per tile: compute bound, no floors, the real head size */
+  ModelCostParams p = c80.params;
+  p.attn_tile_q = 1;
+  p.attn_eff = 1;
+  p.attn_floor_s = 0;
+  p.attn_per_tile_s = 0;
+  p.attn_causal = 1;
+  model_cost_set_params (&c80, &p, FALSE);
+  model_cost_set_params (&c96, &p, FALSE);
+  double t80 = model_cost_attn_time (&c80, &pre, 1, FALSE);
+  double t96 = model_cost_attn_time (&c96, &pre, 1, FALSE);
+  CU_ASSERT_DOUBLE_EQUAL (t80 / t96, 80.0 / 96, 1e-3);
+}
+
 static void
 test_prefill_split (void)
 {
@@ -341,7 +392,7 @@ test_prefill_split (void)
   ModelCost c;
   model_cost_init (&c, &tiny, &g, 1);
   ModelSeqWork chunk = { 64, 1024 };
-  const double unit = 4 * 16.0 * 64 * 1088, rate = 1e12;
+  const double unit = 4 * 32.0 * 64 * 1088, rate = 1e12;   /* head size 16 runs as 32 */
   /* legacy: min(floor(10 / 4), ceil(1,088 / 256)) = 2 splits: a unit's half */
   CU_ASSERT_DOUBLE_EQUAL (p.attn_split_sms, 0, 0);
   model_cost_set_params (&c, &p, FALSE);
@@ -734,16 +785,17 @@ test_tiny_decode (void)
   EQ (it.cpu_s, c.params.cpu_base_s + 3 * c.params.cpu_per_seq_s);
   /* decode attention with no fixed costs: 3 sequences x 2 KV heads = 6 thread
    * blocks, in 3 waves of 2 on the single SM, each reading 21 keys (the mean
-   * of 11, 21, 31) of 2 x 16 x 2 bytes: the whole read at the bandwidth */
+   * of 11, 21, 31) of 2 x 32 x 2 bytes (head size 16 runs FlashAttention's
+   * 32 kernel, whose tiles set the pace): the whole read at the bandwidth */
   ModelCostParams p = c.params;
   p.dec_floor_s = p.dec_per_seq_s = p.dec_per_block_s = p.dec_cta_s = 0;
   model_cost_set_params (&c, &p, TRUE);
   model_cost_iteration (&c, w, 3, &it);
-  EQ (it.op[MODEL_OP_ATTN_DECODE].time_s, 2 * 6 * 21 * 64.0 / (1e9 * p.dec_mem_eff));
+  EQ (it.op[MODEL_OP_ATTN_DECODE].time_s, 2 * 6 * 21 * 128.0 / (1e9 * p.dec_mem_eff));
   /* per-sequence and per-block costs: at head size 16 a tile is 256 keys, so
    * each block runs one tile (1e-6 + 1e-7 alone on the SM); two share the SM
    * at 1.5 x the throughput of one; sharpness 1 adds the SM time and the
-   * wave's 2 x 21 x 64 bytes over bandwidth */
+   * wave's 2 x 21 x 128 bytes over bandwidth */
   p.dec_per_seq_s = 1e-6;
   p.dec_cta_s = 1e-6;
   p.dec_per_block_s = 1e-7;
@@ -751,7 +803,7 @@ test_tiny_decode (void)
   p.dec_sharp = 1;
   model_cost_set_params (&c, &p, TRUE);
   EQ (model_cost_attn_time (&c, w, 3, TRUE),
-      3e-6 + 3 * (2 * 1.1e-6 / 1.5 + 2 * 21 * 64.0 / (1e9 * p.dec_mem_eff)));
+      3e-6 + 3 * (2 * 1.1e-6 / 1.5 + 2 * 21 * 128.0 / (1e9 * p.dec_mem_eff)));
 
   /* a mixed batch: one prefill chunk with cached context and two decodes */
   ModelSeqWork mix[3] = { { 4, 6 }, { 1, 10 }, { 1, 1 } };
@@ -1258,6 +1310,7 @@ main (void)
     { "GEMM large tiles (Hopper)", test_gemm_big_tile },
     { "GEMM fitted tiles, warm L2, per-tile bandwidth", test_gemm_fit_cache_cta },
     { "prefill key splitting: legacy and FlashAttention-2", test_prefill_split },
+    { "FlashAttention head sizes: 80 runs as 96", test_fa_head_size },
     { "tiny model prefill by hand", test_tiny_prefill },
     { "tiny model decode by hand", test_tiny_decode },
     { "split-KV decode by hand", test_decode_split_kv },
