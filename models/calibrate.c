@@ -1054,7 +1054,10 @@ static const Group groups[] = {
     /* the warm-L2 and per-tile bandwidth terms (our H200 data) */
     { "gemm_cache_gain", "gemm_cache_bytes", "gemm_cache_sharp", "gemm_cta_bw", "gemm_k0", NULL }, 0.02, NULL, 0, NULL, 0 },
   { "attention prefill", { MODEL_CAL_ATTN_PREFILL, MODEL_CAL_COUNT },
-    { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL  }, { NULL }, 0,
+    { "attn_eff", "attn_floor_s", "attn_per_tile_s", "attn_causal", NULL  },
+    /* FlashAttention's thread blocks scheduled in launch order instead of
+     * the closed form */
+    { "attn_pair_gain", "attn_combine_s", NULL }, 0.02,
     /* the key-splitting rule: 0 legacy, or FlashAttention-2's against 1 or
      * 2 blocks per SM (the FlashAttention build that measured) */
     "attn_split_sms", 3, NULL, 0 },
@@ -1352,22 +1355,37 @@ in_group (const Group *g, ModelCalClass c)
  * send/recv) to compare with, the tree's bandwidth only in an all-reduce
  * across nodes. Without such data the parameter keeps its
  * default rather than wander on a flat loss. */
+/* Whether some attention sample of class cls was measured over a contiguous
+ * cache (PyTorch SDPA: our own runs). */
+static gboolean
+has_contig (const ModelCalSet *s, ModelCalClass cls)
+{
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+    if (smp->cls == cls && ((const ModelCost *) g_ptr_array_index (s->attn, (guint) smp->a[3]))->dec_contig)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 static gboolean
 param_informative (const ModelCalSet *s, const char *name)
 {
   /* RoPE's blocks per SM come from its launch geometry (model_rope_blocks) */
   if (strcmp (name, "elem_wave_rows.rope") == 0)
     return FALSE;
+  if (strcmp (name, "attn_pair_gain") == 0 || strcmp (name, "attn_combine_s") == 0) {
+    /* the scheduled prefill: only over a contiguous cache (our SDPA runs),
+     * whose kernel names showed which kernel and tiles ran (the forward
+     * kernel's 128 rows unsplit, the split-KV kernel's 64 and a combine
+     * split). Vidur's paged A100 rows (4,418) would take tens of minutes
+     * per fit, and nothing there shows the kernels: they keep the closed form */
+    return has_contig (s, MODEL_CAL_ATTN_PREFILL);
+  }
   if (strcmp (name, "dec_fwd_tile") == 0) {
     /* the forward kernel's tile cost shows only in decodes over a
      * contiguous cache (SDPA), which leave some batches unsplit */
-    for (guint i = 0; i < s->samples->len; i++) {
-      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-      if (smp->cls == MODEL_CAL_ATTN_DECODE
-          && ((const ModelCost *) g_ptr_array_index (s->attn, (guint) smp->a[3]))->dec_contig)
-        return TRUE;
-    }
-    return FALSE;
+    return has_contig (s, MODEL_CAL_ATTN_DECODE);
   }
   gboolean node = strcmp (name, "comm_bw.node") == 0, duplex = strcmp (name, "comm_duplex_frac") == 0;
   gboolean tree = strcmp (name, "comm_tree_frac") == 0;
@@ -1493,7 +1511,10 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
      * H200): the fit keeps gemm_tile_fit at its default, 0, and takes half
      * the time; a profile may still set it by hand. */
     const gboolean gemm = in_group (g, MODEL_CAL_QKV);
-    const gboolean optional = g->extras[0] != NULL;
+    /* (optional terms the data cannot show are not tried) */
+    gboolean optional = FALSE;
+    for (const char *const *e = g->extras; *e; e++)
+      optional = optional || param_informative (s, *e);
     /* and a group with a discrete choice once per value */
     const int nc = g->choice ? g->n_choices : 1;
     double *choice = NULL;

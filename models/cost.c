@@ -402,6 +402,13 @@ model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls
   return model_time_elem_rows (p, g, cls, bytes, 0, 0);
 }
 
+/* Prefill chunks of one iteration the scheduled prefill handles; an
+ * iteration with more is priced by the closed form. */
+#define ATTN_SCHED_SEQS 16
+/* ... or more (64-query tile x head) units than this: 8192 tokens over 64
+ * heads, where the last wave's imbalance is a few per cent of the time */
+#define ATTN_SCHED_UNITS 8192
+
 /* Attention work of one iteration, gathered in the single pass over sequences. */
 typedef struct {
   double pre_f, pre_b, dec_f, dec_b;  /* counted FLOPs and bytes */
@@ -411,6 +418,10 @@ typedef struct {
   double pre_units;  /* (query tile, head) units */
   gint64 dec_seqs, dec_keys, dec_kmax;  /* integers: exact sums */
   gboolean any_pre, any_dec;
+  /* the prefill chunks themselves, for the scheduled prefill (attn_pair_gain
+   * > 0); pre_n counts all of them, the first ATTN_SCHED_SEQS are kept */
+  int    pre_n;
+  gint64 pre_q[ATTN_SCHED_SEQS], pre_c[ATTN_SCHED_SEQS];
 } AttnAcc;
 
 /* `causal` and `tile` are the profile's attn_causal and attn_tile_q (queries
@@ -445,6 +456,11 @@ attn_add (AttnAcc *a, const Shape *s, double causal, double tile, gint64 qi, gin
       a->pre_wmax = longest;
       a->pre_kmax = ctx + q;
     }
+    if (a->pre_n < ATTN_SCHED_SEQS) {
+      a->pre_q[a->pre_n] = qi;
+      a->pre_c[a->pre_n] = ci;
+    }
+    a->pre_n++;
     a->any_pre = TRUE;
   }
 }
@@ -462,6 +478,200 @@ attn_finish (AttnAcc *a, const Shape *s)
 
 static double num_splits (double units, double S, double n_blocks);
 static inline double dec_tile_keys (double d);
+
+/* The thread blocks of one prefill launch, in launch order, each block's
+ * work in seconds on an SM of its own. FlashAttention-2's grid runs the query
+ * tiles (m) fastest: (m, sequence, head) unsplit, (m, split, sequence x head)
+ * split, as flash_fwd_kernel and flash_fwd_splitkv_kernel index blockIdx.
+ * Tile m of a chunk of q queries over ctx cached keys sees ctx + min(q,
+ * rows (m + 1)) keys, those of the chunk at `causal` times the cost; a split
+ * s of `per` keys takes the part of them in [s per, (s + 1) per). */
+typedef struct {
+  const AttnAcc *a;
+  double rows, per, causal, w_key, tile_s;  /* w_key: seconds per key of one tile */
+  int    heads, splits, n_seqs;
+  int    m, s, seq, head;                    /* position: the next block */
+  int    m_max, nt[ATTN_SCHED_SEQS];         /* query tiles: the longest chunk's, each chunk's */
+} BlockIter;
+
+static inline gboolean
+block_next (BlockIter *it, double *work)
+{
+  while (it->head < it->heads) {
+    int m = it->m, seq = it->seq;
+    gboolean have = m < it->nt[seq];
+    if (have) {
+      double q = (double) it->a->pre_q[seq], ctx = (double) it->a->pre_c[seq];
+      double chunk = MIN (q, it->rows * (m + 1));
+      double kc = ctx, kq = chunk;
+      if (it->splits > 1) {
+        /* cached keys [0, ctx), chunk keys [ctx, ctx + chunk) */
+        double lo = it->s * it->per, hi = lo + it->per;
+        kc = MAX (0, MIN (hi, ctx) - lo);
+        kq = MAX (0, MIN (hi, ctx + chunk) - MAX (lo, ctx));
+        have = kc + kq > 0;
+      }
+      *work = (kc + it->causal * kq) * it->w_key + it->tile_s;
+    }
+    /* advance: m fastest, then the split, then the head within a sequence
+     * (split: blockIdx.z = sequence x heads + head), or the sequence within
+     * a head (unsplit: blockIdx.y = sequence, blockIdx.z = head); `head`
+     * counts the outer loop either way */
+    if (++it->m >= it->m_max) {
+      it->m = 0;
+      if (++it->s >= it->splits) {
+        it->s = 0;
+        if (it->splits > 1) {
+          if (++it->head >= it->heads) {
+            it->head = 0;
+            if (++it->seq >= it->n_seqs)
+              it->head = it->heads;   /* done */
+          }
+        } else if (++it->seq >= it->n_seqs) {
+          it->seq = 0;
+          it->head++;
+        }
+      }
+    }
+    if (have)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Makespan of blocks dispatched in launch order to S SMs that hold two each:
+ * the first 2S go round robin (block k to SM k mod S), each later one to the
+ * SM where a block finished first. A block alone on its SM runs at rate 1, two
+ * sharing one at g/2 each. Event-driven over a binary heap of the SMs' next
+ * finish times: O(blocks log S). Hand-written rather than a GLib sequence:
+ * it runs in the simulator's per-iteration path. */
+#define SCHED_MAX_SMS 512
+typedef struct {
+  double t;   /* the SM's next finish time */
+  int    sm;
+} SchedEv;
+
+/* ties go to the lower SM index: deterministic, as the hardware's dispatcher
+ * is not */
+static inline gboolean
+ev_less (const SchedEv *x, const SchedEv *y)
+{
+  return x->t < y->t || (x->t == y->t && x->sm < y->sm);
+}
+
+static double
+sched_makespan (BlockIter *it, int S, double g)
+{
+  double rem[SCHED_MAX_SMS][2], last[SCHED_MAX_SMS];
+  int cnt[SCHED_MAX_SMS], nh = 0;
+  SchedEv heap[SCHED_MAX_SMS];
+  double w;
+  const double pair = g / 2;
+  S = MIN (S, SCHED_MAX_SMS);
+  for (int i = 0; i < S; i++)
+    cnt[i] = 0, last[i] = 0;
+  for (int k = 0; k < 2 * S && block_next (it, &w); k++)
+    rem[k % S][cnt[k % S]++] = w;
+  /* the SMs in index order with their first finish times: a valid heap once
+   * sifted up */
+  for (int i = 0; i < S && cnt[i] > 0; i++) {
+    double t = cnt[i] == 2 ? MIN (rem[i][0], rem[i][1]) / pair : rem[i][0];
+    int k = nh++;
+    heap[k] = (SchedEv) { t, i };
+    while (k > 0 && ev_less (&heap[k], &heap[(k - 1) / 2])) {
+      SchedEv x = heap[k];
+      heap[k] = heap[(k - 1) / 2];
+      heap[(k - 1) / 2] = x;
+      k = (k - 1) / 2;
+    }
+  }
+  double end = 0;
+  while (nh > 0) {
+    int i = heap[0].sm;
+    double t = heap[0].t;
+    /* the block that finishes leaves; the other keeps what it has left */
+    if (cnt[i] == 2) {
+      double done = (t - last[i]) * pair;
+      double left = MAX (rem[i][0], rem[i][1]) - done;
+      rem[i][0] = left > 0 ? left : 0;
+      cnt[i] = 1;
+    } else
+      cnt[i] = 0;
+    last[i] = t;
+    end = t;   /* events come in time order */
+    while (cnt[i] < 2 && block_next (it, &w))
+      rem[i][cnt[i]++] = w;
+    /* the root takes its new time, or the last entry's place */
+    SchedEv x;
+    if (cnt[i] > 0)
+      x = (SchedEv) { t + (cnt[i] == 2 ? MIN (rem[i][0], rem[i][1]) / pair : rem[i][0]), i };
+    else if (--nh > 0)
+      x = heap[nh];
+    else
+      break;
+    int k = 0;
+    for (;;) {
+      int l = 2 * k + 1, r = l + 1, m = l;
+      if (l >= nh)
+        break;
+      if (r < nh && ev_less (&heap[r], &heap[l]))
+        m = r;
+      if (!ev_less (&heap[m], &x))
+        break;
+      heap[k] = heap[m];
+      k = m;
+    }
+    heap[k] = x;
+  }
+  return end;
+}
+
+/* Prefill as FlashAttention-2 schedules it (attn_pair_gain > 0): over a
+ * contiguous cache an unsplit launch runs the forward kernel, 128-query tiles
+ * (Flash_fwd_kernel_traits<128, 128, ...> at head size 128, as our H100 and
+ * H200 kernel names show); otherwise the split-KV kernel, attn_tile_q-query
+ * tiles, over `split` ranges of the keys, then a combine kernel
+ * (attn_combine_s). Every block costs attn_per_tile_s plus its keys at
+ * attn_eff of an SM's share of the peak. Measured (our H100, H200):
+ * held-out head geometries 7.4 / 21.7 -> 5.4 / 12.5 (median / p90 APE) in a
+ * prototype (docs/cost-model.md). */
+static double
+attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split)
+{
+  const ModelCostParams *p = &c->params;
+  const double S = num_sms (c->gpu);
+  const double rate = c->gpu->flops_bf16 / S * p->attn_eff;
+  /* the simulator's iterations repeat their chunks (a replay's prompt
+   * lengths, a synthetic trace's one length): single-chunk answers are
+   * memoised with the tables (4,096 slots, direct-mapped; Azure's
+   * conversation trace: 19,366 launches of 2,339 shapes) */
+  PreSched *slot = NULL;
+  if (c->table_n > 0 && a->pre_n == 1) {
+    guint64 h = (guint64) a->pre_q[0] * 0x9E3779B97F4A7C15ull ^ (guint64) a->pre_c[0] * 0xC2B2AE3D27D4EB4Full
+                ^ (guint64) split * 0x165667B19E3779F9ull;
+    slot = (PreSched *) &c->pre_sched[(h >> 32) % MODEL_COST_PRE_SCHED];
+    if (slot->q == a->pre_q[0] && slot->ctx == a->pre_c[0] && slot->split == split)
+      return slot->t;
+  }
+  gboolean fwd = c->dec_contig && split <= 1;
+  double rows = fwd ? 128 : p->attn_tile_q;
+  double nb = ceil (a->pre_kmax / dec_tile_keys (c->shape.d_fa));
+  double per_blocks = ceil (nb / split);
+  BlockIter it = { .a = a, .rows = rows, .per = per_blocks * dec_tile_keys (c->shape.d_fa),
+                   .causal = p->attn_causal, .w_key = 4 * c->shape.d_fa * rows / rate,
+                   .tile_s = p->attn_per_tile_s, .heads = (int) c->shape.nh_r,
+                   .splits = split > 1 ? (int) ceil (nb / per_blocks) : 1, .n_seqs = a->pre_n };
+  for (int i = 0; i < a->pre_n; i++) {
+    it.nt[i] = (int) ceil ((double) a->pre_q[i] / rows);
+    it.m_max = MAX (it.m_max, it.nt[i]);
+  }
+  double t = sched_makespan (&it, (int) S, p->attn_pair_gain);
+  if (split > 1)
+    t += p->attn_combine_s;
+  if (slot)
+    *slot = (PreSched) { a->pre_q[0], a->pre_c[0], split, t };
+  return t;
+}
 
 static double
 attn_prefill_time (const ModelCost *c, const AttnAcc *a)
@@ -496,8 +706,11 @@ attn_prefill_time (const ModelCost *c, const AttnAcc *a)
       }
     }
   }
-  double tc = fmax (a->pre_work / S, a->pre_wmax / split) / rate
-              + p->attn_per_tile_s * ceil (a->pre_units * split / S);
+  double tc = p->attn_pair_gain > 0 && a->pre_n <= ATTN_SCHED_SEQS
+                 && S <= SCHED_MAX_SMS && a->pre_units <= ATTN_SCHED_UNITS
+               ? attn_prefill_sched (c, a, split)
+               : fmax (a->pre_work / S, a->pre_wmax / split) / rate
+                   + p->attn_per_tile_s * ceil (a->pre_units * split / S);
   double tm = a->pre_b / (g->mem_bw * p->gemm_mem_eff);
   return p->attn_floor_s + smax_c (c, 1, tc, tm, p->gemm_sharp);
 }
@@ -795,6 +1008,7 @@ model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate
   c->smax_p[0] = c->smax_p[1] = 0;   /* no table: smax computed (the calibrator) */
   c->dec_memo.seqs = -1;
   c->pre_memo[0] = -1;
+  memset (c->pre_sched, 0, sizeof c->pre_sched);
   if (!tabulate)
     return;
   smax_tabulate (c, 0, p->dec_sharp);

@@ -89,6 +89,13 @@ typedef struct {
   double full, rest, n, t2, tl, fixed;
 } DecMemo;
 
+/* One scheduled prefill time of a single chunk (internal). */
+#define MODEL_COST_PRE_SCHED 4096
+typedef struct {
+  gint64 q, ctx;             /* q 0 = empty */
+  double split, t;
+} PreSched;
+
 typedef struct {
   const ModelLlm *llm;
   const ModelGpu *gpu;
@@ -118,6 +125,8 @@ typedef struct {
    * error below 1e-12 except for r < 1e-3, where f - 1 < 1e-3^p) */
   DecMemo         dec_memo;
   double          pre_memo[3];   /* prefill split of the last grid: units, key blocks, split */
+  /* scheduled prefill times of single chunks (q 0 = empty slot) */
+  PreSched        pre_sched[MODEL_COST_PRE_SCHED];
   double          smax_p[2];
   double          smax_f[2][MODEL_COST_SMAX_N + 1][2];
 } ModelCost;

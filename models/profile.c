@@ -57,6 +57,8 @@ model_cost_params_default (ModelCostParams *p)
   p->attn_causal = 1.3;
   p->attn_tile_q = 64;
   p->attn_split_sms = 0;
+  p->attn_pair_gain = 0;
+  p->attn_combine_s = 0;
   p->dec_mem_eff = 0.9;
   p->dec_floor_s = 1e-6;
   p->dec_per_seq_s = 0;
@@ -142,6 +144,8 @@ static const ModelParamInfo params_info[] = {
   { "attn_floor_s", P (attn_floor_s), 0, 1e-3, "prefill attention: fixed time per kernel, s", 0 },
   { "attn_per_tile_s", P (attn_per_tile_s), 0, 1e-3, "prefill attention: time per (64-query tile x head) on one SM, s", 0 },
   { "attn_causal", P (attn_causal), 0.5, 4.0, "prefill attention: cost of a key inside the chunk (causal mask) relative to a cached key", 0 },
+  { "attn_pair_gain", P (attn_pair_gain), 0, 2, "prefill attention: 0 = the closed form (total work over the SMs, longest tile, tile waves); > 0 = FlashAttention-2's thread blocks scheduled in launch order, two per SM, two on one SM at this throughput relative to one (attn_floor_s and attn_per_tile_s are then per kernel and per thread block)", 1.2 },
+  { "attn_combine_s", P (attn_combine_s), 0, 1e-3, "prefill attention, scheduled: time of the combine kernel after a split of the keys, s", 2e-6 },
   { "attn_split_sms", P (attn_split_sms), 0, 2, "prefill attention: key splitting, 0 = units below the SM count in blocks of >= 256 keys; 1 or 2 = FlashAttention-2's num_splits heuristic against that many blocks per SM; chosen by the calibrator, not searched", 0 },
   { "attn_tile_q", P (attn_tile_q), 1, 128, "prefill attention: queries per tile of one head (64 on GPUs; 1 on a CPU)", 0 },
   { "dec_mem_eff", P (dec_mem_eff), 0.02, 1.0, "decode attention: fraction of memory bandwidth reading the KV cache", 0 },

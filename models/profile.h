@@ -71,6 +71,9 @@ typedef struct {
   double attn_floor_s;
   double attn_per_tile_s;   /* per (64-query tile x head) fixed cost, spread over the SMs */
   double attn_causal;       /* cost factor of the keys inside the chunk (causal mask) vs cached keys */
+  double attn_pair_gain;    /* 0: the closed form; > 0: FlashAttention's thread blocks scheduled in
+                             * launch order, two per SM, two sharing an SM at this throughput vs one */
+  double attn_combine_s;    /* scheduled: the combine kernel after a split of the keys */
   double attn_tile_q;       /* queries per tile: 64 on GPUs (FlashAttention-2 split-KV kernel); 1 on a
                              * CPU (a query row at a time, no masked work); not fitted */
   double attn_split_sms;    /* how prefill splits the keys over SMs: 0 = units below the SM count,

@@ -15,8 +15,8 @@ data=${2:-$src/../shared/data}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-"$build/servesim" calibrate --profiles "$data" --profiles "$src/measurements/h200" --out "$tmp/prof" \
-  > "$tmp/cal.txt"
+"$build/servesim" calibrate --profiles "$data" --profiles "$src/measurements/h200" \
+  --profiles "$src/measurements/h100-sxm-cu13" --out "$tmp/prof" > "$tmp/cal.txt"
 "$build/servesim" validate ops --profiles "$data/profiles" --no-plots > "$tmp/ops.txt"
 "$build/servesim" validate comm --data "$data" --no-plots > "$tmp/comm.txt"
 
@@ -62,16 +62,26 @@ tables ">=1MiB" "$tmp/comm.txt"
 echo "### Collectives, < 1 MiB (in-sample)"
 echo
 tables "<1MiB" "$tmp/comm.txt"
-"$build/servesim" validate ops --profiles "$src/measurements/h200" --no-plots > "$tmp/h200.txt"
-echo "### Operators on our H200 measurements (measurements/h200), T >= 16 and T < 16"
+for g in h200 h100-sxm-cu13; do
+  "$build/servesim" validate ops --profiles "$src/measurements/$g" --no-plots > "$tmp/$g.txt"
+  echo "### Operators on our measurements (measurements/$g), T >= 16 and T < 16"
+  echo
+  tables "T>=16" "$tmp/$g.txt"
+  tables "T<16" "$tmp/$g.txt"
+done
+for g in h200 h100-sxm-cu13; do
+  "$build/servesim" validate ops --profiles "$src/measurements/heldout/$g" --no-plots \
+    > "$tmp/heldout-$g.txt"
+done
+echo "### Held-out attention geometries (measurements/heldout), T >= 16 and T < 16"
 echo
-tables "T>=16" "$tmp/h200.txt"
-tables "T<16" "$tmp/h200.txt"
+tables "T>=16" "$tmp/heldout-h200.txt" "$tmp/heldout-h100-sxm-cu13.txt"
+tables "T<16" "$tmp/heldout-h200.txt" "$tmp/heldout-h100-sxm-cu13.txt"
 
 # One table, a column per (profile -> measured GPU) pair: every GPU predicted
 # with another's profile carried over to its spec sheet (validate ops
 # --profile-of), T >= 16, "median / p90 (bias)".
-pairs="a100-80gb:h100-sxm:$data/profiles h100-sxm:a100-80gb:$data/profiles h100-sxm:h200:$src/measurements/h200 h200:h100-sxm:$data/profiles"
+pairs="a100-80gb:h100-sxm:$data/profiles h100-sxm:a100-80gb:$data/profiles h100-sxm:h200:$src/measurements/h200 h200:h100-sxm:$data/profiles h100-sxm-cu13:h200:$src/measurements/h200 h200:h100-sxm-cu13:$src/measurements/h100-sxm-cu13 h100-sxm:h100-sxm-cu13:$src/measurements/h100-sxm-cu13"
 for pr in $pairs; do
   IFS=: read -r from to dir <<< "$pr"
   "$build/servesim" validate ops --profiles "$dir" --only "$to" --profile-of "$from" --no-plots \
@@ -99,9 +109,11 @@ if [ -z "${NO_LOO:-}" ]; then
   echo "### Leave one source out, pooled, T >= 16"
   echo
   tables "T>=16" "$tmp/loo.txt"
-  "$build/servesim" validate ops --profiles "$src/measurements/h200" --leave-one-out --no-plots \
-    > "$tmp/loo-h200.txt"
-  echo "### Leave one source out on the H200 measurements, pooled, T >= 16"
-  echo
-  tables "T>=16" "$tmp/loo-h200.txt"
+  for g in h200 h100-sxm-cu13; do
+    "$build/servesim" validate ops --profiles "$src/measurements/$g" --leave-one-out --no-plots \
+      > "$tmp/loo-$g.txt"
+    echo "### Leave one source out on our measurements (measurements/$g), pooled, T >= 16"
+    echo
+    tables "T>=16" "$tmp/loo-$g.txt"
+  done
 fi
