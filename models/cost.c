@@ -405,8 +405,8 @@ model_time_elem (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls
 /* Prefill chunks of one iteration the scheduled prefill handles; an
  * iteration with more is priced by the closed form. */
 #define ATTN_SCHED_SEQS 16
-/* ... or more (64-query tile x head) units than this: 8192 tokens over 64
- * heads, where the last wave's imbalance is a few per cent of the time */
+/* ... or one head's blocks more than this (64 KB on the stack): 16,384
+ * tokens in 128-row tiles over 64 heads */
 #define ATTN_SCHED_UNITS 8192
 
 /* Attention work of one iteration, gathered in the single pass over sequences. */
@@ -483,68 +483,36 @@ static inline double dec_tile_keys (double d);
  * work in seconds on an SM of its own. FlashAttention-2's grid runs the query
  * tiles (m) fastest: (m, sequence, head) unsplit, (m, split, sequence x head)
  * split, as flash_fwd_kernel and flash_fwd_splitkv_kernel index blockIdx.
- * Tile m of a chunk of q queries over ctx cached keys sees ctx + min(q,
- * rows (m + 1)) keys, those of the chunk at `causal` times the cost; a split
- * s of `per` keys takes the part of them in [s per, (s + 1) per). */
+ * Every head repeats the same blocks, so the launch is segments (all
+ * sequences unsplit; one per sequence split), each a pattern of one head's
+ * blocks repeated `reps` (heads) times. Tile m of a chunk of q queries over
+ * ctx cached keys sees ctx + min(q, rows (m + 1)) keys, those of the chunk at
+ * `causal` times the cost; a split s of `per` keys takes the part of them in
+ * [s per, (s + 1) per); a block with no keys exits at once and is left out. */
 typedef struct {
-  const AttnAcc *a;
-  double rows, per, causal, w_key, tile_s;  /* w_key: seconds per key of one tile */
-  int    heads, splits, n_seqs;
-  int    m, s, seq, head;                    /* position: the next block */
-  int    m_max, nt[ATTN_SCHED_SEQS];         /* query tiles: the longest chunk's, each chunk's */
-} BlockIter;
+  const double *pat;
+  int off[ATTN_SCHED_SEQS + 1];   /* segment i is pat[off[i] .. off[i + 1]) */
+  int nseg, reps;
+  int seg, rep, i;                /* position: the next block */
+} BlockSeq;
 
 static inline gboolean
-block_next (BlockIter *it, double *work)
+block_next (BlockSeq *b, double *work)
 {
-  while (it->head < it->heads) {
-    int m = it->m, seq = it->seq;
-    gboolean have = m < it->nt[seq];
-    if (have) {
-      double q = (double) it->a->pre_q[seq], ctx = (double) it->a->pre_c[seq];
-      double chunk = MIN (q, it->rows * (m + 1));
-      double kc = ctx, kq = chunk;
-      if (it->splits > 1) {
-        /* cached keys [0, ctx), chunk keys [ctx, ctx + chunk) */
-        double lo = it->s * it->per, hi = lo + it->per;
-        kc = MAX (0, MIN (hi, ctx) - lo);
-        kq = MAX (0, MIN (hi, ctx + chunk) - MAX (lo, ctx));
-        have = kc + kq > 0;
-      }
-      *work = (kc + it->causal * kq) * it->w_key + it->tile_s;
-    }
-    /* advance: m fastest, then the split, then the head within a sequence
-     * (split: blockIdx.z = sequence x heads + head), or the sequence within
-     * a head (unsplit: blockIdx.y = sequence, blockIdx.z = head); `head`
-     * counts the outer loop either way */
-    if (++it->m >= it->m_max) {
-      it->m = 0;
-      if (++it->s >= it->splits) {
-        it->s = 0;
-        if (it->splits > 1) {
-          if (++it->head >= it->heads) {
-            it->head = 0;
-            if (++it->seq >= it->n_seqs)
-              it->head = it->heads;   /* done */
-          }
-        } else if (++it->seq >= it->n_seqs) {
-          it->seq = 0;
-          it->head++;
-        }
-      }
-    }
-    if (have)
+  while (b->seg < b->nseg) {
+    if (b->off[b->seg] + b->i < b->off[b->seg + 1]) {
+      *work = b->pat[b->off[b->seg] + b->i++];
       return TRUE;
+    }
+    b->i = 0;
+    if (++b->rep >= b->reps) {
+      b->rep = 0;
+      b->seg++;
+    }
   }
   return FALSE;
 }
 
-/* Makespan of blocks dispatched in launch order to S SMs that hold two each:
- * the first 2S go round robin (block k to SM k mod S), each later one to the
- * SM where a block finished first. A block alone on its SM runs at rate 1, two
- * sharing one at g/2 each. Event-driven over a binary heap of the SMs' next
- * finish times: O(blocks log S). Hand-written rather than a GLib sequence:
- * it runs in the simulator's per-iteration path. */
 #define SCHED_MAX_SMS 512
 typedef struct {
   double t;   /* the SM's next finish time */
@@ -560,7 +528,7 @@ ev_less (const SchedEv *x, const SchedEv *y)
 }
 
 static double
-sched_makespan (BlockIter *it, int S, double g)
+sched_makespan (BlockSeq *it, int S, double g)
 {
   double rem[SCHED_MAX_SMS][2], last[SCHED_MAX_SMS];
   int cnt[SCHED_MAX_SMS], nh = 0;
@@ -654,17 +622,46 @@ attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split)
       return slot->t;
   }
   gboolean fwd = c->dec_contig && split <= 1;
-  double rows = fwd ? 128 : p->attn_tile_q;
-  double nb = ceil (a->pre_kmax / dec_tile_keys (c->shape.d_fa));
-  double per_blocks = ceil (nb / split);
-  BlockIter it = { .a = a, .rows = rows, .per = per_blocks * dec_tile_keys (c->shape.d_fa),
-                   .causal = p->attn_causal, .w_key = 4 * c->shape.d_fa * rows / rate,
-                   .tile_s = p->attn_per_tile_s, .heads = (int) c->shape.nh_r,
-                   .splits = split > 1 ? (int) ceil (nb / per_blocks) : 1, .n_seqs = a->pre_n };
+  const double rows = fwd ? 128 : p->attn_tile_q;
+  const double per = ceil (ceil (a->pre_kmax / dec_tile_keys (c->shape.d_fa)) / split)
+                     * dec_tile_keys (c->shape.d_fa);
+  const int splits = split > 1 ? (int) ceil (a->pre_kmax / per) : 1;
+  const double w_key = 4 * c->shape.d_fa * rows / rate, causal = p->attn_causal;
+  int nt[ATTN_SCHED_SEQS], len = 0;
   for (int i = 0; i < a->pre_n; i++) {
-    it.nt[i] = (int) ceil ((double) a->pre_q[i] / rows);
-    it.m_max = MAX (it.m_max, it.nt[i]);
+    nt[i] = (int) ceil ((double) a->pre_q[i] / rows);
+    len += nt[i] * splits;
   }
+  if (len > ATTN_SCHED_UNITS)
+    return -1;   /* the caller takes the closed form */
+  double pat[ATTN_SCHED_UNITS];
+  BlockSeq it = { .pat = pat, .reps = (int) c->shape.nh_r };
+  len = 0;
+  if (splits == 1) {
+    /* one segment: a head's tiles, sequence by sequence */
+    it.nseg = 1;
+    for (int i = 0; i < a->pre_n; i++)
+      for (int m = 0; m < nt[i]; m++)
+        pat[len++] = ((double) a->pre_c[i] + causal * MIN ((double) a->pre_q[i], rows * (m + 1)))
+                     * w_key + p->attn_per_tile_s;
+  } else {
+    /* a segment per sequence: its splits' tiles, cached keys [0, ctx) and
+     * the chunk's [ctx, ctx + chunk) cut to [s per, (s + 1) per) */
+    it.nseg = a->pre_n;
+    for (int i = 0; i < a->pre_n; i++) {
+      it.off[i] = len;
+      double q = (double) a->pre_q[i], ctx = (double) a->pre_c[i];
+      for (int sp = 0; sp < splits; sp++)
+        for (int m = 0; m < nt[i]; m++) {
+          double lo = sp * per, hi = lo + per, chunk = MIN (q, rows * (m + 1));
+          double kc = MAX (0, MIN (hi, ctx) - lo);
+          double kq = MAX (0, MIN (hi, ctx + chunk) - MAX (lo, ctx));
+          if (kc + kq > 0)
+            pat[len++] = (kc + causal * kq) * w_key + p->attn_per_tile_s;
+        }
+    }
+  }
+  it.off[it.nseg] = len;
   double t = sched_makespan (&it, (int) S, p->attn_pair_gain);
   if (split > 1)
     t += p->attn_combine_s;
@@ -706,11 +703,11 @@ attn_prefill_time (const ModelCost *c, const AttnAcc *a)
       }
     }
   }
-  double tc = p->attn_pair_gain > 0 && a->pre_n <= ATTN_SCHED_SEQS
-                 && S <= SCHED_MAX_SMS && a->pre_units <= ATTN_SCHED_UNITS
-               ? attn_prefill_sched (c, a, split)
-               : fmax (a->pre_work / S, a->pre_wmax / split) / rate
-                   + p->attn_per_tile_s * ceil (a->pre_units * split / S);
+  double tc = p->attn_pair_gain > 0 && a->pre_n <= ATTN_SCHED_SEQS && S <= SCHED_MAX_SMS
+               ? attn_prefill_sched (c, a, split) : -1;
+  if (tc < 0)
+    tc = fmax (a->pre_work / S, a->pre_wmax / split) / rate
+         + p->attn_per_tile_s * ceil (a->pre_units * split / S);
   double tm = a->pre_b / (g->mem_bw * p->gemm_mem_eff);
   return p->attn_floor_s + smax_c (c, 1, tc, tm, p->gemm_sharp);
 }
