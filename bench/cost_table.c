@@ -35,7 +35,7 @@ main (void)
 {
   static const struct { const char *llm, *gpu; int tp; } rows[] = {
     { "llama-3.1-8b", "h100-sxm", 1 }, { "llama-3.1-8b", "a100-80gb", 1 },
-    { "llama-3.1-8b", "h200", 1 }, { "llama-3.1-70b", "h100-sxm", 4 },
+    { "llama-3.1-8b", "h100-sxm-cu13", 1 }, { "llama-3.1-8b", "h200", 1 }, { "llama-3.1-70b", "h100-sxm", 4 },
     { "mixtral-8x7b", "h100-sxm", 2 }, { "llama-3.1-8b", "l40s", 1 },
   };
   ModelCatalog *cat = model_catalog_new ();
