@@ -521,10 +521,11 @@ typedef struct {
 
 /* ties go to the lower SM index: deterministic, as the hardware's dispatcher
  * is not */
-static inline gboolean
+static inline int
 ev_less (const SchedEv *x, const SchedEv *y)
 {
-  return x->t < y->t || (x->t == y->t && x->sm < y->sm);
+  /* bitwise, not short-circuit: no branch on data (they mispredict) */
+  return (x->t < y->t) | ((x->t == y->t) & (x->sm < y->sm));
 }
 
 static double
@@ -532,7 +533,7 @@ sched_makespan (BlockSeq *it, int S, double g)
 {
   double rem[SCHED_MAX_SMS][2], last[SCHED_MAX_SMS];
   int cnt[SCHED_MAX_SMS], nh = 0;
-  SchedEv heap[SCHED_MAX_SMS];
+  SchedEv heap[SCHED_MAX_SMS + 1];   /* + a sentinel after the last entry */
   double w;
   const double pair = g / 2;
   S = MIN (S, SCHED_MAX_SMS);
@@ -577,13 +578,15 @@ sched_makespan (BlockSeq *it, int S, double g)
       x = heap[nh];
     else
       break;
+    /* sift down; heap[nh] is an infinite sentinel, so the right child can
+     * be compared without a bounds branch */
+    heap[nh] = (SchedEv) { INFINITY, G_MAXINT };
     int k = 0;
     for (;;) {
-      int l = 2 * k + 1, r = l + 1, m = l;
+      int l = 2 * k + 1;
       if (l >= nh)
         break;
-      if (r < nh && ev_less (&heap[r], &heap[l]))
-        m = r;
+      int m = l + ev_less (&heap[l + 1], &heap[l]);
       if (!ev_less (&heap[m], &x))
         break;
       heap[k] = heap[m];
