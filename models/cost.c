@@ -601,13 +601,13 @@ sched_makespan (BlockSeq *it, int S, double g)
  * contiguous cache an unsplit launch runs the forward kernel, 128-query tiles
  * (Flash_fwd_kernel_traits<128, 128, ...> at head size 128, as our H100 and
  * H200 kernel names show); otherwise the split-KV kernel, attn_tile_q-query
- * tiles, over `split` ranges of the keys, then a combine kernel
+ * tiles, over `split` ranges of the nb key blocks, then a combine kernel
  * (attn_combine_s). Every block costs attn_per_tile_s plus its keys at
  * attn_eff of an SM's share of the peak. Measured (our H100, H200):
  * held-out head geometries 7.4 / 21.7 -> 5.4 / 12.5 (median / p90 APE) in a
  * prototype (docs/cost-model.md). */
 static double
-attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split)
+attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split, double nb)
 {
   const ModelCostParams *p = &c->params;
   const double S = num_sms (c->gpu);
@@ -626,8 +626,7 @@ attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split)
   }
   gboolean fwd = c->dec_contig && split <= 1;
   const double rows = fwd ? 128 : p->attn_tile_q;
-  const double per = ceil (ceil (a->pre_kmax / dec_tile_keys (c->shape.d_fa)) / split)
-                     * dec_tile_keys (c->shape.d_fa);
+  const double per = ceil (nb / split) * dec_tile_keys (c->shape.d_fa);
   const int splits = split > 1 ? (int) ceil (a->pre_kmax / per) : 1;
   const double w_key = 4 * c->shape.d_fa * rows / rate, causal = p->attn_causal;
   int nt[ATTN_SCHED_SEQS], len = 0;
@@ -687,13 +686,14 @@ attn_prefill_time (const ModelCost *c, const AttnAcc *a)
    * kernel and a combine for every chunk whose 64-row query blocks x heads
    * fall below 0.8 x 2 x 132, and 384 queries over 256 cached keys take
    * 36.4 us where 512 unsplit take 27.4) */
+  /* key blocks of the longest unit (FlashAttention's kBlockN keys each) */
+  const double nb = ceil (a->pre_kmax / dec_tile_keys (c->shape.d_fa));
   double split;
   if (p->attn_split_sms <= 0)
     split = a->pre_units < S ? fmax (1, fmin (floor (S / a->pre_units), ceil (a->pre_kmax / 256))) : 1;
   else {
     /* the search loops over up to 128 splits: the simulator (tables on)
      * keeps the last grid's answer, as it does decode's terms */
-    double nb = ceil (a->pre_kmax / dec_tile_keys (c->shape.d_fa));
     double *m = (double *) c->pre_memo;
     if (c->table_n > 0 && m[0] == a->pre_units && m[1] == nb)
       split = m[2];
@@ -707,7 +707,7 @@ attn_prefill_time (const ModelCost *c, const AttnAcc *a)
     }
   }
   double tc = p->attn_pair_gain > 0 && a->pre_n <= ATTN_SCHED_SEQS && S <= SCHED_MAX_SMS
-               ? attn_prefill_sched (c, a, split) : -1;
+               ? attn_prefill_sched (c, a, split, nb) : -1;
   if (tc < 0)
     tc = fmax (a->pre_work / S, a->pre_wmax / split) / rate
          + p->attn_per_tile_s * ceil (a->pre_units * split / S);
@@ -1008,9 +1008,10 @@ model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate
   c->smax_p[0] = c->smax_p[1] = 0;   /* no table: smax computed (the calibrator) */
   c->dec_memo.seqs = -1;
   c->pre_memo[0] = -1;
-  memset (c->pre_sched, 0, sizeof c->pre_sched);
   if (!tabulate)
     return;
+  /* the memo is read only with the tables on */
+  memset (c->pre_sched, 0, sizeof c->pre_sched);
   smax_tabulate (c, 0, p->dec_sharp);
   smax_tabulate (c, 1, p->gemm_sharp);
   /* split-KV choices (a loop of up to 128 steps, too slow per iteration)

@@ -875,7 +875,8 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
 
   /* Speculation with a draft model: its weights share the GPU with the
    * target's, so they come out of the KV cache. */
-  ModelCost draft_cost = cost;
+  /* (a ModelCost is ~230 KB: copied only where there is a draft model) */
+  ModelCost draft_cost;
   if (g_strcmp0 (sc->spec_draft, "medusa") != 0) {
     if (!(w->draft_llm = model_catalog_llm (w->catalog, sc->spec_draft, &e))) {
       g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
@@ -929,7 +930,8 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
 
   for (int i = 0; i < sc->replicas; i++) {
     struct ServeReplica *rep = g_new0 (struct ServeReplica, 1);
-    rep->draft_cost = draft_cost;
+    if (w->draft_llm)
+      rep->draft_cost = draft_cost;
     rep->index = i;
     rep->world = w;
     rep->cost = cost;
