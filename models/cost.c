@@ -870,9 +870,12 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
   /* Everything but the bytes depends on the sequence count and the tile
    * counts, which change every 128 keys of context, not every iteration: the
    * simulator (tables on, parameters fixed since model_cost_set_params) keeps
-   * the last shape's terms. The memo is the one thing evaluating a const
-   * ModelCost writes; a ModelCost belongs to one simulation, one thread. */
-  DecMemo *m = (DecMemo *) &c->dec_memo;
+   * each shape's terms in a small direct-mapped memo (the replicas of a world
+   * share one ModelCost and interleave their shapes). The memos are the one
+   * thing evaluating a const ModelCost writes; a ModelCost belongs to one
+   * simulation, one thread. */
+  guint64 h = (guint64) a->dec_seqs * 0x9E3779B97F4A7C15ull ^ (guint64) kmax_tiles * 0xC2B2AE3D27D4EB4Full;
+  DecMemo *m = (DecMemo *) &c->dec_memo[(h >> 32) % MODEL_COST_DEC_MEMO];
   if (!(c->table_n > 0 && m->seqs == a->dec_seqs && m->tiles == tiles && m->kmax_tiles == kmax_tiles
         && m->pad_keys == c->dec_pad_keys && m->contig == c->dec_contig)) {
     dec_terms (c, a, tiles, m);
@@ -1006,7 +1009,8 @@ model_cost_set_params (ModelCost *c, const ModelCostParams *p, gboolean tabulate
   c->table_n = 0;
   memset (c->split, 0, sizeof c->split);
   c->smax_p[0] = c->smax_p[1] = 0;   /* no table: smax computed (the calibrator) */
-  c->dec_memo.seqs = -1;
+  for (int i = 0; i < MODEL_COST_DEC_MEMO; i++)
+    c->dec_memo[i].seqs = -1;
   c->pre_memo[0] = -1;
   if (!tabulate)
     return;

@@ -80,7 +80,7 @@ enum { MODEL_TAB_QKV, MODEL_TAB_OUT, MODEL_TAB_UP, MODEL_TAB_DOWN, MODEL_TAB_LM_
        MODEL_TAB_ALLREDUCE, MODEL_TAB_EMBED, MODEL_TAB_NORM, MODEL_TAB_ROPE, MODEL_TAB_KV_WRITE,
        MODEL_TAB_ACT, MODEL_TAB_ADD, MODEL_TAB_COUNT };
 
-/* The decode-attention terms of the last batch shape (internal). */
+/* The decode-attention terms of one batch shape (internal). */
 typedef struct {
   gint64 seqs;               /* -1 = empty */
   gint64 pad_keys;           /* dec_pad_keys they were computed with */
@@ -123,7 +123,10 @@ typedef struct {
    * ([0]) and gemm_sharp ([1]): cubic Hermite interpolation replaces two
    * pow() calls per decode wave (the simulator's hottest path; relative
    * error below 1e-12 except for r < 1e-3, where f - 1 < 1e-3^p) */
-  DecMemo         dec_memo;
+  /* decode terms by batch shape, direct-mapped: the replicas of a world
+   * share one ModelCost and interleave their shapes */
+#define MODEL_COST_DEC_MEMO 64
+  DecMemo         dec_memo[MODEL_COST_DEC_MEMO];
   double          pre_memo[3];   /* prefill split of the last grid: units, key blocks, split */
   /* scheduled prefill times of single chunks (q 0 = empty slot) */
   PreSched        pre_sched[MODEL_COST_PRE_SCHED];

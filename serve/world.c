@@ -51,6 +51,13 @@ struct ServeWorld {
   SimRng                *class_rng;      /* priority / client rules; NULL when unused */
   double                *client_cdf;     /* cumulative client shares (client_skew > 0) */
   const ModelLlm        *draft_llm;      /* speculation.draft as a model, or NULL (Medusa) */
+  /* Every replica is identical, so they share one cost model (~230 KB
+   * each), and with it its memos: the scheduled prefill's answers, one
+   * replica's shapes serve the others (the Azure conversation replay on 4
+   * replicas: 5,169 schedules computed with one cost model per replica,
+   * 2,339 shared) */
+  ModelCost              cost;
+  ModelCost              draft_cost;     /* valid when draft_llm is set */
 };
 
 /* ---- KV accounting (called through policies/policy.h) ----------------- */
@@ -287,7 +294,7 @@ spec_work (struct ServeReplica *rep, const struct ServeBatch *b, int k, GArray *
     max_k = MAX (max_k, ek);
   }
   ModelIterCost c;
-  model_cost_iteration (&rep->cost, (const ModelSeqWork *) work->data, work->len, &c);
+  model_cost_iteration (&rep->world->cost, (const ModelSeqWork *) work->data, work->len, &c);
   *target_s = c.total_s;
   if (max_k <= 0)
     return 0;
@@ -307,7 +314,7 @@ spec_work (struct ServeReplica *rep, const struct ServeBatch *b, int k, GArray *
         g_array_append_val (dw, wk);
       }
     }
-    model_cost_iteration (&rep->draft_cost, (const ModelSeqWork *) dw->data, dw->len, &c);
+    model_cost_iteration (&rep->world->draft_cost, (const ModelSeqWork *) dw->data, dw->len, &c);
     draft += c.total_s;
   }
   g_array_free (dw, TRUE);
@@ -485,7 +492,7 @@ replica_step (struct ServeReplica *rep)
       e->req->first_scheduled = now;
   }
   ModelIterCost cost;
-  model_cost_iteration (&rep->cost, b->work, b->len, &cost);
+  model_cost_iteration (&rep->world->cost, b->work, b->len, &cost);
   SimTime dt = model_iter_ns (&cost);
   if (b->n_spec > 0) {
     /* b->work already holds the k+1-token verifications; add the drafts */
@@ -845,8 +852,8 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
 
   /* Memory: does the model fit, and how many KV blocks? Every replica is
    * identical, so plan once. */
-  ModelCost cost;
-  model_cost_init (&cost, w->llm, w->gpu, sc->tp);
+  ModelCost *cost = &w->cost;
+  model_cost_init (cost, w->llm, w->gpu, sc->tp);
   /* a TP group wider than a node runs its all-reduce across the network:
    * the scenario's, or the one the GPU's profile was calibrated on */
   if (sc->network) {
@@ -856,7 +863,7 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
       g_clear_error (&e);
       goto fail;
     }
-    model_cost_set_network (&cost, w->network);
+    model_cost_set_network (cost, w->network);
   }
   ModelMemoryPlan mem;
   /* activations are sized for the most tokens one iteration can hold: the
@@ -867,7 +874,7 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
     max_tokens = policy_param (sops->params, w->sched_params, token_caps[i]);
   if (isnan (max_tokens))
     max_tokens = 8192;
-  if (!model_memory_plan (&cost, sc->block_size, sc->mem_util, (gint64) max_tokens, &mem, &e)) {
+  if (!model_memory_plan (cost, sc->block_size, sc->mem_util, (gint64) max_tokens, &mem, &e)) {
     g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster: %s", e->message);
     g_error_free (e);
     goto fail;
@@ -875,8 +882,6 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
 
   /* Speculation with a draft model: its weights share the GPU with the
    * target's, so they come out of the KV cache. */
-  /* (a ModelCost is ~230 KB: copied only where there is a draft model) */
-  ModelCost draft_cost;
   if (g_strcmp0 (sc->spec_draft, "medusa") != 0) {
     if (!(w->draft_llm = model_catalog_llm (w->catalog, sc->spec_draft, &e))) {
       g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
@@ -884,12 +889,13 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
       g_clear_error (&e);
       goto fail;
     }
-    model_cost_init (&draft_cost, w->draft_llm, w->gpu, sc->tp);
+    ModelCost *draft_cost = &w->draft_cost;
+    model_cost_init (draft_cost, w->draft_llm, w->gpu, sc->tp);
     if (w->network)
-      model_cost_set_network (&draft_cost, w->network);
+      model_cost_set_network (draft_cost, w->network);
     ModelMemoryPlan dmem;
     double dw = w->gpu->mem_bytes; /* a draft that does not fit alone fits nowhere */
-    if (model_memory_plan (&draft_cost, sc->block_size, 1.0, 1, &dmem, &e))
+    if (model_memory_plan (draft_cost, sc->block_size, 1.0, 1, &dmem, &e))
       dw = dmem.weight_bytes; /* per GPU; only the weights are added */
     else if (e->code != MODEL_ERROR_NO_FIT) {
       g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "speculation.draft: %s", e->message);
@@ -930,11 +936,8 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
 
   for (int i = 0; i < sc->replicas; i++) {
     struct ServeReplica *rep = g_new0 (struct ServeReplica, 1);
-    if (w->draft_llm)
-      rep->draft_cost = draft_cost;
     rep->index = i;
     rep->world = w;
-    rep->cost = cost;
     rep->mem = mem;
     rep->free_blocks = mem.num_blocks;
       if (sc->swap_conversation)

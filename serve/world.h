@@ -83,7 +83,6 @@ struct ServeBatch {
 struct ServeReplica {
   guint                     index;
   ServeWorld               *world;
-  ModelCost                 cost;
   ModelMemoryPlan           mem;
   gint64                    free_blocks;
   const PolicySchedulerOps *ops;
@@ -108,7 +107,6 @@ struct ServeReplica {
   GQueue                    conv_lru;     /* the entries' links, least recently stored first */
   /* speculation */
   SimRng                   *spec_rng;
-  ModelCost                 draft_cost;   /* valid when the draft is a model */
   guint64                   spec_proposed, spec_accepted;
 };
 
