@@ -14,3 +14,8 @@ bench_bench_replay_LDADD = $(SERVESIM_LIBS)
 noinst_PROGRAMS += bench/cost_table
 bench_cost_table_SOURCES = bench/cost_table.c
 bench_cost_table_LDADD = $(MODELS_LIBS)
+
+# The cost of the scheduled prefill attention per call and per thread block.
+noinst_PROGRAMS += bench/bench_prefill
+bench_bench_prefill_SOURCES = bench/bench_prefill.c
+bench_bench_prefill_LDADD = $(MODELS_LIBS)

@@ -514,6 +514,7 @@ block_next (BlockSeq *b, double *work)
 }
 
 #define SCHED_MAX_SMS 512
+#define PRE_SCHED_WAYS 4
 typedef struct {
   double t;   /* the SM's next finish time */
   int    sm;
@@ -614,15 +615,19 @@ attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split, double n
   const double rate = c->gpu->flops_bf16 / S * p->attn_eff;
   /* the simulator's iterations repeat their chunks (a replay's prompt
    * lengths, a synthetic trace's one length): single-chunk answers are
-   * memoised with the tables (4,096 slots, direct-mapped; Azure's
-   * conversation trace: 19,366 launches of 2,339 shapes) */
-  PreSched *slot = NULL;
+   * memoised with the tables (4,096 slots, 4-way set-associative, the
+   * newest first; Azure's conversation trace: 19,366 launches of 2,339
+   * shapes; direct-mapped, the colliding shapes evicted each other: a
+   * synthetic trace of 1,921 prompt lengths computed 18,501 schedules in
+   * 100,000 requests) */
+  PreSched *set = NULL;
   if (c->table_n > 0 && a->pre_n == 1) {
     guint64 h = (guint64) a->pre_q[0] * 0x9E3779B97F4A7C15ull ^ (guint64) a->pre_c[0] * 0xC2B2AE3D27D4EB4Full
                 ^ (guint64) split * 0x165667B19E3779F9ull;
-    slot = (PreSched *) &c->pre_sched[(h >> 32) % MODEL_COST_PRE_SCHED];
-    if (slot->q == a->pre_q[0] && slot->ctx == a->pre_c[0] && slot->split == split)
-      return slot->t;
+    set = (PreSched *) &c->pre_sched[(h >> 32) % (MODEL_COST_PRE_SCHED / PRE_SCHED_WAYS) * PRE_SCHED_WAYS];
+    for (int k = 0; k < PRE_SCHED_WAYS; k++)
+      if (set[k].q == a->pre_q[0] && set[k].ctx == a->pre_c[0] && set[k].split == split)
+        return set[k].t;
   }
   gboolean fwd = c->dec_contig && split <= 1;
   const double rows = fwd ? 128 : p->attn_tile_q;
@@ -667,8 +672,10 @@ attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split, double n
   double t = sched_makespan (&it, (int) S, p->attn_pair_gain);
   if (split > 1)
     t += p->attn_combine_s;
-  if (slot)
-    *slot = (PreSched) { a->pre_q[0], a->pre_c[0], split, t };
+  if (set) {
+    memmove (set + 1, set, (PRE_SCHED_WAYS - 1) * sizeof *set);
+    set[0] = (PreSched) { a->pre_q[0], a->pre_c[0], split, t };
+  }
   return t;
 }
 
