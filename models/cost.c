@@ -515,18 +515,51 @@ block_next (BlockSeq *b, double *work)
 
 #define SCHED_MAX_SMS 512
 #define PRE_SCHED_WAYS 4
-typedef struct {
-  double t;   /* the SM's next finish time */
-  int    sm;
-} SchedEv;
-
-/* ties go to the lower SM index: deterministic, as the hardware's dispatcher
- * is not */
-static inline int
-ev_less (const SchedEv *x, const SchedEv *y)
+/* An event: an SM's next finish time and the SM. Times are never negative,
+ * and the bits of non-negative doubles order as the values do, so events
+ * compare as integers: (time bits, SM), ties to the lower SM index
+ * (deterministic, as the hardware's dispatcher is not). Where the compiler
+ * has 128-bit integers that is one compare with no branch: 20% less time per
+ * block than comparing the doubles (bench/bench_prefill). */
+#ifdef __SIZEOF_INT128__
+typedef unsigned __int128 SchedEv;
+#define EV_LT(x, y) ((x) < (y))
+#define EV_SM(e) ((int) ((e) & 0xffff))
+#define EV_BITS(e) ((guint64) ((e) >> 16))
+#define EV_MAX (~(SchedEv) 0)
+static inline SchedEv
+ev_pack (guint64 bits, int sm)
 {
-  /* bitwise, not short-circuit: no branch on data (they mispredict) */
-  return (x->t < y->t) | ((x->t == y->t) & (x->sm < y->sm));
+  return ((SchedEv) bits << 16) | (guint) sm;
+}
+#else
+typedef struct { guint64 bits; int sm; } SchedEv;
+#define EV_LT(x, y) (((x).bits < (y).bits) | (((x).bits == (y).bits) & ((x).sm < (y).sm)))
+#define EV_SM(e) ((e).sm)
+#define EV_BITS(e) ((e).bits)
+#define EV_MAX ((SchedEv) { G_MAXUINT64, G_MAXINT })
+static inline SchedEv
+ev_pack (guint64 bits, int sm)
+{
+  return (SchedEv) { bits, sm };
+}
+#endif
+
+static inline SchedEv
+ev_make (double t, int sm)
+{
+  guint64 b;
+  memcpy (&b, &t, sizeof b);
+  return ev_pack (b, sm);
+}
+
+static inline double
+ev_time (SchedEv e)
+{
+  guint64 b = EV_BITS (e);
+  double t;
+  memcpy (&t, &b, sizeof t);
+  return t;
 }
 
 static double
@@ -542,13 +575,30 @@ sched_makespan (BlockSeq *it, int S, double g)
     cnt[i] = 0, last[i] = 0;
   for (int k = 0; k < 2 * S && block_next (it, &w); k++)
     rem[k % S][cnt[k % S]++] = w;
+  if (!block_next (it, &w)) {
+    /* every block is placed (sarathi's 512-token chunks: 256 blocks on 132
+     * SMs): no SM takes another, so the makespan is the latest SM's end, a
+     * pair's first block leaving at MIN / pair and the other then running
+     * alone; the same arithmetic as the events below, without the heap */
+    double end = 0;
+    for (int i = 0; i < S && cnt[i] > 0; i++) {
+      double t = cnt[i] == 2 ? MIN (rem[i][0], rem[i][1]) / pair : rem[i][0];
+      if (cnt[i] == 2) {
+        double left = MAX (rem[i][0], rem[i][1]) - (t - 0) * pair;
+        t += left > 0 ? left : 0;
+      }
+      end = MAX (end, t);
+    }
+    return end;
+  }
+  it->i--;   /* not taken: hand the block back */
   /* the SMs in index order with their first finish times: a valid heap once
    * sifted up */
   for (int i = 0; i < S && cnt[i] > 0; i++) {
     double t = cnt[i] == 2 ? MIN (rem[i][0], rem[i][1]) / pair : rem[i][0];
     int k = nh++;
-    heap[k] = (SchedEv) { t, i };
-    while (k > 0 && ev_less (&heap[k], &heap[(k - 1) / 2])) {
+    heap[k] = ev_make (t, i);
+    while (k > 0 && EV_LT (heap[k], heap[(k - 1) / 2])) {
       SchedEv x = heap[k];
       heap[k] = heap[(k - 1) / 2];
       heap[(k - 1) / 2] = x;
@@ -557,8 +607,8 @@ sched_makespan (BlockSeq *it, int S, double g)
   }
   double end = 0;
   while (nh > 0) {
-    int i = heap[0].sm;
-    double t = heap[0].t;
+    int i = EV_SM (heap[0]);
+    double t = ev_time (heap[0]);
     /* the block that finishes leaves; the other keeps what it has left */
     if (cnt[i] == 2) {
       double done = (t - last[i]) * pair;
@@ -574,21 +624,21 @@ sched_makespan (BlockSeq *it, int S, double g)
     /* the root takes its new time, or the last entry's place */
     SchedEv x;
     if (cnt[i] > 0)
-      x = (SchedEv) { t + (cnt[i] == 2 ? MIN (rem[i][0], rem[i][1]) / pair : rem[i][0]), i };
+      x = ev_make (t + (cnt[i] == 2 ? MIN (rem[i][0], rem[i][1]) / pair : rem[i][0]), i);
     else if (--nh > 0)
       x = heap[nh];
     else
       break;
     /* sift down; heap[nh] is an infinite sentinel, so the right child can
      * be compared without a bounds branch */
-    heap[nh] = (SchedEv) { INFINITY, G_MAXINT };
+    heap[nh] = EV_MAX;
     int k = 0;
     for (;;) {
       int l = 2 * k + 1;
       if (l >= nh)
         break;
-      int m = l + ev_less (&heap[l + 1], &heap[l]);
-      if (!ev_less (&heap[m], &x))
+      int m = l + EV_LT (heap[l + 1], heap[l]);
+      if (!EV_LT (heap[m], x))
         break;
       heap[k] = heap[m];
       k = m;
