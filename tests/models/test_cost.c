@@ -698,6 +698,26 @@ test_fast_paths_agree (void)
                                  / fmax (1e-300, b.op[MODEL_OP_ATTN_DECODE].time_s) - 1)
                                * (b.op[MODEL_OP_ATTN_DECODE].time_s > 0));
     }
+    /* the memos under pressure, as a world's replicas sharing one ModelCost
+     * load them: 2,500 single prompts of 1,500 lengths over 7 cached lengths (a
+     * length comes back over another cache), so that sets of
+     * the 4-way prefill memo overflow and evict, each followed by decode
+     * batches of two interleaved streams of shapes */
+    for (int i = 0; i < 2500; i++) {
+      ModelSeqWork pq = { 1 + (i * 7919) % 1500, (i % 7) * 512 };
+      double x = model_cost_attn_time (&fast, &pq, 1, FALSE);
+      double y = model_cost_attn_time (&exact, &pq, 1, FALSE);
+      worst = fmax (worst, fabs (x / y - 1));
+      for (int i2 = 0; i2 < 2; i2++) {
+        int nd = 1 + (i * 31 + i2 * 17) % 96;
+        ModelSeqWork dw[96];
+        for (int k = 0; k < nd; k++)
+          dw[k] = (ModelSeqWork) { 1, 100 + (i * 13 + k * 97 + i2 * 1000) % 6000 };
+        x = model_cost_attn_time (&fast, dw, (gsize) nd, TRUE);
+        y = model_cost_attn_time (&exact, dw, (gsize) nd, TRUE);
+        worst = fmax (worst, fabs (x / y - 1));
+      }
+    }
   }
   printf ("\n  fast paths vs computed: worst relative difference %.2g\n", worst);
   CU_ASSERT_TRUE (worst < 1e-9);
@@ -1497,7 +1517,7 @@ main (void)
     { "split-KV decode by hand", test_decode_split_kv },
     { "element-wise row waves", test_elem_row_waves },
     { "RoPE thread-block geometry", test_rope_blocks },
-    { "tables, interpolated smax and decode memo agree with computing", test_fast_paths_agree },
+    { "tables, interpolated smax and the memos agree with computing", test_fast_paths_agree },
     { "kernel variants: row term, norm/act classes, GEMM roles", test_kernel_variants },
     { "tensor parallelism", test_tp },
     { "mixture of experts", test_moe },
