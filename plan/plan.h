@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "policies/registry.h"
+#include "serve/world.h"
 
 #define PLAN_ERROR (plan_error_quark ())
 GQuark plan_error_quark (void);
@@ -89,9 +90,12 @@ gboolean    plan_config_check (const PlanSpec *spec, PolicyRegistry *reg, guint 
  * (exposed for tests). Returns TRUE when the SLOs hold; otherwise FALSE with
  * *binding set to the most-violated limit ("ttft", "tpot", "queue",
  * "rejected"), or to "error" with *error set. `metrics` (may be NULL)
- * receives {ttft_p, tpot_p, drain_s, goodput_rps, output_tok_s, ...}. */
+ * receives {ttft_p, tpot_p, drain_s, goodput_rps, output_tok_s, ...}.
+ * `cache` (may be NULL) keeps the cost model between the simulations of one
+ * configuration (serve/world.h); the results are the same without it. */
 gboolean    plan_run_point (const PlanSpec *spec, PolicyRegistry *reg, guint i, double mult,
-                            const char **binding, json_t **metrics, GError **error);
+                            ServeCostCache *cache, const char **binding, json_t **metrics,
+                            GError **error);
 
 /* ---- sweeps ------------------------------------------------------------- */
 

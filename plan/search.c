@@ -75,7 +75,7 @@ end_backlog (const ServeMetrics *m, double t_first, double span)
 
 gboolean
 plan_run_point (const PlanSpec *spec, PolicyRegistry *reg, guint i, double mult,
-                const char **binding, json_t **metrics, GError **error)
+                ServeCostCache *cache, const char **binding, json_t **metrics, GError **error)
 {
   g_return_val_if_fail (spec != NULL && reg != NULL && i < spec->n_configs && mult > 0, FALSE);
   g_return_val_if_fail (binding != NULL, FALSE);
@@ -89,7 +89,7 @@ plan_run_point (const PlanSpec *spec, PolicyRegistry *reg, guint i, double mult,
     return FALSE;
   /* the spec's catalog is the base scenario's, and the space cannot change
    * "catalog": every point can share it */
-  ServeWorld *w = serve_world_new_with_catalog (sc, reg, spec->catalog, error);
+  ServeWorld *w = serve_world_new_cached (sc, reg, spec->catalog, cache, error);
   gboolean ok = FALSE;
   if (!w || !serve_world_run (w, error))
     goto out;
@@ -272,6 +272,7 @@ typedef struct {
   guint           i;
   GArray         *points; /* Point, in the order simulated */
   char           *error;  /* first run error, or NULL */
+  ServeCostCache *cost;   /* the cost model, kept across this configuration's runs */
 } Search;
 
 static const Point *
@@ -284,7 +285,7 @@ probe (Search *s, double x)
   }
   Point p = { x, FALSE, NULL, NULL };
   GError *e = NULL;
-  p.pass = plan_run_point (s->spec, s->reg, s->i, x, &p.binding, &p.metrics, &e);
+  p.pass = plan_run_point (s->spec, s->reg, s->i, x, s->cost, &p.binding, &p.metrics, &e);
   if (e) {
     if (!s->error)
       s->error = g_strdup_printf ("at %gx: %s", x, e->message);
@@ -330,7 +331,7 @@ plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i, guint *sims)
     return r;
   }
 
-  Search s = { spec, reg, i, g_array_new (FALSE, FALSE, sizeof (Point)), NULL };
+  Search s = { spec, reg, i, g_array_new (FALSE, FALSE, sizeof (Point)), NULL, serve_cost_cache_new () };
   double lo = 0, hi = INFINITY;
   const char *binding = NULL;
   if (!spec->targets_only) {
@@ -444,6 +445,7 @@ plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i, guint *sims)
   for (guint k = 0; k < s.points->len; k++)
     json_decref (g_array_index (s.points, Point, k).metrics);
   g_array_free (s.points, TRUE);
+  serve_cost_cache_free (s.cost);
   g_free (s.error);
   return r;
 }

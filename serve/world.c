@@ -55,10 +55,31 @@ struct ServeWorld {
    * each), and with it its memos: the scheduled prefill's answers, one
    * replica's shapes serve the others (the Azure conversation replay on 4
    * replicas: 5,169 schedules computed with one cost model per replica,
-   * 2,339 shared) */
-  ModelCost              cost;
-  ModelCost              draft_cost;     /* valid when draft_llm is set */
+   * 2,850 shared). It is the cost cache's (serve_world_new_cached) or own_cost. */
+  ModelCost             *cost;
+  ModelCost             *own_cost;       /* NULL when the cost cache's is used */
+  ModelCost             *draft_cost;     /* when draft_llm is set */
 };
+
+struct ServeCostCache {
+  ModelCost           cost;
+  const ModelLlm     *llm;      /* what `cost` was built for; NULL = nothing yet */
+  const ModelGpu     *gpu;
+  const ModelNetwork *network;
+  int                 tp;
+};
+
+ServeCostCache *
+serve_cost_cache_new (void)
+{
+  return g_new0 (ServeCostCache, 1);
+}
+
+void
+serve_cost_cache_free (ServeCostCache *cache)
+{
+  g_free (cache);
+}
 
 /* ---- KV accounting (called through policies/policy.h) ----------------- */
 
@@ -294,7 +315,7 @@ spec_work (struct ServeReplica *rep, const struct ServeBatch *b, int k, GArray *
     max_k = MAX (max_k, ek);
   }
   ModelIterCost c;
-  model_cost_iteration (&rep->world->cost, (const ModelSeqWork *) work->data, work->len, &c);
+  model_cost_iteration (rep->world->cost, (const ModelSeqWork *) work->data, work->len, &c);
   *target_s = c.total_s;
   if (max_k <= 0)
     return 0;
@@ -314,7 +335,7 @@ spec_work (struct ServeReplica *rep, const struct ServeBatch *b, int k, GArray *
         g_array_append_val (dw, wk);
       }
     }
-    model_cost_iteration (&rep->world->draft_cost, (const ModelSeqWork *) dw->data, dw->len, &c);
+    model_cost_iteration (rep->world->draft_cost, (const ModelSeqWork *) dw->data, dw->len, &c);
     draft += c.total_s;
   }
   g_array_free (dw, TRUE);
@@ -492,7 +513,7 @@ replica_step (struct ServeReplica *rep)
       e->req->first_scheduled = now;
   }
   ModelIterCost cost;
-  model_cost_iteration (&rep->world->cost, b->work, b->len, &cost);
+  model_cost_iteration (rep->world->cost, b->work, b->len, &cost);
   SimTime dt = model_iter_ns (&cost);
   if (b->n_spec > 0) {
     /* b->work already holds the k+1-token verifications; add the drafts */
@@ -798,6 +819,13 @@ ServeWorld *
 serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
                               const ModelCatalog *catalog, GError **error)
 {
+  return serve_world_new_cached (sc, reg, catalog, NULL, error);
+}
+
+ServeWorld *
+serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
+                        const ModelCatalog *catalog, ServeCostCache *cache, GError **error)
+{
   ServeWorld *w = g_new0 (ServeWorld, 1);
   w->sc = sc;
   w->engine = sim_engine_new ();
@@ -852,19 +880,31 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
 
   /* Memory: does the model fit, and how many KV blocks? Every replica is
    * identical, so plan once. */
-  ModelCost *cost = &w->cost;
-  model_cost_init (cost, w->llm, w->gpu, sc->tp);
   /* a TP group wider than a node runs its all-reduce across the network:
    * the scenario's, or the one the GPU's profile was calibrated on */
-  if (sc->network) {
-    if (!(w->network = model_catalog_network (w->catalog, sc->network, &e))) {
-      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster.network: %s (or null for the "
-                   "GPU profile's own)", e->message);
-      g_clear_error (&e);
-      goto fail;
-    }
-    model_cost_set_network (cost, w->network);
+  if (sc->network && !(w->network = model_catalog_network (w->catalog, sc->network, &e))) {
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster.network: %s (or null for the "
+                 "GPU profile's own)", e->message);
+    g_clear_error (&e);
+    goto fail;
   }
+  ModelCost *cost;
+  if (cache && cache->llm == w->llm && cache->gpu == w->gpu && cache->tp == sc->tp
+      && cache->network == w->network)
+    cost = &cache->cost;   /* built by an earlier world, memos and all */
+  else {
+    cost = cache ? &cache->cost : (w->own_cost = g_new (ModelCost, 1));
+    model_cost_init (cost, w->llm, w->gpu, sc->tp);
+    if (w->network)
+      model_cost_set_network (cost, w->network);
+    if (cache) {
+      cache->llm = w->llm;
+      cache->gpu = w->gpu;
+      cache->network = w->network;
+      cache->tp = sc->tp;
+    }
+  }
+  w->cost = cost;
   ModelMemoryPlan mem;
   /* activations are sized for the most tokens one iteration can hold: the
    * policy's token cap under whichever name it uses, else vLLM's default */
@@ -889,7 +929,7 @@ serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
       g_clear_error (&e);
       goto fail;
     }
-    ModelCost *draft_cost = &w->draft_cost;
+    ModelCost *draft_cost = w->draft_cost = g_new (ModelCost, 1);
     model_cost_init (draft_cost, w->draft_llm, w->gpu, sc->tp);
     if (w->network)
       model_cost_set_network (draft_cost, w->network);
@@ -985,6 +1025,8 @@ serve_world_free (ServeWorld *w)
   g_ptr_array_free (w->replicas, TRUE);
   g_free (w->sched_params);
   g_free (w->router_params);
+  g_free (w->own_cost);
+  g_free (w->draft_cost);
   if (w->class_rng)
     sim_rng_free (w->class_rng);
   g_free (w->client_cdf);

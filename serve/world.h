@@ -119,6 +119,21 @@ ServeWorld *serve_world_new (const ServeScenario *sc, PolicyRegistry *reg, GErro
  * across threads), and it must outlive the world. NULL = load it. */
 ServeWorld *serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistry *reg,
                                           const ModelCatalog *catalog, GError **error);
+
+/* A cost model kept across worlds. Worlds of the same model, GPU, TP and
+ * network built with one cache use its ModelCost, and with it its memos:
+ * the scheduled prefill's answers for a trace's prompts are the same at
+ * every request rate a plan tries (servesim plan keeps one per
+ * configuration it evaluates). Results are the same with and without it.
+ * Not thread-safe: one world at a time. It remembers the catalog's entries,
+ * so the catalog must outlive its use. */
+typedef struct ServeCostCache ServeCostCache;
+ServeCostCache *serve_cost_cache_new (void);
+void            serve_cost_cache_free (ServeCostCache *cache);
+/* serve_world_new_with_catalog with a cost cache (NULL = none). */
+ServeWorld *serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
+                                    const ModelCatalog *catalog, ServeCostCache *cache,
+                                    GError **error);
 void        serve_world_free (ServeWorld *w);
 
 /* Progress callback, called from the run loop about every 0.2 s of wall time. */

@@ -115,9 +115,9 @@ t_capacity_hand_computed (void)
 
   /* one point below and one above 1/S, directly */
   const char *bind = NULL;
-  CU_ASSERT (plan_run_point (spec, reg, 0, 0.8 * xstar, &bind, NULL, &e));
+  CU_ASSERT (plan_run_point (spec, reg, 0, 0.8 * xstar, NULL, &bind, NULL, &e));
   CU_ASSERT_PTR_NULL (bind);
-  CU_ASSERT_FALSE (plan_run_point (spec, reg, 0, 1.25 * xstar, &bind, NULL, &e));
+  CU_ASSERT_FALSE (plan_run_point (spec, reg, 0, 1.25 * xstar, NULL, &bind, NULL, &e));
   CU_ASSERT_PTR_NULL (e);
   CU_ASSERT_PTR_NOT_NULL (bind);
   policy_registry_free (reg);
@@ -175,7 +175,7 @@ t_window (void)
   for (guint k = 0; k < G_N_ELEMENTS (xs); k++) {
     const char *b = NULL;
     json_t *m = NULL;
-    CU_ASSERT (plan_run_point (spec, reg, 0, xs[k], &b, &m, &e));
+    CU_ASSERT (plan_run_point (spec, reg, 0, xs[k], NULL, &b, &m, &e));
     gint64 want = (gint64) ceil (xs[k] * r0 * 10) + 1;
     if (want > 400)
       want = 400; /* the whole workload, scaled */
@@ -183,6 +183,41 @@ t_window (void)
     CU_ASSERT (fabs (json_number_value (json_object_get (m, "offered_rps")) - xs[k] * r0) < 1e-9);
     json_decref (m);
   }
+  policy_registry_free (reg);
+  plan_spec_free (spec);
+}
+
+/* A cost cache kept across runs (as plan_evaluate keeps one per
+ * configuration) gives the same metrics as none, also when the next run is
+ * another configuration (TP 2 after TP 1: the cache must rebuild, not reuse
+ * TP 1's cost model). */
+static void
+t_cost_cache (void)
+{
+  GError *e = NULL;
+  PlanSpec *spec = load ("{\"set\": {\"workload.trace\": null, \"workload.generator.num_requests\": 120,"
+                         " \"workload.generator.rate\": 4, \"workload.generator.lengths\": \"uniform\","
+                         " \"cluster.gpu\": \"h100-sxm\"},"
+                         " \"space\": {\"cluster.tp\": [1, 2]}, \"slo\": {\"ttft\": 5}}", &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (spec);
+  PolicyRegistry *reg = policy_registry_new ();
+  ServeCostCache *cache = serve_cost_cache_new ();
+  const struct { guint cfg; double x; } runs[] = { { 0, 1 }, { 0, 6 }, { 1, 6 }, { 1, 1 }, { 0, 1 } };
+  for (guint k = 0; k < G_N_ELEMENTS (runs); k++) {
+    const char *b1 = NULL, *b2 = NULL;
+    json_t *m1 = NULL, *m2 = NULL;
+    gboolean p1 = plan_run_point (spec, reg, runs[k].cfg, runs[k].x, cache, &b1, &m1, &e);
+    gboolean p2 = plan_run_point (spec, reg, runs[k].cfg, runs[k].x, NULL, &b2, &m2, &e);
+    CU_ASSERT_PTR_NULL (e);
+    CU_ASSERT_EQUAL (p1, p2);
+    CU_ASSERT_STRING_EQUAL (b1 ? b1 : "", b2 ? b2 : "");
+    CU_ASSERT_PTR_NOT_NULL_FATAL (m1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (m2);
+    CU_ASSERT (json_equal (m1, m2));
+    json_decref (m1);
+    json_decref (m2);
+  }
+  serve_cost_cache_free (cache);
   policy_registry_free (reg);
   plan_spec_free (spec);
 }
@@ -533,6 +568,7 @@ main (void)
     { "capacity of a serial server is 1/S", t_capacity_hand_computed },
     { "targets mode settles lower targets from a pass", t_targets_mode },
     { "window_s: first k requests at x times the rate", t_window },
+    { "a cost cache across runs changes nothing", t_cost_cache },
     { "pruning reasons, nothing simulated", t_pruning },
     { "bad plan files name the key", t_bad_plans },
     { "space enumeration, labels, overrides", t_space_enumeration },
