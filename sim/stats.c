@@ -92,8 +92,9 @@ store_fold (SketchStore *s, gint64 lo, gint64 hi)
   }
 }
 
-static void
-store_add (SketchStore *s, gint64 k, guint64 n)
+/* a key outside the range held: widen (or clamp) it first */
+G_GNUC_NO_INLINE static void
+store_add_grow (SketchStore *s, gint64 k, guint64 n)
 {
   gint64 lo = s->total ? MIN (s->lo, k) : k;
   gint64 hi = s->total ? MAX (s->hi, k) : k;
@@ -112,6 +113,19 @@ store_add (SketchStore *s, gint64 k, guint64 n)
   s->total += n;
   s->lo = lo;
   s->hi = hi;
+}
+
+/* Count n at key k. The common case, a key inside the range already held
+ * (the general path does the same after finding nothing to move), inline:
+ * it was 7% of a replay's instructions out of line. */
+static inline void
+store_add (SketchStore *s, gint64 k, guint64 n)
+{
+  if (G_LIKELY (s->total && k >= s->lo && k <= s->hi)) {
+    s->counts[k - s->offset] += n;
+    s->total += n;
+  } else
+    store_add_grow (s, k, n);
 }
 
 static void
