@@ -940,8 +940,10 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
    * share one ModelCost and interleave their shapes). The memos are the one
    * thing evaluating a const ModelCost writes; a ModelCost belongs to one
    * simulation, one thread. */
-  guint64 h = (guint64) a->dec_seqs * 0x9E3779B97F4A7C15ull ^ (guint64) kmax_tiles * 0xC2B2AE3D27D4EB4Full
-              ^ (guint64) tiles * 0x165667B19E3779F9ull;
+  /* (through gint64: a double to unsigned conversion is a branch) */
+  guint64 h = (guint64) a->dec_seqs * 0x9E3779B97F4A7C15ull
+              ^ (guint64) (gint64) kmax_tiles * 0xC2B2AE3D27D4EB4Full
+              ^ (guint64) (gint64) tiles * 0x165667B19E3779F9ull;
   DecMemo *m = (DecMemo *) &c->dec_memo[(h >> 32) % MODEL_COST_DEC_MEMO];
   if (!(c->table_n > 0 && m->seqs == a->dec_seqs && m->tiles == tiles && m->kmax_tiles == kmax_tiles
         && m->pad_keys == c->dec_pad_keys && m->contig == c->dec_contig)) {
