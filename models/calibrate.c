@@ -1378,8 +1378,10 @@ param_informative (const ModelCalSet *s, const char *name)
     /* the scheduled prefill: only over a contiguous cache (our SDPA runs),
      * whose kernel names showed which kernel and tiles ran (the forward
      * kernel's 128 rows unsplit, the split-KV kernel's 64 and a combine
-     * split). Vidur's paged A100 rows (4,418) would take tens of minutes
-     * per fit, and nothing there shows the kernels: they keep the closed form */
+     * split). Vidur's paged A100 rows (4,418) keep the closed form for
+     * cost: scheduled, their fit took 68 minutes (seventh session; it fitted
+     * them far better, 4.67 / 12.54 -> 2.38 / 6.40 in sample: see
+     * docs/cost-model.md, "Known weaknesses") */
     return has_contig (s, MODEL_CAL_ATTN_PREFILL);
   }
   if (strcmp (name, "dec_fwd_tile") == 0) {
