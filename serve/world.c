@@ -826,6 +826,10 @@ ServeWorld *
 serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
                         const ModelCatalog *catalog, ServeCostCache *cache, GError **error)
 {
+  /* the cache knows catalog entries by address: a world's own catalog dies
+   * with it, and the next one's entries may take the same addresses */
+  if (!catalog)
+    cache = NULL;
   ServeWorld *w = g_new0 (ServeWorld, 1);
   w->sc = sc;
   w->engine = sim_engine_new ();

@@ -130,7 +130,8 @@ ServeWorld *serve_world_new_with_catalog (const ServeScenario *sc, PolicyRegistr
 typedef struct ServeCostCache ServeCostCache;
 ServeCostCache *serve_cost_cache_new (void);
 void            serve_cost_cache_free (ServeCostCache *cache);
-/* serve_world_new_with_catalog with a cost cache (NULL = none). */
+/* serve_world_new_with_catalog with a cost cache (NULL = none; unused when
+ * catalog is NULL: a world's own catalog dies with it). */
 ServeWorld *serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
                                     const ModelCatalog *catalog, ServeCostCache *cache,
                                     GError **error);
