@@ -118,13 +118,16 @@ static gpointer
 local_worker (gpointer data)
 {
   Master *m = data;
+  ServeCostCache *cache = serve_cost_cache_new ();   /* the thread's, across configurations */
   for (;;) {
     g_mutex_lock (&m->lock);
     int i = take (m);
     g_mutex_unlock (&m->lock);
-    if (i < 0)
+    if (i < 0) {
+      serve_cost_cache_free (cache);
       return NULL;
-    json_t *r = plan_evaluate (m->spec, m->reg, (guint) i, NULL);
+    }
+    json_t *r = plan_evaluate (m->spec, m->reg, (guint) i, cache, NULL);
     g_mutex_lock (&m->lock);
     store (m, r);
     g_mutex_unlock (&m->lock);
@@ -218,6 +221,7 @@ static void
 worker (const PlanSpec *spec, PolicyRegistry *reg)
 {
   char *prev = NULL;
+  ServeCostCache *cache = serve_cost_cache_new ();   /* across this rank's configurations */
   for (;;) {
     int len = prev ? (int) strlen (prev) : 0;
     MPI_Send (prev ? prev : "", len, MPI_CHAR, 0, TAG_REQ, MPI_COMM_WORLD);
@@ -227,10 +231,11 @@ worker (const PlanSpec *spec, PolicyRegistry *reg)
     MPI_Recv (&idx, 1, MPI_INT, 0, TAG_WORK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     if (idx < 0)
       break;
-    json_t *r = plan_evaluate (spec, reg, (guint) idx, NULL);
+    json_t *r = plan_evaluate (spec, reg, (guint) idx, cache, NULL);
     prev = json_dumps (r, JSON_COMPACT);
     json_decref (r);
   }
+  serve_cost_cache_free (cache);
 }
 
 gboolean

@@ -75,9 +75,13 @@ const json_t *plan_spec_json (const PlanSpec *spec);
 
 /* Evaluate configuration i: prune (reason recorded) or search its capacity
  * and check the targets. Never NULL: failures are results with status
- * "pruned" or "error". Caller json_decref()s. Thread-safe. `sims`, when
- * non-NULL, receives the number of simulations run. */
-json_t     *plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i, guint *sims);
+ * "pruned" or "error". Caller json_decref()s. Thread-safe with one `cache`
+ * per thread. `sims`, when non-NULL, receives the number of simulations run.
+ * `cache` keeps the cost model across the runs (serve/world.h): NULL makes
+ * one for this configuration; a worker passes its own so that consecutive
+ * configurations of the same model, GPU and TP share it too. */
+json_t     *plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i,
+                           ServeCostCache *cache, guint *sims);
 
 /* The pruning check alone (no simulation): TRUE when configuration i would
  * run; FALSE with *reason ("code: explanation", g_free) when it is pruned.

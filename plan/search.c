@@ -305,7 +305,8 @@ find_point (const Search *s, double x)
 }
 
 json_t *
-plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i, guint *sims)
+plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i, ServeCostCache *cache,
+               guint *sims)
 {
   g_return_val_if_fail (spec != NULL && reg != NULL && i < spec->n_configs, NULL);
   json_t *r = json_object ();
@@ -331,7 +332,8 @@ plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i, guint *sims)
     return r;
   }
 
-  Search s = { spec, reg, i, g_array_new (FALSE, FALSE, sizeof (Point)), NULL, serve_cost_cache_new () };
+  ServeCostCache *own = cache ? NULL : serve_cost_cache_new ();
+  Search s = { spec, reg, i, g_array_new (FALSE, FALSE, sizeof (Point)), NULL, cache ? cache : own };
   double lo = 0, hi = INFINITY;
   const char *binding = NULL;
   if (!spec->targets_only) {
@@ -445,7 +447,7 @@ plan_evaluate (const PlanSpec *spec, PolicyRegistry *reg, guint i, guint *sims)
   for (guint k = 0; k < s.points->len; k++)
     json_decref (g_array_index (s.points, Point, k).metrics);
   g_array_free (s.points, TRUE);
-  serve_cost_cache_free (s.cost);
+  serve_cost_cache_free (own);
   g_free (s.error);
   return r;
 }

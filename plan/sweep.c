@@ -188,13 +188,17 @@ static gpointer
 work (gpointer user)
 {
   Sweep *sw = user;
+  /* the thread's cost model, kept across its configurations */
+  ServeCostCache *cache = serve_cost_cache_new ();
   for (;;) {
     gint k = g_atomic_int_add (&sw->next, 1);
-    if (k >= (gint) sw->n_todo)
+    if (k >= (gint) sw->n_todo) {
+      serve_cost_cache_free (cache);
       return NULL;
+    }
     guint i = sw->todo[k];
     guint sims = 0;
-    json_t *r = plan_evaluate (sw->spec, sw->reg, i, &sims);
+    json_t *r = plan_evaluate (sw->spec, sw->reg, i, cache, &sims);
     GError *e = NULL;
     gboolean logged = !sw->log || plan_log_append (sw->log, r, &e);
     g_mutex_lock (&sw->lock);

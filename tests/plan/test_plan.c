@@ -89,7 +89,7 @@ t_capacity_hand_computed (void)
   CU_ASSERT (fabs (r0 - 1) < 0.1); /* the generator's 1 req/s, measured */
   PolicyRegistry *reg = policy_registry_new ();
   guint sims = 0;
-  json_t *r = plan_evaluate (spec, reg, 0, &sims);
+  json_t *r = plan_evaluate (spec, reg, 0, NULL, &sims);
   CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (r, "status")), "ok");
   double cap = json_number_value (json_object_get (r, "capacity_rps"));
   double x = json_number_value (json_object_get (r, "capacity_x"));
@@ -139,7 +139,7 @@ t_targets_mode (void)
   PolicyRegistry *reg = policy_registry_new ();
   /* one replica: meets 0.5/S and 0.7/S (inferred from 0.7 passing), not 1.6/S */
   guint sims;
-  json_t *r = plan_evaluate (spec, reg, 0, &sims);
+  json_t *r = plan_evaluate (spec, reg, 0, NULL, &sims);
   json_t *t = json_object_get (r, "targets");
   CU_ASSERT_EQUAL (json_array_size (t), 3);
   CU_ASSERT (json_is_true (json_object_get (json_array_get (t, 0), "meets")));
@@ -149,7 +149,7 @@ t_targets_mode (void)
   CU_ASSERT_EQUAL (sims, 2); /* 1.6/S fails, 0.7/S passes, 0.5/S follows */
   json_decref (r);
   /* two round-robin replicas: 1.6/S is 0.8/S each, and passes */
-  r = plan_evaluate (spec, reg, 1, &sims);
+  r = plan_evaluate (spec, reg, 1, NULL, &sims);
   t = json_object_get (r, "targets");
   CU_ASSERT (json_is_true (json_object_get (json_array_get (t, 2), "meets")));
   CU_ASSERT_EQUAL (sims, 1);
@@ -255,7 +255,7 @@ t_pruning (void)
   for (guint k = 0; k < G_N_ELEMENTS (cases); k++) {
     guint i = ((cases[k].gpu * 3 + cases[k].tp) * 2 + cases[k].rep) * 3 + cases[k].sch;
     guint sims = 99;
-    json_t *r = plan_evaluate (spec, reg, i, &sims);
+    json_t *r = plan_evaluate (spec, reg, i, NULL, &sims);
     CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (r, "status")), "pruned");
     CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (r, "binding")), cases[k].code);
     const char *why = json_string_value (json_object_get (r, "reason"));
@@ -274,7 +274,7 @@ t_pruning (void)
                " \"space\": {\"cluster.tp\": [16]}, \"constraints\": {\"max_gpus\": 8},"
                " \"slo\": {\"ttft\": 2}}", &e);
   CU_ASSERT_PTR_NOT_NULL_FATAL (spec);
-  json_t *r16 = plan_evaluate (spec, reg, 0, NULL);
+  json_t *r16 = plan_evaluate (spec, reg, 0, NULL, NULL);
   CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (r16, "binding")), "gpu-budget");
   json_decref (r16);
   plan_spec_free (spec);
@@ -282,11 +282,11 @@ t_pruning (void)
                " \"space\": {\"cluster.replicas\": [3, 4]},"
                " \"constraints\": {\"max_cost_per_hour\": 12}, \"slo\": {\"ttft\": 2}}", &e);
   CU_ASSERT_PTR_NOT_NULL_FATAL (spec);
-  json_t *r = plan_evaluate (spec, reg, 1, NULL);
+  json_t *r = plan_evaluate (spec, reg, 1, NULL, NULL);
   CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (r, "binding")), "cost-budget");
   CU_ASSERT (fabs (json_number_value (json_object_get (r, "cost_per_hour")) - 4 * 3.99) < 1e-9);
   json_decref (r);
-  r = plan_evaluate (spec, reg, 0, NULL); /* 3 x $3.99 = $11.97 */
+  r = plan_evaluate (spec, reg, 0, NULL, NULL); /* 3 x $3.99 = $11.97 */
   CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (r, "status")), "ok");
   json_decref (r);
   policy_registry_free (reg);
