@@ -486,6 +486,16 @@ attn_finish (AttnAcc *a, const Shape *s)
 }
 
 static double num_splits (double units, double S, double n_blocks);
+
+/* A memo slot's hash of three small non-negative keys (counts held in
+ * doubles convert through gint64: a double to unsigned conversion is a
+ * branch) */
+static inline guint64
+memo_hash (gint64 a, gint64 b, gint64 c)
+{
+  return ((guint64) a * 0x9E3779B97F4A7C15ull ^ (guint64) b * 0xC2B2AE3D27D4EB4Full
+          ^ (guint64) c * 0x165667B19E3779F9ull) >> 32;
+}
 static inline double dec_tile_keys (double d);
 
 /* The thread blocks of one prefill launch, in launch order, each block's
@@ -571,6 +581,22 @@ ev_time (SchedEv e)
   return t;
 }
 
+/* An SM's next finish: the first of a pair to end (each at `pair`, half the
+ * pair's throughput) or a lone block */
+static inline double
+sm_next (const double rem[2], int cnt, double pair)
+{
+  return cnt == 2 ? MIN (rem[0], rem[1]) / pair : rem[0];
+}
+
+/* What the other block of a pair has left after `elapsed` seconds shared */
+static inline double
+pair_left (const double rem[2], double elapsed, double pair)
+{
+  double left = MAX (rem[0], rem[1]) - elapsed * pair;
+  return left > 0 ? left : 0;
+}
+
 static double
 sched_makespan (BlockSeq *it, int S, double g)
 {
@@ -591,12 +617,8 @@ sched_makespan (BlockSeq *it, int S, double g)
      * alone; the same arithmetic as the events below, without the heap */
     double end = 0;
     for (int i = 0; i < S && cnt[i] > 0; i++) {
-      double t = cnt[i] == 2 ? MIN (rem[i][0], rem[i][1]) / pair : rem[i][0];
-      if (cnt[i] == 2) {
-        double left = MAX (rem[i][0], rem[i][1]) - (t - 0) * pair;
-        t += left > 0 ? left : 0;
-      }
-      end = MAX (end, t);
+      double t = sm_next (rem[i], cnt[i], pair);
+      end = MAX (end, cnt[i] == 2 ? t + pair_left (rem[i], t, pair) : t);
     }
     return end;
   }
@@ -604,9 +626,8 @@ sched_makespan (BlockSeq *it, int S, double g)
   /* the SMs in index order with their first finish times: a valid heap once
    * sifted up */
   for (int i = 0; i < S && cnt[i] > 0; i++) {
-    double t = cnt[i] == 2 ? MIN (rem[i][0], rem[i][1]) / pair : rem[i][0];
     int k = nh++;
-    heap[k] = ev_make (t, i);
+    heap[k] = ev_make (sm_next (rem[i], cnt[i], pair), i);
     while (k > 0 && EV_LT (heap[k], heap[(k - 1) / 2])) {
       SchedEv x = heap[k];
       heap[k] = heap[(k - 1) / 2];
@@ -620,9 +641,7 @@ sched_makespan (BlockSeq *it, int S, double g)
     double t = ev_time (heap[0]);
     /* the block that finishes leaves; the other keeps what it has left */
     if (cnt[i] == 2) {
-      double done = (t - last[i]) * pair;
-      double left = MAX (rem[i][0], rem[i][1]) - done;
-      rem[i][0] = left > 0 ? left : 0;
+      rem[i][0] = pair_left (rem[i], t - last[i], pair);
       cnt[i] = 1;
     } else
       cnt[i] = 0;
@@ -633,7 +652,7 @@ sched_makespan (BlockSeq *it, int S, double g)
     /* the root takes its new time, or the last entry's place */
     SchedEv x;
     if (cnt[i] > 0)
-      x = ev_make (t + (cnt[i] == 2 ? MIN (rem[i][0], rem[i][1]) / pair : rem[i][0]), i);
+      x = ev_make (t + sm_next (rem[i], cnt[i], pair), i);
     else if (--nh > 0)
       x = heap[nh];
     else
@@ -681,9 +700,8 @@ attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split, double n
    * 100,000 requests) */
   PreSched *set = NULL;
   if (c->table_n > 0 && a->pre_n == 1) {
-    guint64 h = (guint64) a->pre_q[0] * 0x9E3779B97F4A7C15ull ^ (guint64) a->pre_c[0] * 0xC2B2AE3D27D4EB4Full
-                ^ (guint64) split * 0x165667B19E3779F9ull;
-    set = (PreSched *) &c->pre_sched[(h >> 32) % (MODEL_COST_PRE_SCHED / PRE_SCHED_WAYS) * PRE_SCHED_WAYS];
+    guint64 h = memo_hash (a->pre_q[0], a->pre_c[0], (gint64) split);
+    set = (PreSched *) &c->pre_sched[h % (MODEL_COST_PRE_SCHED / PRE_SCHED_WAYS) * PRE_SCHED_WAYS];
     for (int k = 0; k < PRE_SCHED_WAYS; k++)
       if (set[k].q == a->pre_q[0] && set[k].ctx == a->pre_c[0] && set[k].split == split)
         return set[k].t;
@@ -940,11 +958,8 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
    * share one ModelCost and interleave their shapes). The memos are the one
    * thing evaluating a const ModelCost writes; a ModelCost belongs to one
    * simulation, one thread. */
-  /* (through gint64: a double to unsigned conversion is a branch) */
-  guint64 h = (guint64) a->dec_seqs * 0x9E3779B97F4A7C15ull
-              ^ (guint64) (gint64) kmax_tiles * 0xC2B2AE3D27D4EB4Full
-              ^ (guint64) (gint64) tiles * 0x165667B19E3779F9ull;
-  DecMemo *m = (DecMemo *) &c->dec_memo[(h >> 32) % MODEL_COST_DEC_MEMO];
+  DecMemo *m = (DecMemo *) &c->dec_memo[memo_hash (a->dec_seqs, (gint64) kmax_tiles, (gint64) tiles)
+                                        % MODEL_COST_DEC_MEMO];
   if (!(c->table_n > 0 && m->seqs == a->dec_seqs && m->tiles == tiles && m->kmax_tiles == kmax_tiles
         && m->pad_keys == c->dec_pad_keys && m->contig == c->dec_contig)) {
     dec_terms (c, a, tiles, m);
