@@ -1025,8 +1025,10 @@ model_cal_network_informative (const ModelCalSet *s, int *gpus_per_node)
 /* fitting                                                             */
 
 /* Parameter groups: the classes whose samples fit them, and their names. */
-/* the most parameters one group searches (the collectives have 16) */
+/* the most parameters one group searches (the collectives have 17) */
 #define GROUP_MAX_PARAMS 20
+/* extra random starts of the collectives' search (fitting) */
+#define COMM_STARTS 8
 
 typedef struct {
   const char   *label;
@@ -1096,7 +1098,7 @@ static const Group groups[] = {
     { "comm_bw_frac.intra", "comm_bw.inter", "comm_base_lat_s.ll", "comm_base_lat_s.ll128",
       "comm_base_lat_s.simple", "comm_hop_lat_s.intra", "comm_hop_lat_s.inter",
       "comm_p2p_frac", "comm_nvls_frac", "comm_nvls_lat_s", "comm_bw.node", "comm_duplex_frac",
-      "comm_tree_frac", "comm_a2a_lat_s", "comm_a2a_frac",
+      "comm_tree_frac", "comm_a2a_lat_s", "comm_a2a_frac", "comm_p2p_lat_s",
       "comm_ll_bw_inter", NULL  }, { NULL }, 0, NULL, 0, NULL, 0 },
 };
 
@@ -1421,6 +1423,16 @@ param_informative (const ModelCalSet *s, const char *name)
     }
     return (a2a[0] && ref[0]) || (a2a[1] && ref[1]);
   }
+  if (strcmp (name, "comm_p2p_lat_s") == 0) {
+    /* send/recv's own latency: next to a collective that fixes the base */
+    gboolean sr = FALSE, coll = FALSE;
+    for (guint i = 0; i < s->samples->len; i++) {
+      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      sr = sr || smp->cls == MODEL_CAL_SENDRECV;
+      coll = coll || (model_cal_class_is_comm (smp->cls) && smp->cls != MODEL_CAL_SENDRECV);
+    }
+    return sr && coll;
+  }
   if (strcmp (name, "comm_a2a_lat_s") == 0 || strcmp (name, "comm_p2p_frac") == 0) {
     /* the all-to-all launch cost needs all-to-alls; the NVLink
      * point-to-point rate a send/recv or all-to-all inside one node */
@@ -1586,6 +1598,31 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
           } else
             loss (&o, x);   /* the first end point's parameters back */
         }
+      /* the collectives' loss has many minima (a new term can end worse
+       * from the same start): COMM_STARTS more searches from points drawn
+       * over each parameter's range (log scale, its top three decades),
+       * seeded, so a fit is reproducible; the best end point is kept */
+      GRand *rng = in_group (g, MODEL_CAL_ALLREDUCE) ? g_rand_new_with_seed (12345) : NULL;
+      for (int st = 0; rng && st < COMM_STARTS; st++) {
+        double x1[GROUP_MAX_PARAMS], xb[GROUP_MAX_PARAMS];
+        memcpy (xb, x, sizeof (double) * o.k);
+        for (guint k = 0; k < o.k; k++)
+          x1[k] = g_rand_double_range (rng, log (fmax (infos[k]->lo, fmax (infos[k]->hi * 1e-3, 1e-9))),
+                                       log (infos[k]->hi));
+        double l1 = search (&o, x1);
+        if (g_getenv ("SERVESIM_CAL_DEBUG"))
+          fprintf (stderr, "%s %s variant %d: loss %.6g from random start %d\n", s->gpu->id, g->label, t,
+                   l1, st);
+        if (l1 < l) {
+          l = l1;
+          memcpy (x, x1, sizeof (double) * o.k);
+        } else {
+          memcpy (x, xb, sizeof (double) * o.k);
+          loss (&o, x);   /* the better end point's parameters back */
+        }
+      }
+      if (rng)
+        g_rand_free (rng);
       if (g_getenv ("SERVESIM_CAL_DEBUG"))
         fprintf (stderr, "%s %s variant %d: loss %.6g\n", s->gpu->id, g->label, t, l);
       /* optional terms must earn their place: the variant with them wins

@@ -52,6 +52,34 @@ proto_lat (const ModelCostParams *p, int pr)
   return pr == MODEL_PROTO_LL ? 1.0 : p->comm_proto_lat[pr];
 }
 
+/* NCCL's tree pipeline, per its tuner's tables (src/graph/tuning.cc as of
+ * the 2.10-era releases; later ones retune them):
+ * a tree step's latency over the ring's, per hop type (NVLink, network)
+ * and protocol: the Simple tree's is one 256 KiB chunk's (28 vs 3.4 us on
+ * NVLink, 50 vs 9.6 us on the network), LL's and LL128's near the ring's */
+static const double tree_hop[2][MODEL_PROTO_COUNT] = {
+  { 0.52 / 0.47, 1.2 / 1.9, 28.0 / 3.4 },
+  { 5.0 / 2.7, 8.5 / 4.0, 50.0 / 9.6 },
+};
+
+/* and the tree's bandwidth at medium sizes, below its nominal rate (NCCL's
+ * treeCorrectionFactor: powers of two from 64 B; 0.5 for Simple from 128 KiB
+ * to 8 MiB): what it believes and, by its authors' measurements, what runs */
+static double
+tree_size_factor (int pr, double bytes)
+{
+  static const double f[MODEL_PROTO_COUNT][22] = {
+    { 1.0, 1.0, 1.0, 1.0, .9, .8, .7, .7, .7, .7, .6, .5, .4, .4, .5, .6, .7, .8, .9, 1.0, 1.0, 1.0 },
+    { 1.0, 1.0, 1.0, 1.0, 1.0, .9, .8, .8, .8, .7, .6, .6, .6, .5, .6, .6, .7, .7, .8, .9, .9, 1.0 },
+    { .9, .9, .9, .9, .9, .9, .9, .8, .7, .6, .6, .5, .5, .5, .5, .5, .5, .6, .6, .7, .8, .9 },
+  };
+  double units = floor (bytes / 64);
+  if (units < 1)
+    return f[pr][0];
+  int i = (int) floor (log2 (units));
+  return i < 22 ? f[pr][i] : 1.0;
+}
+
 double
 model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective coll,
                  double bytes, int nranks, int per_node, ModelCommChoice *choice)
@@ -167,7 +195,11 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
     double bw = bw_ring * frac;
     if (pr == MODEL_PROTO_LL && multi && !p2p && p->comm_ll_bw_inter > 0)
       bw = fmin (bw, p->comm_ll_bw_inter);
-    double lat = p->comm_base_lat_s[pr] + (coll == MODEL_COLL_ALLTOALL ? p->comm_a2a_lat_s : 0);
+    /* a send/recv is a point-to-point launch with its own fixed cost (the
+     * Vidur A100 node: ~9 us against the ring's ~40; sharing one value
+     * biased its 2- and 8-GPU all-reduces by -11 and +12%) */
+    double lat = coll == MODEL_COLL_SENDRECV && p->comm_p2p_lat_s > 0 ? p->comm_p2p_lat_s
+                 : p->comm_base_lat_s[pr] + (coll == MODEL_COLL_ALLTOALL ? p->comm_a2a_lat_s : 0);
     double t = lat + ring_hops * proto_lat (p, pr) + bus / bw;
     if (t < best) {
       best = actual = t;
@@ -177,8 +209,9 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
     if (coll == MODEL_COLL_ALLREDUCE && multi) {
       /* tree across nodes, chain inside: latency grows with log2(nodes) */
       double tsteps = 2 * log2 (nodes);
-      double tlat = lat + (tsteps * hop_inter + 2 * (per_node - 1) * hop_intra) * proto_lat (p, pr);
-      double tbw = fmin (bw_intra, node_out) * frac;
+      double tlat = lat + (tsteps * hop_inter * tree_hop[1][pr]
+                           + 2 * (per_node - 1) * hop_intra * tree_hop[0][pr]) * proto_lat (p, pr);
+      double tbw = fmin (bw_intra, node_out) * frac * tree_size_factor (pr, bytes);
       if (pr == MODEL_PROTO_LL && p->comm_ll_bw_inter > 0)
         tbw = fmin (tbw, p->comm_ll_bw_inter);
       double tt = tlat + bus / (tbw * tree_belief);

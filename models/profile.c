@@ -110,6 +110,7 @@ model_cost_params_default (ModelCostParams *p)
    * a little early */
   p->comm_tree_frac = 1.0;
   p->comm_a2a_lat_s = 20e-6;
+  p->comm_p2p_lat_s = 0;   /* send/recv priced with the collectives' base latency */
   p->comm_a2a_frac = 1.0;
   p->comm_ll_bw_inter = 22.5e9;
   p->cpu_base_s = 0.8e-3;
@@ -195,6 +196,7 @@ static const ModelParamInfo params_info[] = {
   { "comm_nvls_lat_s", P (comm_nvls_lat_s), 0, 1e-3, "NVLS all-reduce fixed latency, s", 0 },
   { "comm_bw.node", P (comm_node_bw), 1e8, 1e13, "inter-node bandwidth of a whole node (all its NICs, or its one shared uplink), bytes/s per direction", 0 },
   { "comm_a2a_lat_s", P (comm_a2a_lat_s), 0, 1e-3, "all-to-all: fixed cost of launching the grouped n-1 sends and receives, s", 0 },
+  { "comm_p2p_lat_s", P (comm_p2p_lat_s), 0, 1e-3, "send/recv: fixed latency of the point-to-point launch, s (0 = the collectives' comm_base_lat_s)", 1e-9 },
   { "comm_tree_frac", P (comm_tree_frac), 0.05, 1.0, "tree all-reduce bus bandwidth across nodes / the ring's (NCCL's tuner assumes 0.92 and picks the tree below the crossover that implies)", 0 },
   { "comm_duplex_frac", P (comm_duplex_frac), 0.1, 1.0, "per-GPU inter-node rate while sending and receiving at once (ring, all-to-all) / one-way send rate", 0 },
   { "comm_a2a_frac", P (comm_a2a_frac), 0.1, 1.0, "all-to-all inside a node: per-GPU NVLink rate with n-1 peers sending and receiving at once / one-way send/recv rate", 0 },

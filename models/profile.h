@@ -129,6 +129,7 @@ typedef struct {
   double comm_nvls_lat_s;
   double comm_node_bw;      /* inter-node bytes/s all NICs of one node carry together, per direction */
   double comm_a2a_lat_s;    /* fixed cost of a grouped all-to-all (n-1 sends and receives), s */
+  double comm_p2p_lat_s;    /* send/recv's fixed latency, s; 0 = the collectives' comm_base_lat_s */
   double comm_tree_frac;    /* tree all-reduce bus bandwidth across nodes / the ring's */
   double comm_duplex_frac;  /* per-GPU NIC rate while it sends and receives at once / one-way rate */
   double comm_a2a_frac;     /* intra-node all-to-all per-GPU rate / the one-way point-to-point rate */

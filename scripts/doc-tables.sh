@@ -24,7 +24,7 @@ echo "### Fitted parameters"
 echo
 awk '
   /^[a-z0-9-]+: [0-9]+ measurements from/ { g = $1; sub(":", "", g); gpus[++ng] = g; next }
-  /^    [a-z_.]+ +[-0-9.e+]+ / { if (!($1 in seen)) { seen[$1] = 1; names[++nn] = $1 } v[g, $1] = $2 }
+  /^    [a-z_.][a-z0-9_.]* +[-0-9.e+]+ / { if (!($1 in seen)) { seen[$1] = 1; names[++nn] = $1 } v[g, $1] = $2 }
   END {
     printf "| parameter |"; for (i = 1; i <= ng; i++) printf " %s |", gpus[i]; printf "\n|---|"
     for (i = 1; i <= ng; i++) printf "---|"; printf "\n"

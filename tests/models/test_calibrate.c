@@ -360,27 +360,53 @@ test_comm (void)
   model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e6, 2, 2, &ch);
   CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
 
-  /* NCCL's tuner takes the tree below the crossover its own model (tree at
-   * 0.92 of the ring's bandwidth) implies, and the tree then runs at
-   * comm_tree_frac of it: below the crossover the time is the tree's actual
-   * one, above it the ring's, so the curve steps down (the Vidur A100
-   * 2-node all-reduces) */
+  /* send/recv has its own fixed latency where the profile gives one
+   * (comm_p2p_lat_s), else the collectives' base latency */
+  p.comm_p2p_lat_s = 5e-6;
+  t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e9, 2, 1, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (t, 5e-6 + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop + 1e9 / 10e9, 1e-12);
+  t = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 4e9, 4, 2, NULL);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + 6 * p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
+                          + 2 * 3.0 / 4 * 4e9 / 10e9, 1e-12);   /* collectives keep the base */
+  p.comm_p2p_lat_s = 0;
+
+  /* NCCL's tuner takes the tree below the crossover its own model implies
+   * (tree at 0.92 of the ring's bandwidth, times NCCL's medium-size factor:
+   * 0.5 for Simple from 128 KiB to 8 MiB; a Simple tree step over NVLink
+   * 28/3.4 of the ring's, over the network 50/9.6), and the tree then runs
+   * at comm_tree_frac of that: below the crossover the time is the tree's
+   * actual one, above it the ring's, so the curve steps down (the Vidur
+   * A100 2-node all-reduces). Only Simple here (LL and LL128 priced out);
+   * a node's egress 3 GB/s puts the crossover at 2.9 MB, inside the 0.5 */
+  p.comm_base_lat_s[MODEL_PROTO_LL] = p.comm_base_lat_s[MODEL_PROTO_LL128] = 1;
   p.comm_hop_lat_s[MODEL_HOP_INTER] = 20e-6;
+  p.comm_node_bw = 3e9;
   p.comm_tree_frac = 0.46;   /* half of what the tuner believes */
-  double ring_bw = 30e9;
-  double tree_lat = simple_lat + (2 * 20e-6 + 2 * 7 * p.comm_hop_lat_s[MODEL_HOP_INTRA]) * simple_hop;
+  double ring_bw = 3e9;
+  double tree_lat = simple_lat + (2 * 20e-6 * 50 / 9.6 + 2 * 7 * p.comm_hop_lat_s[MODEL_HOP_INTRA] * 28 / 3.4)
+                                 * simple_hop;
   double ring_lat = simple_lat + 30 * 20e-6 * simple_hop;
-  /* crossover bus bytes: tree_lat + B / (0.92 bw) = ring_lat + B / bw */
-  double cross = (ring_lat - tree_lat) / (1 / (0.92 * ring_bw) - 1 / ring_bw);
+  /* crossover bus bytes: tree_lat + B / (0.5 * 0.92 bw) = ring_lat + B / bw */
+  double cross = (ring_lat - tree_lat) / (1 / (0.5 * 0.92 * ring_bw) - 1 / ring_bw);
   double below = 0.9 * cross / (2 * 15.0 / 16), above = 1.1 * cross / (2 * 15.0 / 16);
+  CU_ASSERT_TRUE (below > 128 * 1024 && above < 8 * 1024 * 1024);
   t = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, below, 16, 8, &ch);
   CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_TREE);
   CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
-  CU_ASSERT_DOUBLE_EQUAL (t, tree_lat + 0.9 * cross / (ring_bw * 0.46), 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (t, tree_lat + 0.9 * cross / (ring_bw * 0.5 * 0.46), 1e-12);
   double t2 = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, above, 16, 8, &ch);
   CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_RING);
   CU_ASSERT_DOUBLE_EQUAL (t2, ring_lat + 1.1 * cross / ring_bw, 1e-12);
   CU_ASSERT_TRUE (t2 < t);
+  /* at 64 MiB the factor is 0.8 (and 1 from 128 MiB): with the ring priced
+   * out, the tree's bandwidth term is 0.8 of its nominal rate */
+  p.comm_base_lat_s[MODEL_PROTO_SIMPLE] = 0;
+  p.comm_hop_lat_s[MODEL_HOP_INTER] = 1e-3;
+  p.comm_hop_lat_s[MODEL_HOP_INTRA] = 0;
+  t = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 64.0 * 1024 * 1024, 16, 8, &ch);
+  CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_TREE);
+  CU_ASSERT_DOUBLE_EQUAL (t, 2 * 1e-3 * 50 / 9.6 * simple_hop
+                          + 2 * 15.0 / 16 * 64.0 * 1024 * 1024 / (ring_bw * 0.8 * 0.46), 1e-9);
   model_catalog_free (cat);
 }
 
