@@ -777,6 +777,73 @@ test_fit_comm_bimodal (void)
   model_catalog_free (cat);
 }
 
+/* send/recv's own latency (comm_p2p_lat_s): A100 all-reduces inside one
+ * node (2, 4 and 8 GPUs) and send/recvs between 2 GPUs, made from known
+ * parameters with send/recv's latency 6 us against the collectives' 40 us,
+ * in whole microseconds as Vidur records them. The fit finds the send/recv
+ * latency again and predicts both kinds; without the send/recv file the
+ * parameter cannot be told and keeps its default (0: the base latency). */
+static void
+test_fit_p2p_latency (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *g = model_catalog_gpu (cat, "a100-80gb", NULL);
+  ModelCostParams truth;
+  model_cost_params_default (&truth);
+  for (int pr = 0; pr < MODEL_PROTO_COUNT; pr++)
+    truth.comm_base_lat_s[pr] = 40e-6;
+  truth.comm_p2p_lat_s = 6e-6;
+  const char *kinds[2] = { "all_reduce", "send_recv" };
+  char *dir = test_tmpdir ();
+  char *files[2];
+  for (int k = 0; k < 2; k++) {
+    GString *csv = g_string_new (NULL);
+    g_string_append_printf (csv, ",time_stats.%s.median,num_workers,size,devices_per_node\n", kinds[k]);
+    int row = 0;
+    for (int n = 2; n <= (k ? 2 : 8); n *= 2)
+      for (double b = 1 << 20; b <= 256 << 20; b *= 1.5) {
+        double size = 4096 * round (b / 4096);
+        double t = model_comm_time (&truth, g, k ? MODEL_COLL_SENDRECV : MODEL_COLL_ALLREDUCE, size, n, n, NULL);
+        g_string_append_printf (csv, "%d,%.3f,%d,%.0f,%d\n", row++, round (t * 1e6) / 1e3, n, size, n);
+      }
+    files[k] = g_strdup_printf ("%s/%s.csv", dir, kinds[k]);
+    write_file (files[k], csv->str);
+    g_string_free (csv, TRUE);
+  }
+  for (int with_sr = 1; with_sr >= 0; with_sr--) {
+    if (!with_sr)
+      g_unlink (files[1]);
+    ModelCalData *d = model_cal_data_new ();
+    GError *e = NULL;
+    CU_ASSERT_TRUE_FATAL (model_cal_data_load (d, cat, dir, "a100-80gb", NULL, MODEL_CAL_LOAD_ALL, &e));
+    ModelCalSet *s = model_cal_data_set (d, 0);
+    ModelCostParams fit;
+    model_cost_params_default (&fit);
+    model_cal_fit (s, &fit, -1);
+    double *pred = g_new (double, s->samples->len);
+    model_cal_predict_all (s, &fit, pred);
+    ModelCalStats st;
+    model_cal_stats (s, pred, MODEL_CAL_ALLREDUCE, TRUE, MODEL_CAL_ALL, -1, &st);
+    CU_ASSERT_TRUE (st.median_ape < 1.0);
+    if (with_sr) {
+      model_cal_stats (s, pred, MODEL_CAL_SENDRECV, TRUE, MODEL_CAL_ALL, -1, &st);
+      CU_ASSERT_TRUE (st.median_ape < 1.0);
+      printf ("\n  send/recv latency fitted %.2f us (made with 6), send/recv median APE %.3f%%\n",
+              fit.comm_p2p_lat_s * 1e6, st.median_ape);
+      CU_ASSERT_DOUBLE_EQUAL (fit.comm_p2p_lat_s, 6e-6, 1.5e-6);
+    } else
+      CU_ASSERT_EQUAL (fit.comm_p2p_lat_s, 0);
+    g_free (pred);
+    model_cal_data_free (d);
+  }
+  g_unlink (files[0]);
+  g_rmdir (dir);
+  g_free (files[0]);
+  g_free (files[1]);
+  g_free (dir);
+  model_catalog_free (cat);
+}
+
 /* Synthetic measurements from known parameters: the fit must find them
  * again (predictions within 1%, the identifiable parameters within a few %). */
 /* A RoPE row of a Vidur mlp.csv is predicted with vLLM's launch geometry of
@@ -1085,17 +1152,17 @@ static const Gate heldout_gates[] = {
 #include "tests/models/accuracy_gates_heldout.h"
 };
 
-/* Checks every gate of `gates` on measurements/<sub>/<gpu>/. */
+/* Checks every gate of `list` on measurements/<sub>/<gpu>/. */
 static void
-check_measured (const Gate *gates, guint n, const char *sub)
+check_measured (const Gate *list, guint n, const char *sub)
 {
   ModelCatalog *cat = catalog ();
   int checked = 0;
   for (guint k = 0; k < n; k++) {
     /* one load per GPU: the gates of a GPU are consecutive */
-    if (k > 0 && strcmp (gates[k].gpu, gates[k - 1].gpu) == 0)
+    if (k > 0 && strcmp (list[k].gpu, list[k - 1].gpu) == 0)
       continue;
-    char *dir = g_build_filename (SERVESIM_SRCDIR, "measurements", sub, gates[k].gpu, NULL);
+    char *dir = g_build_filename (SERVESIM_SRCDIR, "measurements", sub, list[k].gpu, NULL);
     ModelCalData *d = model_cal_data_new ();
     GError *e = NULL;
     gboolean ok = model_cal_data_load (d, cat, dir, NULL, NULL, MODEL_CAL_LOAD_OPS, &e);
@@ -1104,13 +1171,13 @@ check_measured (const Gate *gates, guint n, const char *sub)
     CU_ASSERT_TRUE_FATAL (ok);
     CU_ASSERT_EQUAL_FATAL (model_cal_data_n_sets (d), 1);
     ModelCalSet *s = model_cal_data_set (d, 0);
-    CU_ASSERT_STRING_EQUAL (s->gpu->id, gates[k].gpu);
+    CU_ASSERT_STRING_EQUAL (s->gpu->id, list[k].gpu);
     /* the bundled profile is this GPU's own, not one carried over */
-    CU_ASSERT_STRING_EQUAL (s->gpu->profile_gpu, gates[k].gpu);
+    CU_ASSERT_STRING_EQUAL (s->gpu->profile_gpu, list[k].gpu);
     double *pred = g_new (double, s->samples->len + 1);
     model_cal_predict_all (s, &s->gpu->profile, pred);
-    for (guint j = k; j < n && strcmp (gates[j].gpu, gates[k].gpu) == 0; j++) {
-      check_gate (s, pred, &gates[j], NULL);
+    for (guint j = k; j < n && strcmp (list[j].gpu, list[k].gpu) == 0; j++) {
+      check_gate (s, pred, &list[j], NULL);
       checked++;
     }
     g_free (pred);
@@ -1194,6 +1261,7 @@ main (void)
     { "RoPE rows priced by their launch geometry", test_rope_geometry_rows },
     { "fit recovers known parameters", test_fit_recovers },
     { "collective fit follows the majority of bimodal rows", test_fit_comm_bimodal },
+    { "send/recv latency fitted apart from the collectives'", test_fit_p2p_latency },
     { "kernel classes by model", test_load_by_model },
     { "accuracy gate on the shared data", test_shared_accuracy },
     { "accuracy gate on our GPU measurements", test_measured_accuracy },
