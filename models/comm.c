@@ -3,9 +3,11 @@
  *
  * Bus bytes follow nccl-tests' definitions (all-reduce 2(n-1)/n x size, all-gather,
  * reduce-scatter and all-to-all (n-1)/n x size, send/recv size). Ring steps are
- * 2(n-1) for all-reduce and n-1 for the others; a tree all-reduce moves the
- * same bus bytes but takes only 2 log2(nodes) inter-node steps plus
- * 2 (per_node - 1) intra-node ones, so it wins on latency; NVLS (NVSwitch
+ * 2(n-1) for all-reduce and n-1 for the others; a tree all-reduce across
+ * nodes moves the same bus bytes in 2 log2(nodes) inter-node steps plus
+ * 2 (per_node - 1) intra-node ones, each step and its medium-size bandwidth
+ * priced with NCCL's own tree tables, and the tuner's pick kept; a send/recv
+ * has its own fixed latency where the profile gives one; NVLS (NVSwitch
  * in-network reduction / multicast: all-reduce, all-gather, reduce-scatter,
  * Hopper and later) is one step at its own bandwidth, inside one node. Across
  * nodes all-to-all goes through the NICs. Parameters are the profile's
