@@ -19,6 +19,22 @@
 #include "models/calibrate.h"
 #include "models/catalog.h"
 
+/* the terminal progress line of one GPU's fit */
+typedef struct {
+  const char *gpu;
+  guint       n;
+  gint64      t0;
+} CalProgress;
+
+static void
+show_progress (const char *group, int search, int searches, gpointer user)
+{
+  const CalProgress *pr = user;
+  fprintf (stderr, "\r  calibrating %s on %u measurements: %s, search %d of %d, %.0f s%*s", pr->gpu, pr->n,
+           group, search, searches, (g_get_monotonic_time () - pr->t0) / 1e6, 8, "");
+  fflush (stderr);
+}
+
 int
 cli_cmd_calibrate (int argc, char **argv)
 {
@@ -106,15 +122,12 @@ cli_cmd_calibrate (int argc, char **argv)
     char *start = model_catalog_carried_profile (cat, s->gpu, &p, &from)
                     ? g_strdup_printf ("%s (closest calibrated GPU: the same chip, else the nearest architecture)", from)
                     : g_strdup ("the generic defaults (no other calibrated GPU)");
-    /* a minute or more with collectives: say what is running on a terminal */
+    /* minutes with collectives or attention: say what is running on a terminal */
+    CalProgress pr = { s->gpu->id, s->samples->len, g_get_monotonic_time () };
     gboolean tty = isatty (STDERR_FILENO);
-    if (tty) {
-      fprintf (stderr, "  calibrating %s on %u measurements...", s->gpu->id, s->samples->len);
-      fflush (stderr);
-    }
-    guint mask = model_cal_fit (s, &p, -1);
+    guint mask = model_cal_fit_progress (s, &p, -1, tty ? show_progress : NULL, &pr);
     if (tty)
-      fprintf (stderr, "\r%*s\r", 70, "");
+      fprintf (stderr, "\r%*s\r", 100, "");
     guint sib = model_cal_fill_siblings (&p, mask);
     char *fitted = model_cal_groups_string (mask);
     char *siblings = model_cal_groups_string (sib);

@@ -1477,6 +1477,13 @@ param_informative (const ModelCalSet *s, const char *name)
 guint
 model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
 {
+  return model_cal_fit_progress (s, p, exclude, NULL, NULL);
+}
+
+guint
+model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude, ModelCalProgress progress,
+                        gpointer user)
+{
   g_return_val_if_fail (s != NULL && p != NULL, 0);
   gsize np;
   const ModelParamInfo *info = model_params_info (&np);
@@ -1538,7 +1545,11 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
     g_assert (!g->choice || choice);
     double best = INFINITY;
     ModelCostParams keep = *p;
-    for (int t = 0; t < nc * (optional ? 2 : 1); t++) {
+    const int nv = nc * (optional ? 2 : 1);
+    const int per_variant = 1 + (g->restart ? 1 : 0) + (in_group (g, MODEL_CAL_ALLREDUCE) ? COMM_STARTS : 0);
+    int done = 0;
+#define REPORT() do { if (progress) progress (g->label, ++done, nv * per_variant, user); } while (0)
+    for (int t = 0; t < nv; t++) {
       if (choice)
         *choice = t % nc;
       /* the variants from nc on also search the optional terms; the first
@@ -1578,6 +1589,7 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
       o.info = infos;
       double x0[GROUP_MAX_PARAMS];
       memcpy (x0, x, sizeof (double) * o.k);
+      REPORT ();
       double l = search (&o, x);
       /* a second start where the group names one (the row kernels: their
        * smooth maximum from a plain sum, exponent 1, where the default 4
@@ -1588,6 +1600,7 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
           double x1[GROUP_MAX_PARAMS];
           memcpy (x1, x0, sizeof (double) * o.k);
           x1[k] = log (fmax (g->restart_at, fmax (infos[k]->lo, 1e-9)));
+          REPORT ();
           double l1 = search (&o, x1);
           if (g_getenv ("SERVESIM_CAL_DEBUG"))
             fprintf (stderr, "%s %s variant %d: loss %.6g from %s %g\n", s->gpu->id, g->label, t, l1,
@@ -1609,6 +1622,7 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
         for (guint k = 0; k < o.k; k++)
           x1[k] = g_rand_double_range (rng, log (fmax (infos[k]->lo, fmax (infos[k]->hi * 1e-3, 1e-9))),
                                        log (infos[k]->hi));
+        REPORT ();
         double l1 = search (&o, x1);
         if (g_getenv ("SERVESIM_CAL_DEBUG"))
           fprintf (stderr, "%s %s variant %d: loss %.6g from random start %d\n", s->gpu->id, g->label, t,
@@ -1637,6 +1651,7 @@ model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
       }
     }
     *p = keep;
+#undef REPORT
     mask |= 1u << gi;
     g_array_free (o.idx, TRUE);
   }

@@ -109,6 +109,14 @@ void   model_cal_predict_all (ModelCalSet *s, const ModelCostParams *p, double *
  * (-1: none). Returns a bit mask of the groups fitted (for
  * model_cal_groups_string). Deterministic. */
 guint  model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude);
+/* What model_cal_fit_progress reports before each search: the group's label,
+ * the search's number in the group (from 1) and the most it runs (a restart
+ * of a parameter the data cannot tell is skipped). */
+typedef void (*ModelCalProgress) (const char *group, int search, int searches, gpointer user);
+/* model_cal_fit, calling `progress` (NULL: none) before each search: a fit
+ * with collectives or attention takes minutes. */
+guint  model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude,
+                               ModelCalProgress progress, gpointer user);
 /* The inter-node parameters (bit i: model_net_param_names[i]) the set's
  * collectives can tell apart, i.e. what a fit of it says about the network
  * between its nodes; 0 when no collective crosses nodes. *gpus_per_node gets
