@@ -56,11 +56,14 @@ proto_lat (const ModelCostParams *p, int pr)
 
 /* NCCL's tree pipeline, per its tuner's tables (src/graph/tuning.cc as of
  * the 2.10-era releases; later ones retune them):
- * a tree step's latency over the ring's, per hop type (NVLink, network)
- * and protocol: the Simple tree's is one 256 KiB chunk's (28 vs 3.4 us on
- * NVLink, 50 vs 9.6 us on the network), LL's and LL128's near the ring's */
-static const double tree_hop[2][MODEL_PROTO_COUNT] = {
+ * a tree step's latency over the ring's, per hop type (NVLink, PCIe,
+ * network) and protocol: the Simple tree's is one 256 KiB chunk's (28 vs
+ * 3.4 us on NVLink, 28 vs 5.7 over PCIe, 50 vs 9.6 on the network), LL's
+ * and LL128's near the ring's */
+enum { TREE_NVLINK, TREE_PCIE, TREE_NET };
+static const double tree_hop[3][MODEL_PROTO_COUNT] = {
   { 0.52 / 0.47, 1.2 / 1.9, 28.0 / 3.4 },
+  { 1.0 / 1.0, 1.9 / 2.5, 28.0 / 5.7 },
   { 5.0 / 2.7, 8.5 / 4.0, 50.0 / 9.6 },
 };
 
@@ -211,8 +214,9 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
     if (coll == MODEL_COLL_ALLREDUCE && multi) {
       /* tree across nodes, chain inside: latency grows with log2(nodes) */
       double tsteps = 2 * log2 (nodes);
-      double tlat = lat + (tsteps * hop_inter * tree_hop[1][pr]
-                           + 2 * (per_node - 1) * hop_intra * tree_hop[0][pr]) * proto_lat (p, pr);
+      const int intra = g->nvlink_bw > 0 ? TREE_NVLINK : TREE_PCIE;
+      double tlat = lat + (tsteps * hop_inter * tree_hop[TREE_NET][pr]
+                           + 2 * (per_node - 1) * hop_intra * tree_hop[intra][pr]) * proto_lat (p, pr);
       double tbw = fmin (bw_intra, node_out) * frac * tree_size_factor (pr, bytes);
       if (pr == MODEL_PROTO_LL && p->comm_ll_bw_inter > 0)
         tbw = fmin (tbw, p->comm_ll_bw_inter);

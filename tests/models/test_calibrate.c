@@ -407,6 +407,18 @@ test_comm (void)
   CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_TREE);
   CU_ASSERT_DOUBLE_EQUAL (t, 2 * 1e-3 * 50 / 9.6 * simple_hop
                           + 2 * 15.0 / 16 * 64.0 * 1024 * 1024 / (ring_bw * 0.8 * 0.46), 1e-9);
+  /* a chain inside a PCIe node (an L40S: no NVLink) takes NCCL's PCIe tree
+   * step, 28/5.7 of the ring's, where NVLink's is 28/3.4 */
+  p.comm_hop_lat_s[MODEL_HOP_INTRA] = 1e-5;
+  const ModelGpu *pcie = model_catalog_gpu (cat, "l40s", NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (pcie);
+  CU_ASSERT_TRUE (pcie->nvlink_bw <= 0);
+  t = model_comm_time (&p, pcie, MODEL_COLL_ALLREDUCE, 64.0 * 1024 * 1024, 16, 8, &ch);
+  CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_TREE);
+  CU_ASSERT_DOUBLE_EQUAL (t, (2 * 1e-3 * 50 / 9.6 + 14 * 1e-5 * 28 / 5.7) * simple_hop
+                          + 2 * 15.0 / 16 * 64.0 * 1024 * 1024 / (ring_bw * 0.8 * 0.46), 1e-9);
+  t2 = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 64.0 * 1024 * 1024, 16, 8, &ch);
+  CU_ASSERT_DOUBLE_EQUAL (t2 - t, 14 * 1e-5 * (28 / 3.4 - 28 / 5.7) * simple_hop, 1e-9);
   model_catalog_free (cat);
 }
 
