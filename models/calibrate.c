@@ -1330,6 +1330,20 @@ search (Objective *o, double *x)
   return loss (o, x);
 }
 
+/* Another search, from x1: when it ends lower than *l, x and *l take its
+ * end point; otherwise the parameters go back to x's. Returns its loss. */
+static double
+search_again (Objective *o, double *x, double *x1, double *l)
+{
+  double l1 = search (o, x1);
+  if (l1 < *l) {
+    *l = l1;
+    memcpy (x, x1, sizeof (double) * o->k);
+  } else
+    loss (o, x);
+  return l1;
+}
+
 /* splitmix64's finaliser: a well-mixed, platform-independent hash */
 static guint64
 mix64 (guint64 x)
@@ -1601,15 +1615,10 @@ model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude, ModelCa
           memcpy (x1, x0, sizeof (double) * o.k);
           x1[k] = log (fmax (g->restart_at, fmax (infos[k]->lo, 1e-9)));
           REPORT ();
-          double l1 = search (&o, x1);
+          double l1 = search_again (&o, x, x1, &l);
           if (g_getenv ("SERVESIM_CAL_DEBUG"))
             fprintf (stderr, "%s %s variant %d: loss %.6g from %s %g\n", s->gpu->id, g->label, t, l1,
                      g->restart, g->restart_at);
-          if (l1 < l) {
-            l = l1;
-            memcpy (x, x1, sizeof (double) * o.k);
-          } else
-            loss (&o, x);   /* the first end point's parameters back */
         }
       /* the collectives' loss has many minima (a new term can end worse
        * from the same start): COMM_STARTS more searches from points drawn
@@ -1617,23 +1626,15 @@ model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude, ModelCa
        * seeded, so a fit is reproducible; the best end point is kept */
       GRand *rng = in_group (g, MODEL_CAL_ALLREDUCE) ? g_rand_new_with_seed (12345) : NULL;
       for (int st = 0; rng && st < COMM_STARTS; st++) {
-        double x1[GROUP_MAX_PARAMS], xb[GROUP_MAX_PARAMS];
-        memcpy (xb, x, sizeof (double) * o.k);
+        double x1[GROUP_MAX_PARAMS];
         for (guint k = 0; k < o.k; k++)
           x1[k] = g_rand_double_range (rng, log (fmax (infos[k]->lo, fmax (infos[k]->hi * 1e-3, 1e-9))),
                                        log (infos[k]->hi));
         REPORT ();
-        double l1 = search (&o, x1);
+        double l1 = search_again (&o, x, x1, &l);
         if (g_getenv ("SERVESIM_CAL_DEBUG"))
           fprintf (stderr, "%s %s variant %d: loss %.6g from random start %d\n", s->gpu->id, g->label, t,
                    l1, st);
-        if (l1 < l) {
-          l = l1;
-          memcpy (x, x1, sizeof (double) * o.k);
-        } else {
-          memcpy (x, xb, sizeof (double) * o.k);
-          loss (&o, x);   /* the better end point's parameters back */
-        }
       }
       if (rng)
         g_rand_free (rng);
