@@ -355,8 +355,10 @@ load_mlp (ModelCalData *data, ModelCalSet *s, const char *path, const char *mode
         break;
       }
       case MODEL_CAL_ROPE:
-        /* a[3]: query pairs per row (the key pairs follow from the bytes) */
-        add_sample (s, ops[i].cls, src, ln + 1, T, ms, 2 * T * (nh_r + kv_r) * d * 2, 0, 0, nh_r * d / 2);
+        /* a[3]: query pairs per row (the key pairs follow from the bytes);
+         * a[1]: the kernel's sector ratio at this head size */
+        add_sample (s, ops[i].cls, src, ln + 1, T, ms, 2 * T * (nh_r + kv_r) * d * 2,
+                    model_rope_sector_ratio (d, 2), 0, nh_r * d / 2);
         break;
       case MODEL_CAL_ACT:
         add_sample (s, gated ? MODEL_CAL_ACT : MODEL_CAL_ACT_PLAIN, src, ln + 1, T, ms,
@@ -958,7 +960,7 @@ model_cal_predict (ModelCalSet *s, const ModelCalSample *x, const ModelCostParam
   case MODEL_CAL_ROPE:
     /* a[3] query pairs per row; the key pairs follow from the bytes, 8 per pair */
     if (a[3] > 0)
-      return model_time_rope (p, s->gpu, x->x, a[3], a[0] / (8 * x->x) - a[3], 2);
+      return model_time_rope (p, s->gpu, x->x, a[3], a[0] / (8 * x->x) - a[3], a[1], 2);
     /* fall through */
   case MODEL_CAL_NORM:
   case MODEL_CAL_LAYERNORM:
@@ -998,7 +1000,7 @@ model_cal_predict_all (ModelCalSet *s, const ModelCostParams *p, double *pred)
     pred[i] = model_cal_predict (s, &g_array_index (s->samples, ModelCalSample, i), p);
 }
 
-static gboolean param_informative (const ModelCalSet *s, const char *name);
+static gboolean param_informative (const ModelCalSet *s, const char *name, int exclude);
 
 guint
 model_cal_network_informative (const ModelCalSet *s, int *gpus_per_node)
@@ -1016,7 +1018,7 @@ model_cal_network_informative (const ModelCalSet *s, int *gpus_per_node)
     return 0;
   guint mask = 0;
   for (int i = 0; i < MODEL_NET_NPARAMS; i++)
-    if (param_informative (s, model_net_param_names[i]))
+    if (param_informative (s, model_net_param_names[i], -1))
       mask |= 1u << i;
   return mask;
 }
@@ -1069,9 +1071,10 @@ static const Group groups[] = {
   /* row waves (elem_row_wave) only for the kernels vLLM runs one block per
    * token row: norm, RoPE, activation; the residual add is a flat torch
    * element-wise kernel and the embedding a gather */
-#define ROWS_GROUP(label, cls, n) \
+#define ROWS_GROUP(label, cls, n, own) \
   { label, { cls, MODEL_CAL_COUNT }, { "elem_bw_eff." n, "elem_floor_s." n, "elem_sharp." n, \
-      "elem_cache_gain." n, "elem_cache_bytes." n, "elem_cache_sharp." n, "elem_row_wave." n, "elem_row_s." n, NULL }, \
+      "elem_cache_gain." n, "elem_cache_bytes." n, "elem_cache_sharp." n, "elem_row_wave." n, "elem_row_s." n, \
+      own, NULL }, \
     /* a block's latency-bound rate over its row, and how many blocks an SM \
      * holds (the kernel's block size: vLLM's norm 1024 threads, 2 per SM; \
      * PyTorch's, measured on our H200, ~16). The bar is 10%: the rate is \
@@ -1079,11 +1082,11 @@ static const Group groups[] = {
      * another GPU pays for it (A100 -> H100 activation, kept at -7% loss: \
      * bias +20% -> +33%, for 0.1-0.3 points in sample) */ \
     { "elem_blk_bw." n, "elem_wave_rows." n, NULL }, 0.10, NULL, 0, "elem_sharp." n, 1.0 }
-  ROWS_GROUP ("norm", MODEL_CAL_NORM, "norm"),
-  ROWS_GROUP ("layernorm", MODEL_CAL_LAYERNORM, "layernorm"),
-  ROWS_GROUP ("rope", MODEL_CAL_ROPE, "rope"),
-  ROWS_GROUP ("act", MODEL_CAL_ACT, "act"),
-  ROWS_GROUP ("plain activation", MODEL_CAL_ACT_PLAIN, "act_plain"),
+  ROWS_GROUP ("norm", MODEL_CAL_NORM, "norm", NULL),
+  ROWS_GROUP ("layernorm", MODEL_CAL_LAYERNORM, "layernorm", NULL),
+  ROWS_GROUP ("rope", MODEL_CAL_ROPE, "rope", "rope_sector_w"),
+  ROWS_GROUP ("act", MODEL_CAL_ACT, "act", NULL),
+  ROWS_GROUP ("plain activation", MODEL_CAL_ACT_PLAIN, "act_plain", NULL),
 #undef ROWS_GROUP
   { "add", { MODEL_CAL_ADD, MODEL_CAL_COUNT }, { "elem_bw_eff.add", "elem_floor_s.add", "elem_sharp.add",
       "elem_cache_gain.add", "elem_cache_bytes.add", "elem_cache_sharp.add", NULL  }, { NULL }, 0, NULL, 0, NULL, 0 },
@@ -1374,22 +1377,35 @@ in_group (const Group *g, ModelCalClass c)
 /* Whether some attention sample of class cls was measured over a contiguous
  * cache (PyTorch SDPA: our own runs). */
 static gboolean
-has_contig (const ModelCalSet *s, ModelCalClass cls)
+has_contig (const ModelCalSet *s, ModelCalClass cls, int exclude)
 {
   for (guint i = 0; i < s->samples->len; i++) {
     const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-    if (smp->cls == cls && ((const ModelCost *) g_ptr_array_index (s->attn, (guint) smp->a[3]))->dec_contig)
+    if ((int) smp->source != exclude && smp->cls == cls && ((const ModelCost *) g_ptr_array_index (s->attn, (guint) smp->a[3]))->dec_contig)
       return TRUE;
   }
   return FALSE;
 }
 
 static gboolean
-param_informative (const ModelCalSet *s, const char *name)
+param_informative (const ModelCalSet *s, const char *name, int exclude)
 {
+  /* only the samples the fit uses count: a source held out (leave one out)
+   * informs nothing, and what only it informed keeps its default */
   /* RoPE's blocks per SM come from its launch geometry (model_rope_blocks) */
   if (strcmp (name, "elem_wave_rows.rope") == 0)
     return FALSE;
+  /* the sector weight shows only in rows whose head size wastes sectors */
+  if (strcmp (name, "rope_sector_w") == 0) {
+    for (guint i = 0; i < s->samples->len; i++) {
+      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if ((int) smp->source == exclude)
+        continue;
+      if (smp->cls == MODEL_CAL_ROPE && smp->a[1] > 1.001)
+        return TRUE;
+    }
+    return FALSE;
+  }
   if (strcmp (name, "attn_pair_gain") == 0 || strcmp (name, "attn_combine_s") == 0) {
     /* the scheduled prefill: only over a contiguous cache (our SDPA runs),
      * whose kernel names showed which kernel and tiles ran (the forward
@@ -1398,12 +1414,12 @@ param_informative (const ModelCalSet *s, const char *name)
      * cost: scheduled, their fit took 68 minutes (seventh session; it fitted
      * them far better, 4.67 / 12.54 -> 2.38 / 6.40 in sample: see
      * docs/cost-model.md, "Known weaknesses") */
-    return has_contig (s, MODEL_CAL_ATTN_PREFILL);
+    return has_contig (s, MODEL_CAL_ATTN_PREFILL, exclude);
   }
   if (strcmp (name, "dec_fwd_tile") == 0) {
     /* the forward kernel's tile cost shows only in decodes over a
      * contiguous cache (SDPA), which leave some batches unsplit */
-    return has_contig (s, MODEL_CAL_ATTN_DECODE);
+    return has_contig (s, MODEL_CAL_ATTN_DECODE, exclude);
   }
   gboolean node = strcmp (name, "comm_bw.node") == 0, duplex = strcmp (name, "comm_duplex_frac") == 0;
   gboolean tree = strcmp (name, "comm_tree_frac") == 0;
@@ -1413,6 +1429,8 @@ param_informative (const ModelCalSet *s, const char *name)
      * that would show it) */
     for (guint i = 0; i < s->samples->len; i++) {
       const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if ((int) smp->source == exclude)
+        continue;
       if (model_cal_class_is_comm (smp->cls) && smp->a[2] < smp->a[1]
           && smp->cls != MODEL_CAL_SENDRECV && smp->cls != MODEL_CAL_ALLTOALL)
         return TRUE;
@@ -1427,6 +1445,8 @@ param_informative (const ModelCalSet *s, const char *name)
     gboolean a2a[2] = { FALSE, FALSE }, ref[2] = { FALSE, FALSE };
     for (guint i = 0; i < s->samples->len; i++) {
       const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if ((int) smp->source == exclude)
+        continue;
       if (!model_cal_class_is_comm (smp->cls))
         continue;
       int wide = smp->a[2] < smp->a[1];
@@ -1442,6 +1462,8 @@ param_informative (const ModelCalSet *s, const char *name)
     gboolean sr = FALSE, coll = FALSE;
     for (guint i = 0; i < s->samples->len; i++) {
       const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if ((int) smp->source == exclude)
+        continue;
       sr = sr || smp->cls == MODEL_CAL_SENDRECV;
       coll = coll || (model_cal_class_is_comm (smp->cls) && smp->cls != MODEL_CAL_SENDRECV);
     }
@@ -1453,6 +1475,8 @@ param_informative (const ModelCalSet *s, const char *name)
     gboolean a2a = strcmp (name, "comm_a2a_lat_s") == 0;
     for (guint i = 0; i < s->samples->len; i++) {
       const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if ((int) smp->source == exclude)
+        continue;
       if (a2a ? smp->cls == MODEL_CAL_ALLTOALL
               : (smp->cls == MODEL_CAL_SENDRECV || smp->cls == MODEL_CAL_ALLTOALL) && smp->a[2] >= smp->a[1])
         return TRUE;
@@ -1466,6 +1490,8 @@ param_informative (const ModelCalSet *s, const char *name)
   guint node_sizes = 0;   /* distinct GPUs-per-node counts of multi-node collectives */
   for (guint i = 0; i < s->samples->len; i++) {
     const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+    if ((int) smp->source == exclude)
+      continue;
     if (!model_cal_class_is_comm (smp->cls) || !(smp->a[2] < smp->a[1]))
       continue;
     if (smp->cls == MODEL_CAL_SENDRECV)
@@ -1549,7 +1575,7 @@ model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude, ModelCa
     /* (optional terms the data cannot show are not tried) */
     gboolean optional = FALSE;
     for (const char *const *e = g->extras; *e; e++)
-      optional = optional || param_informative (s, *e);
+      optional = optional || param_informative (s, *e, exclude);
     /* and a group with a discrete choice once per value */
     const int nc = g->choice ? g->n_choices : 1;
     double *choice = NULL;
@@ -1581,7 +1607,7 @@ model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude, ModelCa
       for (int li = 0; li < 2; li++)
       for (const char *const *name = li ? g->extras : g->params; *name; name++)
         for (gsize i = 0; i < np; i++)
-          if (strcmp (info[i].name, *name) == 0 && (!param_informative (s, *name) || (li && !extras)))
+          if (strcmp (info[i].name, *name) == 0 && (!param_informative (s, *name, exclude) || (li && !extras)))
             *model_param_ptr (p, &info[i]) = *model_param_ptr (&dflt, &info[i]);
           else if (strcmp (info[i].name, *name) == 0 && (nvls || strncmp (*name, "comm_nvls", 9) != 0)) {
             infos[o.k] = &info[i];

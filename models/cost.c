@@ -332,15 +332,71 @@ model_rope_blocks (double nq, double nk, double ab, double *per_sm, double *row_
     *row_bytes = (ceil (nq / B - 1e-9) + ceil (nk / B - 1e-9)) * B * 2 * ab * 2;
 }
 
+static int
+gcd_int (int a, int b)
+{
+  while (b) {
+    int t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/* sectors one warp-wide access to elements [o0, o1] of a half-head touches */
+static int
+span_sectors (int base, int o0, int o1, int ab)
+{
+  return (base + (o1 + 1) * ab - 1) / 32 - (base + o0 * ab) / 32 + 1;
+}
+
+double
+model_rope_sector_ratio (double d, double ab)
+{
+  /* vLLM's NeoX-style kernel: thread i of the loop rotates the pair
+   * (x_off, x_off+e) of head i / e at offset i % e, e = d / 2, so a warp's
+   * 32 threads load and store 32 consecutive offsets of the first halves,
+   * then of the second halves, split where they cross a head. The memory
+   * system moves whole 32-byte sectors: at head size 128 (e = 64, bf16) a
+   * warp's access is two aligned sectors, at 80 (phi-2) the halves start
+   * at 80-byte offsets and a warp touches 1.4x the sectors it uses. The
+   * pattern repeats after lcm(32, e) pairs and heads whose bytes realign
+   * to 32: one period is counted. */
+  if (!(d >= 2 && d <= 65536 && ab >= 1 && ab <= 64))
+    return 1;
+  const int e = (int) (d / 2), eb = (int) ab;
+  const int hb = 2 * e * eb;  /* bytes per head */
+  int period = 32 / gcd_int (32, e) * e;                   /* lcm (32, e) */
+  const int realign = e * (32 / gcd_int (hb, 32));          /* pairs until a head starts on a sector again */
+  period = period / gcd_int (period, realign) * realign;
+  if (period > 1 << 16)
+    return 1;
+  long used = 0, touched = 0;
+  for (int w = 0; w < period; w += 32)
+    for (int half = 0; half < 2; half++) {
+      int i = w;
+      while (i < w + 32) {
+        const int h = i / e, o0 = i % e;
+        const int o1 = MIN (e - 1, o0 + (w + 32 - i) - 1);
+        touched += span_sectors (h * hb + half * e * eb, o0, o1, eb);
+        used += (o1 - o0 + 1) * eb;
+        i += o1 - o0 + 1;
+      }
+    }
+  return used > 0 ? fmax (1, touched * 32.0 / (double) used) : 1;
+}
+
 double
 model_time_rope (const ModelCostParams *p, const ModelGpu *g, double rows, double nq, double nk,
-                 double ab)
+                 double sect, double ab)
 {
   double per_sm, row;
   model_rope_blocks (nq, nk, ab, &per_sm, &row);
-  /* each pair is read and written: 2 elements, twice */
-  return model_time_elem_blocks (p, g, MODEL_ELEM_ROPE, 4 * ab * rows * (nq + nk), rows, 0, per_sm,
-                                 row);
+  /* each pair is read and written: 2 elements, twice; rope_sector_w of the
+   * transfer goes at the sectors requested (sect of the bytes used) */
+  const double k = 1 + p->rope_sector_w * (fmax (sect, 1) - 1);
+  return model_time_elem_blocks (p, g, MODEL_ELEM_ROPE, 4 * ab * rows * (nq + nk) * k, rows, 0,
+                                 per_sm, row);
 }
 
 double
@@ -1054,7 +1110,8 @@ tab_compute (const ModelCost *c, int col, double m)
     return allreduce_time (c, m);
   if (col == MODEL_TAB_ROPE)
     return model_time_rope (&c->params, c->gpu, m, c->shape.nh_r * c->shape.d / 2,
-                            c->shape.kv_r * c->shape.d / 2, c->shape.ab);
+                            c->shape.kv_r * c->shape.d / 2,
+                            model_rope_sector_ratio (c->shape.d, c->shape.ab), c->shape.ab);
   if (col >= MODEL_TAB_EMBED)
     return model_time_elem_rows (&c->params, c->gpu, tab_elem (&c->shape, col), elem_bytes (&c->shape, col, m), m,
                                  col == MODEL_TAB_NORM ? c->shape.norm_w * c->shape.wb : 0);

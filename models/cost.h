@@ -206,11 +206,15 @@ double model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, Mode
  * row at ab bytes per element: blocks resident per SM, and the bytes a block
  * moves over its loop's iterations (whole iterations of its threads). */
 void model_rope_blocks (double nq, double nk, double ab, double *per_sm, double *row_bytes);
+/* 32-byte sectors vLLM's NeoX-style rotary kernel requests per byte it
+ * uses, at head size d and ab bytes per element (1 where the half-heads
+ * are sector-aligned: d = 64, 128; 1.4 at d = 80, bf16) */
+double model_rope_sector_ratio (double d, double ab);
 /* RoPE over `rows` tokens of nq query and nk key pairs each, at ab bytes per
- * element, with that launch geometry (what the simulator and the calibrator
- * both price). */
+ * element, with that launch geometry and sector ratio `sect` (what the
+ * simulator and the calibrator both price). */
 double model_time_rope (const ModelCostParams *p, const ModelGpu *g, double rows, double nq,
-                        double nk, double ab);
+                        double nk, double sect, double ab);
 /* One attention kernel over the prefill sequences (decode == FALSE: every seq
  * with !(q == 1 && ctx > 0)) or the decode sequences of `seqs`, for c's model
  * shape and c->params. 0 when there are none. */

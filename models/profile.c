@@ -85,6 +85,7 @@ model_cost_params_default (ModelCostParams *p)
     p->elem_wave_rows[i] = i == MODEL_ELEM_ROPE ? 4 : 2;
     p->elem_blk_bw[i] = 0;
   }
+  p->rope_sector_w = 0;
   p->comm_bw_frac[MODEL_HOP_INTRA] = 0.75;
   p->comm_bw_frac[MODEL_HOP_INTER] = 20e9;
   /* NCCL: LL carries 4 data bytes per 8-byte line, LL128 120 of 128 */
@@ -180,6 +181,7 @@ static const ModelParamInfo params_info[] = {
   ELEM (MODEL_ELEM_LAYERNORM, "layernorm"),
   ELEM (MODEL_ELEM_ACT_PLAIN, "act_plain"),
 #undef ELEM
+  { "rope_sector_w", P (rope_sector_w), 0, 2.0, "rope: share of the transfer time that follows the 32-byte sectors the warps request (model_rope_sector_ratio) rather than the bytes used; 0 = bytes only", 0.5 },
   { "comm_bw_frac.intra", P (comm_bw_frac[MODEL_HOP_INTRA]), 0.01, 1.0, "ring bus bandwidth inside a node / GPU link bandwidth (NVLink, else PCIe)", 0 },
   { "comm_bw.inter", P (comm_bw_frac[MODEL_HOP_INTER]), 1e8, 1e12, "inter-node bandwidth per GPU (its NIC), bytes/s", 0 },
   { "comm_proto_frac.ll", P (comm_proto_frac[MODEL_PROTO_LL]), 0.01, 1.0, "LL protocol: bandwidth fraction of Simple", 0 },

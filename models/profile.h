@@ -118,6 +118,10 @@ typedef struct {
                                               * (a latency-bound loop of dependent loads and a
                                               * reduction): a wave lasts at least its row's bytes
                                               * at this rate (0 = no such limit) */
+  double rope_sector_w;     /* RoPE: share of its transfer time that follows the 32-byte sectors its
+                             * warps request rather than the bytes they use (a head size whose
+                             * halves are not 64-byte aligned, phi-2's 80, requests 1.4x; 0 =
+                             * bytes only) */
   /* collectives, NCCL-style */
   double comm_bw_frac[MODEL_HOP_COUNT]; /* intra: ring bus bandwidth / GPU link bandwidth; inter: NIC bytes/s per GPU */
   double comm_proto_frac[MODEL_PROTO_COUNT]; /* bandwidth fraction of each protocol (Simple = 1) */

@@ -24,7 +24,7 @@
 { "h100-sxm", MODEL_CAL_MLP_DOWN, 6.9, 16.7 },
 { "h100-sxm", MODEL_CAL_NORM, 5.1, 12.8 },
 { "h100-sxm", MODEL_CAL_LAYERNORM, 3.5, 9.6 },
-{ "h100-sxm", MODEL_CAL_ROPE, 6.8, 18.6 },
+{ "h100-sxm", MODEL_CAL_ROPE, 6.0, 16.6 },
 { "h100-sxm", MODEL_CAL_ACT, 3.4, 13.2 },
 { "h100-sxm", MODEL_CAL_ACT_PLAIN, 3.6, 14.7 },
 { "h100-sxm", MODEL_CAL_ADD, 4.8, 13.8 },

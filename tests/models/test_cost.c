@@ -784,11 +784,48 @@ test_rope_blocks (void)
   EQ (model_time_elem_blocks (&p, &g4, C, 20 * per_row, 20, 0, 8, 0), 20 * per_row / bw + per_row / 1e6);
   /* model_time_rope composes the two: phi-2's shape, bytes from the pairs */
   model_rope_blocks (32 * 40, 32 * 40, 2, &per_sm, &row);
-  EQ (model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 2),
+  EQ (model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 1, 2),
       model_time_elem_blocks (&p, &g4, C, 20 * (64 * 80) * 2 * 2, 20, 0, per_sm, row));
+  /* without a sector weight the sector ratio changes nothing; with one,
+   * that share of the bytes goes at the ratio */
+  EQ (model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 1.4, 2), model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 1, 2));
+  p.rope_sector_w = 0.5;
+  EQ (model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 1.4, 2),
+      model_time_elem_blocks (&p, &g4, C, 20 * (64 * 80) * 2 * 2 * 1.2, 20, 0, per_sm, row));
+  CU_ASSERT_TRUE (model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 1.4, 2)
+                  > model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 1, 2));
+  /* a ratio below 1 (impossible) is taken as 1 */
+  EQ (model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 0.5, 2), model_time_rope (&p, &g4, 20, 32 * 40, 32 * 40, 1, 2));
   /* a block that runs 1.5x its row's bytes (partial iterations) lasts 1.5x */
   EQ (model_time_elem_blocks (&p, &g4, C, 20 * per_row, 20, 0, 8, 1.5 * per_row),
       20 * per_row / bw + 1.5 * per_row / 1e6);
+}
+
+/* The 32-byte sectors the NeoX rotary kernel's warps touch per byte they
+ * use (expected values counted byte by byte, independently, over 576 heads) */
+static void
+test_rope_sectors (void)
+{
+  /* half-heads on 64-byte boundaries: every sector used whole */
+  EQ (model_rope_sector_ratio (128, 2), 1);
+  EQ (model_rope_sector_ratio (64, 2), 1);
+  EQ (model_rope_sector_ratio (96, 2), 1);
+  EQ (model_rope_sector_ratio (256, 2), 1);
+  EQ (model_rope_sector_ratio (128, 1), 1);
+  /* phi-2's 80: halves of 80 bytes, a warp straddles heads */
+  EQ (model_rope_sector_ratio (80, 2), 1.4);
+  EQ (model_rope_sector_ratio (112, 2), 19.0 / 14);
+  EQ (model_rope_sector_ratio (72, 2), 5.0 / 3);
+  EQ (model_rope_sector_ratio (40, 2), 1.9);
+  /* the element size moves the alignment: fp8 worse, fp32 aligned */
+  EQ (model_rope_sector_ratio (80, 1), 2.2);
+  EQ (model_rope_sector_ratio (80, 4), 1);
+  /* bad input: no penalty, no crash */
+  EQ (model_rope_sector_ratio (0, 2), 1);
+  EQ (model_rope_sector_ratio (1, 2), 1);
+  EQ (model_rope_sector_ratio (-80, 2), 1);
+  EQ (model_rope_sector_ratio (80, 0), 1);
+  EQ (model_rope_sector_ratio (NAN, 2), 1);
 }
 
 static void
@@ -1517,6 +1554,7 @@ main (void)
     { "split-KV decode by hand", test_decode_split_kv },
     { "element-wise row waves", test_elem_row_waves },
     { "RoPE thread-block geometry", test_rope_blocks },
+    { "RoPE sectors per byte used", test_rope_sectors },
     { "tables, interpolated smax and the memos agree with computing", test_fast_paths_agree },
     { "kernel variants: row term, norm/act classes, GEMM roles", test_kernel_variants },
     { "tensor parallelism", test_tp },
