@@ -1421,6 +1421,19 @@ param_informative (const ModelCalSet *s, const char *name, int exclude)
      * contiguous cache (SDPA), which leave some batches unsplit */
     return has_contig (s, MODEL_CAL_ATTN_DECODE, exclude);
   }
+  if (strcmp (name, "comm_bw.inter") == 0 || strcmp (name, "comm_hop_lat_s.inter") == 0) {
+    /* a NIC's rate and a network step's latency show only in rows that
+     * cross nodes: fitted to one node's logs they would drift (a prototype
+     * of the H100 nccl-tests logs alone ended at 930 GB/s and 83 us) */
+    for (guint i = 0; i < s->samples->len; i++) {
+      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
+      if ((int) smp->source == exclude)
+        continue;
+      if (model_cal_class_is_comm (smp->cls) && smp->a[2] < smp->a[1])
+        return TRUE;
+    }
+    return FALSE;
+  }
   gboolean node = strcmp (name, "comm_bw.node") == 0, duplex = strcmp (name, "comm_duplex_frac") == 0;
   gboolean tree = strcmp (name, "comm_tree_frac") == 0;
   if (strcmp (name, "comm_ll_bw_inter") == 0) {

@@ -837,6 +837,12 @@ test_fit_p2p_latency (void)
     ModelCalStats st;
     model_cal_stats (s, pred, MODEL_CAL_ALLREDUCE, TRUE, MODEL_CAL_ALL, -1, &st);
     CU_ASSERT_TRUE (st.median_ape < 1.0);
+    /* one node: the NIC's rate and the network step are not informed and
+     * keep their defaults */
+    ModelCostParams dflt;
+    model_cost_params_default (&dflt);
+    CU_ASSERT_EQUAL (fit.comm_bw_frac[MODEL_HOP_INTER], dflt.comm_bw_frac[MODEL_HOP_INTER]);
+    CU_ASSERT_EQUAL (fit.comm_hop_lat_s[MODEL_HOP_INTER], dflt.comm_hop_lat_s[MODEL_HOP_INTER]);
     if (with_sr) {
       model_cal_stats (s, pred, MODEL_CAL_SENDRECV, TRUE, MODEL_CAL_ALL, -1, &st);
       CU_ASSERT_TRUE (st.median_ape < 1.0);
