@@ -236,7 +236,17 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
   gboolean nvls_coll = coll == MODEL_COLL_ALLREDUCE || coll == MODEL_COLL_ALLGATHER
                        || coll == MODEL_COLL_REDUCESCATTER;
   if (nvls_coll && !multi && nvls && p->comm_nvls_frac > 0) {
-    double t = p->comm_nvls_lat_s + bus / (link * p->comm_nvls_frac);
+    /* An NVLS all-reduce moves per GPU link what the switch pulls and
+     * multicasts: every shard of its buffer once out (the switch reduces
+     * them) and every reduced shard once in, S (n+1)/n each way, against a
+     * ring's 2 (n-1)/n S. Its bus bandwidth therefore grows with n
+     * (2 (n-1)/(n+1) x the link rate; nccl-tests, NCCL 2.29, 16 GiB: 367 GB/s
+     * at 4 GPUs, 482 at 8, above the 450 GB/s link: ratio 1.31, the form
+     * says 1.30), and at 2 GPUs it moves more than a ring. All-gather and
+     * reduce-scatter keep the bus bytes: the multicast or the reduction
+     * saves nothing on the link there. */
+    double moved = coll == MODEL_COLL_ALLREDUCE ? bytes * (n + 1) / n : bus;
+    double t = p->comm_nvls_lat_s + moved / (link * p->comm_nvls_frac);
     if (t < best) {
       best = actual = t;
       if (choice)

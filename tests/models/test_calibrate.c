@@ -277,6 +277,32 @@ test_comm (void)
   CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_NVLS);
   model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 1e9, 16, 8, &ch);
   CU_ASSERT_NOT_EQUAL (ch.algo, MODEL_ALGO_NVLS);
+  /* NVLS all-reduce: each GPU's link carries S (n+1)/n (every shard out
+   * once, every reduced shard in once), so at 8 GPUs 1 GB takes
+   * lat + 1.125 GB / (link x frac); all-gather keeps its bus bytes */
+  {
+    const ModelGpu *h = model_catalog_gpu (cat, "h100-sxm", NULL);
+    ModelCostParams q = p;
+    q.comm_nvls_frac = 1.0;
+    q.comm_nvls_lat_s = 50e-6;
+    q.comm_bw_frac[MODEL_HOP_INTRA] = 0.01;   /* the ring out of the way */
+    q.comm_p2p_frac = 0.01;
+    CU_ASSERT_DOUBLE_EQUAL (model_comm_time (&q, h, MODEL_COLL_ALLREDUCE, 1e9, 8, 8, &ch),
+                            50e-6 + 1e9 * 9 / 8 / h->nvlink_bw, 1e-12);
+    CU_ASSERT_EQUAL (ch.algo, MODEL_ALGO_NVLS);
+    CU_ASSERT_DOUBLE_EQUAL (model_comm_time (&q, h, MODEL_COLL_ALLREDUCE, 1e9, 4, 4, &ch),
+                            50e-6 + 1e9 * 5 / 4 / h->nvlink_bw, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL (model_comm_time (&q, h, MODEL_COLL_ALLGATHER, 1e9, 8, 8, &ch),
+                            50e-6 + 1e9 * 7 / 8 / h->nvlink_bw, 1e-12);
+    /* so its bus bandwidth grows with n: 2 (n-1)/(n+1) of the link's */
+    double bus8 = 2.0 * 7 / 8 * 1e9 / (model_comm_time (&q, h, MODEL_COLL_ALLREDUCE, 1e9, 8, 8, NULL) - 50e-6);
+    double bus4 = 2.0 * 3 / 4 * 1e9 / (model_comm_time (&q, h, MODEL_COLL_ALLREDUCE, 1e9, 4, 4, NULL) - 50e-6);
+    CU_ASSERT_DOUBLE_EQUAL (bus8 / bus4, (14.0 / 9) / (6.0 / 5), 1e-9);
+    /* with a fair ring, 2 GPUs never take NVLS: it moves 1.5x the ring's bytes */
+    q.comm_bw_frac[MODEL_HOP_INTRA] = 0.9;
+    model_comm_time (&q, h, MODEL_COLL_ALLREDUCE, 1e9, 2, 2, &ch);
+    CU_ASSERT_NOT_EQUAL (ch.algo, MODEL_ALGO_NVLS);
+  }
   CU_ASSERT_STRING_EQUAL (model_proto_name (MODEL_PROTO_LL128), "LL128");
   CU_ASSERT_STRING_EQUAL (model_coll_name (MODEL_COLL_SENDRECV), "send_recv");
 
