@@ -266,8 +266,9 @@ test_comm (void)
   CU_ASSERT_TRUE (ag < ar && ag > 0.4 * ar);
   /* send/recv: one hop; between nodes at the NIC's bandwidth */
   double sr = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e9, 2, 1, NULL);
+  /* (one transfer: the hop's latency without the protocol's step ratio) */
   CU_ASSERT_DOUBLE_EQUAL (sr, p.comm_base_lat_s[MODEL_PROTO_SIMPLE]
-                          + p.comm_hop_lat_s[MODEL_HOP_INTER] * p.comm_proto_lat[MODEL_PROTO_SIMPLE]
+                          + p.comm_hop_lat_s[MODEL_HOP_INTER]
                           + 1e9 / p.comm_bw_frac[MODEL_HOP_INTER], 1e-12);
   /* NVLS, where the profile has it, wins for big all-reduces in one node */
   p.comm_nvls_frac = 2.0;
@@ -351,34 +352,33 @@ test_comm (void)
   }
   /* a lone send/recv between nodes is one-way: the full NIC rate */
   t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e9, 2, 1, NULL);
-  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop + 1e9 / 10e9,
-                          1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTER] + 1e9 / 10e9, 1e-12);
   /* all-to-all across nodes: each GPU's NIC carries the half bound for the
    * other node at its share of the node's egress, 30/8 GB/s, one step */
   t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 1e9, 16, 8, &ch);
   CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
-  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTER]
                           + 0.5e9 / (30e9 / 8), 1e-12);
   /* inside a node: n-1 transfers at once at the point-to-point rate; a
    * peer's part above 16 KiB goes Simple, below it LL */
   t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 8e6, 8, 8, &ch);
   CU_ASSERT_EQUAL (ch.proto, MODEL_PROTO_SIMPLE);
-  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTRA]
                           + 7.0 / 8 * 8e6 / (g->nvlink_bw * p.comm_p2p_frac), 1e-12);
   /* with both link directions loaded it runs at comm_a2a_frac of that rate
    * (0.9: 7/8 x 8 MB over 0.9 x the point-to-point rate); a send/recv
    * inside the node keeps the full point-to-point rate */
   p.comm_a2a_frac = 0.9;
   t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 8e6, 8, 8, NULL);
-  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTRA]
                           + 7.0 / 8 * 8e6 / (g->nvlink_bw * p.comm_p2p_frac * 0.9), 1e-12);
   t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 8e6, 2, 2, NULL);
-  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTRA] * simple_hop
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_hop_lat_s[MODEL_HOP_INTRA]
                           + 8e6 / (g->nvlink_bw * p.comm_p2p_frac), 1e-12);
   /* across nodes the same fraction of each GPU's share of the node
    * egress: 0.5 GB over 0.9 x 30/8 GB/s */
   t = model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 1e9, 16, 8, NULL);
-  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
+  CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + p.comm_a2a_lat_s + p.comm_hop_lat_s[MODEL_HOP_INTER]
                           + 0.5e9 / (0.9 * 30e9 / 8), 1e-12);
   p.comm_a2a_frac = 1.0;
   model_comm_time (&p, g, MODEL_COLL_ALLTOALL, 64 * 1024, 8, 8, &ch);
@@ -390,7 +390,7 @@ test_comm (void)
    * (comm_p2p_lat_s), else the collectives' base latency */
   p.comm_p2p_lat_s = 5e-6;
   t = model_comm_time (&p, g, MODEL_COLL_SENDRECV, 1e9, 2, 1, NULL);
-  CU_ASSERT_DOUBLE_EQUAL (t, 5e-6 + p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop + 1e9 / 10e9, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL (t, 5e-6 + p.comm_hop_lat_s[MODEL_HOP_INTER] + 1e9 / 10e9, 1e-12);
   t = model_comm_time (&p, g, MODEL_COLL_ALLREDUCE, 4e9, 4, 2, NULL);
   CU_ASSERT_DOUBLE_EQUAL (t, simple_lat + 6 * p.comm_hop_lat_s[MODEL_HOP_INTER] * simple_hop
                           + 2 * 3.0 / 4 * 4e9 / 10e9, 1e-12);   /* collectives keep the base */
