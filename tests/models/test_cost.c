@@ -654,6 +654,20 @@ test_kernel_variants (void)
       EQ (b.op[MODEL_OP_ACT].time_s, a.op[MODEL_OP_ACT].time_s);
     }
     EQ (b.op[MODEL_OP_ROPE].time_s, a.op[MODEL_OP_ROPE].time_s);
+    /* RoPE's sector weight charges phi-2's head size 80 (1.4x the sectors
+     * it uses), not Llama's 128: the simulator prices what the fit saw */
+    ModelCostParams sect = h100->profile;
+    sect.rope_sector_w = 0;
+    model_cost_set_params (&c, &sect, TRUE);
+    model_cost_iteration (&c, &w, 1, &a);
+    sect.rope_sector_w = 1;
+    model_cost_set_params (&c, &sect, TRUE);
+    model_cost_iteration (&c, &w, 1, &b);
+    if (m == phi) {
+      CU_ASSERT_TRUE (b.op[MODEL_OP_ROPE].time_s > 1.2 * a.op[MODEL_OP_ROPE].time_s);
+    } else {
+      EQ (b.op[MODEL_OP_ROPE].time_s, a.op[MODEL_OP_ROPE].time_s);
+    }
   }
   model_catalog_free (cat);
 }
