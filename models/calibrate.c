@@ -1366,6 +1366,74 @@ in_group (const Group *g, ModelCalClass c)
   return FALSE;
 }
 
+/* The i-th sample of s when the fit uses it, NULL when its source is held
+ * out (leave one out): such rows inform no parameter. */
+static inline const ModelCalSample *
+used_sample (const ModelCalSet *s, guint i, int exclude)
+{
+  const ModelCalSample *x = &g_array_index (s->samples, ModelCalSample, i);
+  return (int) x->source == exclude ? NULL : x;
+}
+
+typedef gboolean (*SamplePred) (const ModelCalSet *s, const ModelCalSample *x, int arg);
+
+/* Whether some sample the fit uses satisfies pred. */
+static gboolean
+any_used (const ModelCalSet *s, int exclude, SamplePred pred, int arg)
+{
+  for (guint i = 0; i < s->samples->len; i++) {
+    const ModelCalSample *x = used_sample (s, i, exclude);
+    if (x && pred (s, x, arg))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* an attention sample of class arg measured over a contiguous cache
+ * (PyTorch SDPA: our own runs) */
+static gboolean
+contig_attn (const ModelCalSet *s, const ModelCalSample *x, int arg)
+{
+  return x->cls == (ModelCalClass) arg
+         && ((const ModelCost *) g_ptr_array_index (s->attn, (guint) x->a[3]))->dec_contig;
+}
+
+/* a RoPE row whose head size wastes sectors */
+static gboolean
+wastes_sectors (const ModelCalSet *s, const ModelCalSample *x, int arg)
+{
+  (void) s;
+  (void) arg;
+  return x->cls == MODEL_CAL_ROPE && x->a[1] > 1.001;
+}
+
+/* a collective across nodes (arg: ring or tree kinds only, not the
+ * point-to-point ones) */
+static gboolean
+crosses_nodes (const ModelCalSet *s, const ModelCalSample *x, int arg)
+{
+  (void) s;
+  return model_cal_class_is_comm (x->cls) && x->a[2] < x->a[1]
+         && (!arg || (x->cls != MODEL_CAL_SENDRECV && x->cls != MODEL_CAL_ALLTOALL));
+}
+
+/* a sample of class arg */
+static gboolean
+of_class (const ModelCalSet *s, const ModelCalSample *x, int arg)
+{
+  (void) s;
+  return x->cls == (ModelCalClass) arg;
+}
+
+/* a point-to-point kind (send/recv, all-to-all) inside one node */
+static gboolean
+p2p_inside (const ModelCalSet *s, const ModelCalSample *x, int arg)
+{
+  (void) s;
+  (void) arg;
+  return (x->cls == MODEL_CAL_SENDRECV || x->cls == MODEL_CAL_ALLTOALL) && x->a[2] >= x->a[1];
+}
+
 /* Whether the samples can tell a parameter at all (the forward-kernel tile
  * cost of decode, and the collectives'): the node's
  * egress limit shows only next to a different number of GPUs per node
@@ -1374,19 +1442,6 @@ in_group (const Group *g, ModelCalClass c)
  * send/recv) to compare with, the tree's bandwidth only in an all-reduce
  * across nodes. Without such data the parameter keeps its
  * default rather than wander on a flat loss. */
-/* Whether some attention sample of class cls was measured over a contiguous
- * cache (PyTorch SDPA: our own runs). */
-static gboolean
-has_contig (const ModelCalSet *s, ModelCalClass cls, int exclude)
-{
-  for (guint i = 0; i < s->samples->len; i++) {
-    const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-    if ((int) smp->source != exclude && smp->cls == cls && ((const ModelCost *) g_ptr_array_index (s->attn, (guint) smp->a[3]))->dec_contig)
-      return TRUE;
-  }
-  return FALSE;
-}
-
 static gboolean
 param_informative (const ModelCalSet *s, const char *name, int exclude)
 {
@@ -1396,16 +1451,8 @@ param_informative (const ModelCalSet *s, const char *name, int exclude)
   if (strcmp (name, "elem_wave_rows.rope") == 0)
     return FALSE;
   /* the sector weight shows only in rows whose head size wastes sectors */
-  if (strcmp (name, "rope_sector_w") == 0) {
-    for (guint i = 0; i < s->samples->len; i++) {
-      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-      if ((int) smp->source == exclude)
-        continue;
-      if (smp->cls == MODEL_CAL_ROPE && smp->a[1] > 1.001)
-        return TRUE;
-    }
-    return FALSE;
-  }
+  if (strcmp (name, "rope_sector_w") == 0)
+    return any_used (s, exclude, wastes_sectors, 0);
   if (strcmp (name, "attn_pair_gain") == 0 || strcmp (name, "attn_combine_s") == 0) {
     /* the scheduled prefill: only over a contiguous cache (our SDPA runs),
      * whose kernel names showed which kernel and tiles ran (the forward
@@ -1414,42 +1461,25 @@ param_informative (const ModelCalSet *s, const char *name, int exclude)
      * cost: scheduled, their fit took 68 minutes (seventh session; it fitted
      * them far better, 4.67 / 12.54 -> 2.38 / 6.40 in sample: see
      * docs/cost-model.md, "Known weaknesses") */
-    return has_contig (s, MODEL_CAL_ATTN_PREFILL, exclude);
+    return any_used (s, exclude, contig_attn, MODEL_CAL_ATTN_PREFILL);
   }
   if (strcmp (name, "dec_fwd_tile") == 0) {
     /* the forward kernel's tile cost shows only in decodes over a
      * contiguous cache (SDPA), which leave some batches unsplit */
-    return has_contig (s, MODEL_CAL_ATTN_DECODE, exclude);
+    return any_used (s, exclude, contig_attn, MODEL_CAL_ATTN_DECODE);
   }
-  if (strcmp (name, "comm_bw.inter") == 0 || strcmp (name, "comm_hop_lat_s.inter") == 0) {
-    /* a NIC's rate and a network step's latency show only in rows that
-     * cross nodes: fitted to one node's logs they would drift (a prototype
-     * of the H100 nccl-tests logs alone ended at 930 GB/s and 83 us) */
-    for (guint i = 0; i < s->samples->len; i++) {
-      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-      if ((int) smp->source == exclude)
-        continue;
-      if (model_cal_class_is_comm (smp->cls) && smp->a[2] < smp->a[1])
-        return TRUE;
-    }
-    return FALSE;
-  }
+  /* a NIC's rate and a network step's latency show only in rows that
+   * cross nodes: fitted to one node's logs they would drift (a prototype
+   * of the H100 nccl-tests logs alone ended at 930 GB/s and 83 us) */
+  if (strcmp (name, "comm_bw.inter") == 0 || strcmp (name, "comm_hop_lat_s.inter") == 0)
+    return any_used (s, exclude, crosses_nodes, 0);
   gboolean node = strcmp (name, "comm_bw.node") == 0, duplex = strcmp (name, "comm_duplex_frac") == 0;
   gboolean tree = strcmp (name, "comm_tree_frac") == 0;
-  if (strcmp (name, "comm_ll_bw_inter") == 0) {
-    /* LL's cap across nodes shows only in a ring or tree collective that
-     * crosses nodes (point-to-point kinds do not run LL there at sizes
-     * that would show it) */
-    for (guint i = 0; i < s->samples->len; i++) {
-      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-      if ((int) smp->source == exclude)
-        continue;
-      if (model_cal_class_is_comm (smp->cls) && smp->a[2] < smp->a[1]
-          && smp->cls != MODEL_CAL_SENDRECV && smp->cls != MODEL_CAL_ALLTOALL)
-        return TRUE;
-    }
-    return FALSE;
-  }
+  /* LL's cap across nodes shows only in a ring or tree collective that
+   * crosses nodes (point-to-point kinds do not run LL there at sizes that
+   * would show it) */
+  if (strcmp (name, "comm_ll_bw_inter") == 0)
+    return any_used (s, exclude, crosses_nodes, 1);
   if (strcmp (name, "comm_a2a_frac") == 0) {
     /* the all-to-all's own rate needs an all-to-all and a one-peer stream
      * over the same links to compare with: a send/recv inside one node, a
@@ -1457,10 +1487,8 @@ param_informative (const ModelCalSet *s, const char *name, int exclude)
      * rate) are one unknown */
     gboolean a2a[2] = { FALSE, FALSE }, ref[2] = { FALSE, FALSE };
     for (guint i = 0; i < s->samples->len; i++) {
-      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-      if ((int) smp->source == exclude)
-        continue;
-      if (!model_cal_class_is_comm (smp->cls))
+      const ModelCalSample *smp = used_sample (s, i, exclude);
+      if (!smp || !model_cal_class_is_comm (smp->cls))
         continue;
       int wide = smp->a[2] < smp->a[1];
       if (smp->cls == MODEL_CAL_ALLTOALL)
@@ -1474,38 +1502,28 @@ param_informative (const ModelCalSet *s, const char *name, int exclude)
     /* send/recv's own latency: next to a collective that fixes the base */
     gboolean sr = FALSE, coll = FALSE;
     for (guint i = 0; i < s->samples->len; i++) {
-      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-      if ((int) smp->source == exclude)
+      const ModelCalSample *smp = used_sample (s, i, exclude);
+      if (!smp)
         continue;
       sr = sr || smp->cls == MODEL_CAL_SENDRECV;
       coll = coll || (model_cal_class_is_comm (smp->cls) && smp->cls != MODEL_CAL_SENDRECV);
     }
     return sr && coll;
   }
-  if (strcmp (name, "comm_a2a_lat_s") == 0 || strcmp (name, "comm_p2p_frac") == 0) {
-    /* the all-to-all launch cost needs all-to-alls; the NVLink
-     * point-to-point rate a send/recv or all-to-all inside one node */
-    gboolean a2a = strcmp (name, "comm_a2a_lat_s") == 0;
-    for (guint i = 0; i < s->samples->len; i++) {
-      const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-      if ((int) smp->source == exclude)
-        continue;
-      if (a2a ? smp->cls == MODEL_CAL_ALLTOALL
-              : (smp->cls == MODEL_CAL_SENDRECV || smp->cls == MODEL_CAL_ALLTOALL) && smp->a[2] >= smp->a[1])
-        return TRUE;
-    }
-    return FALSE;
-  }
+  /* the all-to-all launch cost needs all-to-alls; the NVLink
+   * point-to-point rate a send/recv or all-to-all inside one node */
+  if (strcmp (name, "comm_a2a_lat_s") == 0)
+    return any_used (s, exclude, of_class, MODEL_CAL_ALLTOALL);
+  if (strcmp (name, "comm_p2p_frac") == 0)
+    return any_used (s, exclude, p2p_inside, 0);
   if (!node && !duplex && !tree)
     return TRUE;
   gboolean wide = FALSE, oneway = FALSE, reduce = FALSE;
   double per_node = 0;
   guint node_sizes = 0;   /* distinct GPUs-per-node counts of multi-node collectives */
   for (guint i = 0; i < s->samples->len; i++) {
-    const ModelCalSample *smp = &g_array_index (s->samples, ModelCalSample, i);
-    if ((int) smp->source == exclude)
-      continue;
-    if (!model_cal_class_is_comm (smp->cls) || !(smp->a[2] < smp->a[1]))
+    const ModelCalSample *smp = used_sample (s, i, exclude);
+    if (!smp || !crosses_nodes (s, smp, 0))
       continue;
     if (smp->cls == MODEL_CAL_SENDRECV)
       oneway = TRUE;

@@ -100,6 +100,7 @@ shape_of (const ModelCost *c, Shape *s)
   s->k = m->num_experts > 1 ? m->top_k : 1;
   s->wb = m->bytes_per_param;
   s->ab = m->bytes_per_param >= 4 ? 4 : 2;
+  s->rope_sect = model_rope_sector_ratio (s->d, s->ab);
   s->kvb = c->params.kv_dtype_bytes > 0 ? c->params.kv_dtype_bytes : 2;
   s->norm_w = ln ? 2 * s->h : s->h;
   s->norm_flops = ln ? 7 : 4;
@@ -1110,8 +1111,7 @@ tab_compute (const ModelCost *c, int col, double m)
     return allreduce_time (c, m);
   if (col == MODEL_TAB_ROPE)
     return model_time_rope (&c->params, c->gpu, m, c->shape.nh_r * c->shape.d / 2,
-                            c->shape.kv_r * c->shape.d / 2,
-                            model_rope_sector_ratio (c->shape.d, c->shape.ab), c->shape.ab);
+                            c->shape.kv_r * c->shape.d / 2, c->shape.rope_sect, c->shape.ab);
   if (col >= MODEL_TAB_EMBED)
     return model_time_elem_rows (&c->params, c->gpu, tab_elem (&c->shape, col), elem_bytes (&c->shape, col, m), m,
                                  col == MODEL_TAB_NORM ? c->shape.norm_w * c->shape.wb : 0);

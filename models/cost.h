@@ -57,6 +57,7 @@ typedef struct {
 typedef struct {
   double L, h, d;
   double d_fa;         /* head size FlashAttention-2 runs: its kernel's (d rounded up to 32; 256 above 192) */
+  double rope_sect;    /* 32-byte sectors RoPE's warps request per byte used (model_rope_sector_ratio) */
   double nh_r, kv_r;   /* query and KV heads per rank (KV replicated when tp > nkv) */
   double f_r, vocab_r, up_r;
   double E, k;         /* experts (0 = dense), top-k */
