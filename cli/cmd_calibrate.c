@@ -132,6 +132,7 @@ cli_cmd_calibrate (int argc, char **argv)
     char *fitted = model_cal_groups_string (mask);
     char *siblings = model_cal_groups_string (sib);
     char *kept = model_cal_groups_string (~(mask | sib) & model_cal_all_groups ());
+    char *carried = model_cal_carried_string (s, mask);
     GString *src = g_string_new (NULL);
     g_string_printf (src, "fitted by 'servesim calibrate' to %u measurements (%u sources) under %s; "
                      "fitted: %s", s->samples->len, s->sources->len, joined, fitted);
@@ -140,11 +141,16 @@ cli_cmd_calibrate (int argc, char **argv)
                               "(LayerNorm as RMSNorm, plain as gated activation): %s", siblings);
     if (*kept)
       g_string_append_printf (src, "; not measured, kept from %s: %s", start, kept);
+    if (*carried)
+      g_string_append_printf (src, "; collective parameters the data cannot tell, kept from %s: %s",
+                              start, carried);
     printf ("%s: %u measurements from %u sources\n  fitted: %s\n", s->gpu->id, s->samples->len,
             s->sources->len, fitted);
     if (*siblings)
       printf ("  as the measured sibling kernel: %s\n", siblings);
     printf ("  kept:   %s%s%s\n", *kept ? kept : "(none)", *kept ? " from " : "", *kept ? start : "");
+    if (*carried)
+      printf ("  kept, the data cannot tell them: %s from %s\n", carried, start);
     gsize np;
     const ModelParamInfo *info = model_params_info (&np);
     for (gsize j = 0; j < np; j++)
@@ -179,6 +185,7 @@ cli_cmd_calibrate (int argc, char **argv)
     g_free (file);
     g_free (fitted);
     g_free (kept);
+    g_free (carried);
     g_free (siblings);
     g_string_free (src, TRUE);
     g_free (start);

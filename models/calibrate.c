@@ -1545,6 +1545,44 @@ param_informative (const ModelCalSet *s, const char *name, int exclude)
   return wide && oneway;
 }
 
+/* What a fitted group does with a parameter its data cannot tell
+ * (param_informative): a collective parameter of the GPU's own links and
+ * launches keeps the value of the profile the fit starts from, the closest
+ * calibrated GPU's (as a group without any data does), rather than the
+ * generic default: the ALCF A100 logs have no send/recv, and the default
+ * send/recv launch cost of 0 priced every pipeline-stage transfer on that
+ * GPU without one. The network's parameters (model_net_param_names) are the
+ * cluster's and another cluster's would bind the fit (the Vidur cluster's
+ * 25 GB/s node cap on InfiniBand nodes): they keep the defaults, and a
+ * scenario names its network. So does every operator parameter: there an
+ * uninformed parameter is a kernel variant's (the scheduled prefill of a
+ * contiguous cache), which the data at hand did not run. */
+static gboolean
+carried_when_uninformed (const Group *g, const char *name)
+{
+  if (!in_group (g, MODEL_CAL_ALLREDUCE))
+    return FALSE;
+  for (int i = 0; i < MODEL_NET_NPARAMS; i++)
+    if (strcmp (model_net_param_names[i], name) == 0)
+      return FALSE;
+  return TRUE;
+}
+
+char *
+model_cal_carried_string (const ModelCalSet *s, guint mask)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  GString *out = g_string_new (NULL);
+  gboolean nvls = s->gpu->nvlink_bw > 0 && s->gpu->arch
+                  && (strcmp (s->gpu->arch, "hopper") == 0 || strcmp (s->gpu->arch, "blackwell") == 0);
+  for (guint i = 0; i < G_N_ELEMENTS (groups); i++)
+    for (const char *const *name = groups[i].params; (mask & (1u << i)) && *name; name++)
+      if (carried_when_uninformed (&groups[i], *name) && !param_informative (s, *name, -1)
+          && (nvls || strncmp (*name, "comm_nvls", 9) != 0))
+        g_string_append_printf (out, "%s%s", out->len ? ", " : "", *name);
+  return g_string_free (out, FALSE);
+}
+
 guint
 model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude)
 {
@@ -1560,6 +1598,8 @@ model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude, ModelCa
   const ModelParamInfo *info = model_params_info (&np);
   ModelCostParams dflt;
   model_cost_params_default (&dflt);
+  /* the profile the fit starts from: what carried_when_uninformed keeps */
+  ModelCostParams start = *p;
   guint mask = 0;
   for (guint gi = 0; gi < G_N_ELEMENTS (groups); gi++) {
     const Group *g = &groups[gi];
@@ -1639,7 +1679,8 @@ model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude, ModelCa
       for (const char *const *name = li ? g->extras : g->params; *name; name++)
         for (gsize i = 0; i < np; i++)
           if (strcmp (info[i].name, *name) == 0 && (!param_informative (s, *name, exclude) || (li && !extras)))
-            *model_param_ptr (p, &info[i]) = *model_param_ptr (&dflt, &info[i]);
+            *model_param_ptr (p, &info[i]) = *model_param_ptr (!li && carried_when_uninformed (g, *name)
+                                                               ? &start : &dflt, &info[i]);
           else if (strcmp (info[i].name, *name) == 0 && (nvls || strncmp (*name, "comm_nvls", 9) != 0)) {
             infos[o.k] = &info[i];
             ptrs[o.k] = model_param_ptr (p, &info[i]);

@@ -105,7 +105,9 @@ void   model_cal_predict_all (ModelCalSet *s, const ModelCostParams *p, double *
 
 /* Fits the parameters of every group of classes that has samples, each from
  * the defaults (model_cost_params_default); parameters of groups without
- * samples keep their value in *p. Samples of source `exclude` are left out
+ * samples keep their value in *p, and so do the collective parameters of the
+ * GPU's own links that the samples cannot tell (model_cal_carried_string);
+ * other parameters the samples cannot tell get the defaults. Samples of source `exclude` are left out
  * (-1: none). Returns a bit mask of the groups fitted (for
  * model_cal_groups_string). Deterministic. */
 guint  model_cal_fit (ModelCalSet *s, ModelCostParams *p, int exclude);
@@ -122,6 +124,11 @@ guint  model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude,
  * between its nodes; 0 when no collective crosses nodes. *gpus_per_node gets
  * the most GPUs per node among them. */
 guint  model_cal_network_informative (const ModelCalSet *s, int *gpus_per_node);
+/* The collective parameters of fitted groups (`mask`) that the set's data
+ * cannot tell and that model_cal_fit therefore kept at the value *p had on
+ * entry (the closest calibrated GPU's, as `servesim calibrate` starts),
+ * comma-separated; "" when none (g_free). */
+char  *model_cal_carried_string (const ModelCalSet *s, guint mask);
 /* Human-readable list of what `mask` (from model_cal_fit) covers (g_free). */
 char  *model_cal_groups_string (guint mask);
 /* The mask of every parameter group. */

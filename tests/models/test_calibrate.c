@@ -876,7 +876,9 @@ test_fit_p2p_latency (void)
               fit.comm_p2p_lat_s * 1e6, st.median_ape);
       CU_ASSERT_DOUBLE_EQUAL (fit.comm_p2p_lat_s, 6e-6, 1.5e-6);
       /* the send/recv file held out (leave one out) informs nothing: the
-       * latency only it shows keeps its default instead of drifting */
+       * latency only it shows keeps the value the fit started from (the
+       * closest calibrated GPU's in `servesim calibrate`, the defaults in
+       * a leave-one-out) instead of drifting */
       int sr = -1;
       for (guint k = 0; k < s->sources->len; k++)
         if (strstr (g_ptr_array_index (s->sources, k), "send_recv"))
@@ -886,9 +888,39 @@ test_fit_p2p_latency (void)
       model_cost_params_default (&held);
       held.comm_p2p_lat_s = 3e-6;   /* whatever was loaded before */
       model_cal_fit (s, &held, sr);
-      CU_ASSERT_EQUAL (held.comm_p2p_lat_s, 0);
-    } else
+      CU_ASSERT_EQUAL (held.comm_p2p_lat_s, 3e-6);
+      char *carried = model_cal_carried_string (s, model_cal_all_groups ());
+      CU_ASSERT_PTR_NULL (strstr (carried, "comm_p2p_lat_s"));
+      CU_ASSERT_PTR_NOT_NULL (strstr (carried, "comm_a2a_lat_s"));   /* no all-to-all */
+      g_free (carried);
+    } else {
       CU_ASSERT_EQUAL (fit.comm_p2p_lat_s, 0);
+      /* Without send/recv data the fit keeps the send/recv launch cost and
+       * the point-to-point rate it started from (a calibrated sibling's),
+       * not the defaults; the network's parameters, which are the
+       * cluster's, go back to the defaults whatever the start had */
+      ModelCostParams from;
+      model_cost_params_default (&from);
+      from.comm_p2p_lat_s = 9e-6;
+      from.comm_p2p_frac = 0.93;
+      from.comm_node_bw = 25e9;
+      from.comm_duplex_frac = 0.8;
+      guint mask = model_cal_fit (s, &from, -1);
+      CU_ASSERT_EQUAL (from.comm_p2p_lat_s, 9e-6);
+      CU_ASSERT_EQUAL (from.comm_p2p_frac, 0.93);
+      CU_ASSERT_EQUAL (from.comm_node_bw, dflt.comm_node_bw);
+      CU_ASSERT_EQUAL (from.comm_duplex_frac, dflt.comm_duplex_frac);
+      char *carried = model_cal_carried_string (s, mask);
+      CU_ASSERT_PTR_NOT_NULL (strstr (carried, "comm_p2p_lat_s"));
+      CU_ASSERT_PTR_NOT_NULL (strstr (carried, "comm_p2p_frac"));
+      CU_ASSERT_PTR_NULL (strstr (carried, "comm_bw.node"));
+      CU_ASSERT_PTR_NULL (strstr (carried, "comm_nvls"));   /* an A100: no NVLS */
+      g_free (carried);
+      /* and nothing when no collective group was fitted */
+      carried = model_cal_carried_string (s, 0);
+      CU_ASSERT_STRING_EQUAL (carried, "");
+      g_free (carried);
+    }
     g_free (pred);
     model_cal_data_free (d);
   }
