@@ -44,6 +44,8 @@ struct PlanSpec {
   double        base_out_tok_rate;  /* output tokens asked for per second */
   guint64       base_requests;
   ModelCatalog *catalog;            /* default + base scenario's catalog, read-only */
+  char         *base_gpu;           /* the base scenario's cluster.gpu (what configurations not
+                                   * sweeping it run on) */
   char         *fingerprint;
 };
 

@@ -489,6 +489,41 @@ why_word (const char *binding)
   return binding;
 }
 
+/* Which measurements each GPU's times come from: a ranking that puts a GPU
+ * nobody measured (its profile carried over from another) next to calibrated
+ * ones says so. */
+static void
+append_cost_models (GString *s, const PlanSpec *spec, GPtrArray *results)
+{
+  GHashTable *seen = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < results->len; i++) {
+    json_t *v = json_object_get (json_object_get (g_ptr_array_index (results, i), "config"), "cluster.gpu");
+    const char *id = json_is_string (v) ? json_string_value (v) : spec->base_gpu;
+    if (id)
+      g_hash_table_add (seen, (gpointer) id);
+  }
+  GList *ids = g_list_sort (g_hash_table_get_keys (seen), (GCompareFunc) strcmp);
+  if (ids)
+    g_string_append (s, "\n## Cost models\n\n");
+  for (GList *l = ids; l; l = l->next) {
+    const ModelGpu *g = model_catalog_gpu (spec->catalog, l->data, NULL);
+    if (!g)
+      continue;
+    if (!g->profile_gpu)
+      g_string_append_printf (s, "- %s: the generic defaults (no calibrated GPU loaded)\n", g->id);
+    else if (strcmp (g->profile_gpu, g->id) == 0)
+      g_string_append_printf (s, "- %s: its own calibrated profile\n", g->id);
+    else
+      g_string_append_printf (s, "- %s: **%s's profile, carried over** (no %s measurements: expect larger "
+                                 "errors; docs/cost-model.md, \"GPUs not in the data\")\n",
+                              g->id, g->profile_gpu, g->id);
+  }
+  if (ids)
+    g_string_append (s, "\n(`servesim describe gpus` gives each profile's data.)\n");
+  g_list_free (ids);
+  g_hash_table_destroy (seen);
+}
+
 char *
 plan_report_recommendation (const PlanSpec *spec, GPtrArray *results)
 {
@@ -665,6 +700,7 @@ plan_report_recommendation (const PlanSpec *spec, GPtrArray *results)
     g_string_append (s, "\n(reasons per configuration in results.csv)\n");
   }
   g_hash_table_destroy (reasons);
+  append_cost_models (s, spec, results);
   return g_string_free (s, FALSE);
 }
 

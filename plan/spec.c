@@ -37,6 +37,7 @@ plan_spec_free (PlanSpec *spec)
   json_decref (spec->root);
   g_free (spec->origin);
   g_free (spec->base_path);
+  g_free (spec->base_gpu);
   if (spec->base_sets)
     g_ptr_array_free (spec->base_sets, TRUE);
   if (spec->dims)
@@ -557,6 +558,7 @@ plan_spec_load_data (const char *json_text, const char *origin, const char *base
   if (!model_catalog_load_default (spec->catalog, error)
       || (base->catalog && !model_catalog_load_file (spec->catalog, base->catalog, error)))
     goto fail;
+  spec->base_gpu = g_strdup (base->gpu);
   make_fingerprint (spec, base);
   serve_scenario_free (base);
   return spec;

@@ -145,6 +145,13 @@ serve_world_summary_json (ServeWorld *w)
   json_object_set_new (o, "seed", json_integer ((json_int_t) sc->seed));
   json_object_set_new (o, "model", json_string (sc->model));
   json_object_set_new (o, "gpu", json_string (sc->gpu));
+  /* which measurements the cost model's times come from */
+  json_t *cm = json_object ();
+  json_object_set_new (cm, "profile", gpu->profile_gpu ? json_string (gpu->profile_gpu) : json_null ());
+  json_object_set_new (cm, "carried_over", json_boolean (!gpu->profile_gpu
+                                                         || strcmp (gpu->profile_gpu, gpu->id) != 0));
+  json_object_set_new (cm, "provenance", json_string (gpu->profile_from ? gpu->profile_from : ""));
+  json_object_set_new (o, "cost_model", cm);
   json_object_set_new (o, "replicas", json_integer (nrep));
   json_object_set_new (o, "tp", json_integer (sc->tp));
   json_object_set_new (o, "network", sc->network ? json_string (sc->network) : json_null ());
@@ -291,6 +298,17 @@ serve_world_summary_text (ServeWorld *w)
   g_string_append_printf (s, "  model %s on %d x %s (TP %d per replica, %d GPU%s), scheduler %s, router %s\n",
                           sc->model, sc->replicas, sc->gpu, sc->tp, sc->replicas * sc->tp,
                           sc->replicas * sc->tp > 1 ? "s" : "", sc->scheduler, sc->router);
+  const ModelGpu *gpu = serve__world_gpu (w);
+  if (!gpu->profile_gpu)
+    g_string_append_printf (s, "  cost model: generic defaults (no calibrated GPU loaded)\n");
+  else if (strcmp (gpu->profile_gpu, gpu->id) == 0)
+    g_string_append_printf (s, "  cost model: %s's calibrated profile (its data: 'servesim describe gpus')\n",
+                            gpu->id);
+  else
+    /* a GPU nobody measured: say so, as plainly as the calibrated case */
+    g_string_append_printf (s, "  cost model: %s's profile, carried over (no %s measurements: expect larger "
+                            "errors,\n              docs/cost-model.md \"GPUs not in the data\")\n",
+                            gpu->profile_gpu, gpu->id);
   if (sc->network)
     g_string_append_printf (s, "  network between nodes %s\n", sc->network);
   g_string_append_printf (s, "  workload %s\n\n", serve__world_workload (w));

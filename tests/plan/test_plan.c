@@ -529,6 +529,9 @@ t_report (void)
                            pts[i][1] * 10, "gpus", 1, "binding", "ttft", "sims", 3, "targets", "x",
                            2.0, "meets", (int) pts[i][2], "cost_per_mtok", 1.0, "reason");
     json_object_set_new (r, "config", json_pack ("{s:i}", "cluster.replicas", i + 1));
+    /* one on a GPU nobody measured: its cost model is another GPU's */
+    if (i == 4)
+      json_object_set_new (json_object_get (r, "config"), "cluster.gpu", json_string ("l40s"));
     g_ptr_array_index (res, i) = r;
   }
   GArray *f = plan_pareto_cost (res);
@@ -543,6 +546,11 @@ t_report (void)
   char *rec = plan_report_recommendation (spec, res);
   CU_ASSERT (strstr (rec, "**Recommended: x** — 1 GPU, $4.00/h") != NULL);
   CU_ASSERT (strstr (rec, "Cheaper configurations that miss the target") != NULL);
+  /* where each GPU's times come from: the base scenario's GPU (the
+   * configurations that do not sweep it) and the swept one */
+  CU_ASSERT (strstr (rec, "## Cost models") != NULL);
+  CU_ASSERT (strstr (rec, "- h100-sxm: its own calibrated profile") != NULL);
+  CU_ASSERT (strstr (rec, "- l40s: **a100-80gb's profile, carried over**") != NULL);
   g_free (rec);
   char *d = g_build_filename (tmp, "report", NULL);
   CU_ASSERT (plan_report_write (spec, res, d, FALSE, NULL, &e));

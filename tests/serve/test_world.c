@@ -1130,6 +1130,37 @@ test_network (void)
           tpot[1][0] * 1e3, tpot[1][1] * 1e3);
 }
 
+/* The summary says where the cost model's times come from: the GPU's own
+ * calibrated profile, or another GPU's carried over (a GPU nobody measured);
+ * terminal and summary.json alike. */
+static void
+test_cost_model_provenance (void)
+{
+  static const char *const gpus[2] = { "cluster.gpu=h100-sxm", "cluster.gpu=l40s" };
+  for (int k = 0; k < 2; k++) {
+    Run r = { 0 };
+    GError *e = NULL;
+    ServeScenario *sc = scen (NULL, SYNTH, &e, "output.dir=null", gpus[k],
+                              "workload.generator.num_requests=5", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
+    CU_ASSERT_TRUE_FATAL (run_sc (&r, sc, NULL, &e));
+    json_t *j = serve_world_summary_json (r.w);
+    json_t *cm = json_object_get (j, "cost_model");
+    CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (cm, "profile")), k ? "a100-80gb" : "h100-sxm");
+    CU_ASSERT_EQUAL (json_is_true (json_object_get (cm, "carried_over")), k == 1);
+    const char *prov = json_string_value (json_object_get (cm, "provenance"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL (prov);
+    CU_ASSERT_TRUE (g_str_has_prefix (prov, k ? "carried over from a100-80gb" : "calibrated: "));
+    json_decref (j);
+    char *text = serve_world_summary_text (r.w);
+    CU_ASSERT_TRUE (contains (text, k ? "cost model: a100-80gb's profile, carried over (no l40s measurements"
+                                      : "cost model: h100-sxm's calibrated profile"));
+    g_free (text);
+    g_clear_error (&e);
+    run_clear (&r);
+  }
+}
+
 static void
 test_model_too_big (void)
 {
@@ -1277,6 +1308,7 @@ main (void)
     { "malformed trace row: path:line, no outputs", test_bad_trace_row_no_outputs },
     { "unknown model/gpu/scheduler/router/param", test_unknown_names },
     { "cluster.network: TP across nodes", test_network },
+    { "summary names the cost model's profile (own or carried over)", test_cost_model_provenance },
     { "model too big for the GPU", test_model_too_big },
     { "missing trace file names the path", test_missing_trace },
     { "output commit failure leaves no partial files", test_commit_failure_no_partial_outputs },
