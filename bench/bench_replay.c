@@ -62,6 +62,7 @@ main (int argc, char **argv)
     walls[i] = (g_get_monotonic_time () - t0) / 1e6;
     if (!ok) {
       fprintf (stderr, "bench_replay: %s\n", error ? error->message : "failed");
+      g_free (walls);
       return 1;
     }
     events = serve__world_events (w);

@@ -959,7 +959,7 @@ closest_other (const ModelCatalog *cat, const ModelGpu *g, const ModelGpu **from
     if (same_chip (eg, g))
       d = -1;
     if (d < best_d
-        || (d == best_d && (e->measurements > best->measurements
+        || (best && d == best_d && (e->measurements > best->measurements
                             || (e->measurements == best->measurements
                                 && strcmp (e->id, best->id) < 0)))) {
       best_d = d;

@@ -253,7 +253,7 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
     double moved = coll == MODEL_COLL_ALLREDUCE ? bytes * (n + 1) / n : bus;
     double t = p->comm_nvls_lat_s + moved / (link * p->comm_nvls_frac);
     if (t < best) {
-      best = actual = t;
+      actual = t;
       if (choice)
         *choice = (ModelCommChoice) { MODEL_ALGO_NVLS, MODEL_PROTO_SIMPLE };
     }

@@ -390,7 +390,7 @@ check_chunked_prefill (const KernCheckOpts *o, KernCheckResult *r)
     KernTiny_d *b = kern_tiny_new_d (&cfg, seed, 2 * (P + G) + 4, rint_in (g, 1, 8), TRUE);
     int sa = kern_tiny_seq_new_d (a), sb = kern_tiny_seq_new_d (b);
     double *la = g_new (double, cfg.vocab), *lb = g_new (double, cfg.vocab);
-    int ta, tb;
+    int ta = -1, tb = -1;
     KernTinyWork wa = { sa, prompt, P };
     gboolean ok = kern_tiny_step_d (a, &wa, 1, &ta, la, NULL, NULL, NULL);
     for (int done = 0; done < P && ok;) {   /* random chunks */
