@@ -157,6 +157,7 @@ serve_world_summary_json (ServeWorld *w)
   json_object_set_new (o, "network", sc->network ? json_string (sc->network) : json_null ());
   json_object_set_new (o, "scheduler", json_string (sc->scheduler));
   json_object_set_new (o, "router", json_string (sc->router));
+  json_object_set_new (o, "cpu_overlap", json_boolean (sc->cpu_overlap));
   json_object_set_new (o, "workload", json_string (serve__world_workload (w)));
   json_t *req = json_object ();
   json_object_set_new (req, "arrived", json_integer ((json_int_t) m->arrived));
@@ -309,6 +310,8 @@ serve_world_summary_text (ServeWorld *w)
     g_string_append_printf (s, "  cost model: %s's profile, carried over (no %s measurements: expect larger "
                             "errors,\n              docs/cost-model.md \"GPUs not in the data\")\n",
                             gpu->profile_gpu, gpu->id);
+  if (sc->cpu_overlap)
+    g_string_append (s, "  engine: CPU work overlapped with the GPU (engine.cpu_overlap)\n");
   if (sc->network)
     g_string_append_printf (s, "  network between nodes %s\n", sc->network);
   g_string_append_printf (s, "  workload %s\n\n", serve__world_workload (w));

@@ -28,6 +28,7 @@ static const char default_json[] =
   "                       \"reuse_conversation\": false } },\n"
   "  \"scheduler\": { \"name\": \"vllm\" },\n"
   "  \"router\": { \"name\": \"round-robin\" },\n"
+  "  \"engine\": { \"cpu_overlap\": false },\n"
   "  \"workload\": {\n"
   "    \"trace\": \"traces/data/azure_conv_1k.csv\",\n"
   "    \"format\": \"auto\",\n"
@@ -95,6 +96,8 @@ static const Field schema[] = {
   { "scheduler.name", T_STR, 0, 0, NULL },
   { "router", T_OPEN_OBJ, 0, 0, NULL },
   { "router.name", T_STR, 0, 0, NULL },
+  { "engine", T_OBJ, 0, 0, NULL },
+  { "engine.cpu_overlap", T_BOOL, 0, 0, NULL },
   { "workload", T_OBJ, 0, 0, NULL },
   { "workload.trace", T_STR_NULL, 0, 0, NULL },
   { "workload.format", T_STR, 0, 0, "auto|azure|vidur|mooncake|csv" },
@@ -426,6 +429,7 @@ fill_views (ServeScenario *sc, GError **error)
   sc->write_plots = json_is_true (serve_scenario_get (sc, "output.plots"));
   sc->render = json_is_true (serve_scenario_get (sc, "output.render"));
   sc->timeline_interval = get_num (sc, "output.timeline_interval");
+  sc->cpu_overlap = json_is_true (serve_scenario_get (sc, "engine.cpu_overlap"));
   sc->swap = g_strcmp0 (get_str (sc, "cache.preemption"), "swap") == 0;
   sc->swap_overlap = json_is_true (serve_scenario_get (sc, "cache.swap.overlap"));
   sc->swap_granularity = (gint64) get_num (sc, "cache.swap.granularity_blocks");

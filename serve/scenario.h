@@ -45,6 +45,9 @@ typedef struct {
   const char *out_dir;      /* NULL: write no files (in-memory runs, e.g. sweeps) */
   gboolean    write_requests, write_plots, render;
   double      timeline_interval;
+  /* engine.cpu_overlap: the CPU prepares the next iteration while the GPU runs
+   * this one (vLLM V1's async scheduling, SGLang's overlap scheduler) */
+  gboolean    cpu_overlap;
   /* preemption by swapping (cache.preemption, cache.swap.*) */
   gboolean    swap, swap_overlap, swap_reuse;
   gint64      swap_granularity;   /* blocks per host-link copy operation */

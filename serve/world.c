@@ -490,6 +490,8 @@ replica_step (struct ServeReplica *rep)
 {
   ServeWorld *w = rep->world;
   struct ServeBatch *b = &rep->batch;
+  /* called at an iteration's end (busy) or on an arrival at an idle replica */
+  const gboolean back_to_back = rep->busy;
   b->len = 0;
   b->tokens = 0;
   b->n_spec = 0;
@@ -515,6 +517,13 @@ replica_step (struct ServeReplica *rep)
   ModelIterCost cost;
   model_cost_iteration (rep->world->cost, b->work, b->len, &cost);
   SimTime dt = model_iter_ns (&cost);
+  /* An engine that overlaps its CPU work with the GPU prepares this
+   * iteration (schedule, inputs) and samples the last one while the GPU runs:
+   * back to back, an iteration takes the longer of the two; after an idle
+   * spell nothing was prepared and it pays both. (The one-step-late view of
+   * finished requests such a scheduler has is not modelled.) */
+  if (w->sc->cpu_overlap && back_to_back)
+    dt = llround (MAX (cost.gpu_s, cost.cpu_s) * 1e9);
   if (b->n_spec > 0) {
     /* b->work already holds the k+1-token verifications; add the drafts */
     GArray *tmp = g_array_new (FALSE, FALSE, sizeof (ModelSeqWork));

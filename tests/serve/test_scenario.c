@@ -226,6 +226,9 @@ test_file_wrong_type_and_range (void)
     { "{ \"speculation\": { \"acceptance\": -0.1 } }", "speculation.acceptance", "between" },
     { "{ \"speculation\": { \"draft\": 7 } }", "speculation.draft", "a string" },
     { "{ \"speculation\": { \"k\": 4 } }", "speculation.k", "medusa_overhead" },
+    { "{ \"engine\": { \"cpu_overlap\": \"yes\" } }", "engine.cpu_overlap", "true or false" },
+    { "{ \"engine\": { \"async\": true } }", "engine.async", "cpu_overlap" },
+    { "{ \"engine\": [] }", "engine", "object" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     char *p = write_tmp ("bad.json", cases[i].text);
@@ -248,6 +251,7 @@ test_policy_keys (void)
   CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
   CU_ASSERT_FALSE (sc->swap);
   CU_ASSERT_FALSE (sc->swap_overlap);
+  CU_ASSERT_FALSE (sc->cpu_overlap);
   CU_ASSERT_FALSE (sc->swap_reuse);
   CU_ASSERT_EQUAL (sc->swap_granularity, 1);
   CU_ASSERT_DOUBLE_EQUAL (sc->swap_link_eff, 0.8, 0);
@@ -260,11 +264,13 @@ test_policy_keys (void)
                        "{ \"cache\": { \"preemption\": \"swap\", \"swap\": { \"overlap\": true } },\n"
                        "  \"speculation\": { \"draft\": \"llama-2-7b\" } }\n");
   const char *sets[] = { "cache.swap.granularity_blocks=64", "workload.clients=3",
-                         "workload.priority_fraction=0.25", "speculation.acceptance=1", NULL };
+                         "workload.priority_fraction=0.25", "speculation.acceptance=1",
+                         "engine.cpu_overlap=true", NULL };
   sc = serve_scenario_load (p, (char **) sets, &e);
   CU_ASSERT_PTR_NOT_NULL_FATAL (sc);
   CU_ASSERT_TRUE (sc->swap);
   CU_ASSERT_TRUE (sc->swap_overlap);
+  CU_ASSERT_TRUE (sc->cpu_overlap);
   CU_ASSERT_FALSE (sc->swap_reuse);          /* default kept beside the file's keys */
   CU_ASSERT_EQUAL (sc->swap_granularity, 64);
   CU_ASSERT_DOUBLE_EQUAL (sc->swap_host_gib, 256, 0);

@@ -375,6 +375,62 @@ test_trace_priority_column (void)
   g_free (dir);
 }
 
+/* engine.cpu_overlap, by hand: one request alone; its prefill starts on an
+ * idle replica, so it pays CPU and GPU in sequence; every decode after it
+ * runs back to back and takes the longer of the two. Without the key the
+ * same run pays both every time (test_single_request_exact). */
+static void
+test_cpu_overlap_exact (void)
+{
+  const gint64 P = 600, O = 40;
+  for (int overlap = 0; overlap < 2; overlap++) {
+    char *out = subdir (overlap ? "overlap1" : "overlap0", FALSE);
+    Run r = { 0 };
+    if (!run_ok (&r, out, SYNTH, NULL, "workload.generator.num_requests=1",
+                 "workload.generator.lengths=\"fixed\"", "workload.generator.prompt_tokens=600",
+                 "workload.generator.output_tokens=40",
+                 overlap ? "engine.cpu_overlap=true" : "engine.cpu_overlap=false", NULL)) {
+      g_free (out);
+      continue;
+    }
+    ModelCatalog *cat = model_catalog_new ();
+    CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+    ModelCost cost;
+    model_cost_init (&cost, model_catalog_llm (cat, "llama-3.1-8b", NULL),
+                     model_catalog_gpu (cat, "h100-sxm", NULL), 1);
+    ModelIterCost it;
+    ModelSeqWork prefill = { P, 0 };
+    model_cost_iteration (&cost, &prefill, 1, &it);
+    gint64 ttft = llround ((it.gpu_s + it.cpu_s) * 1e9);
+    gint64 decode_sum = 0, serial_sum = 0;
+    for (gint64 i = 0; i < O - 1; i++) {
+      ModelSeqWork d = { 1, P + i };
+      model_cost_iteration (&cost, &d, 1, &it);
+      CU_ASSERT_TRUE (it.cpu_s > 0 && it.gpu_s > 0);
+      decode_sum += overlap ? llround (MAX (it.gpu_s, it.cpu_s) * 1e9) : model_iter_ns (&it);
+      serial_sum += model_iter_ns (&it);
+    }
+    model_catalog_free (cat);
+    GPtrArray *rows = read_requests (out);
+    CU_ASSERT_EQUAL_FATAL (rows->len, 1);
+    gint64 arrival = col_ns (rows, 0, C_ARRIVAL), first = col_ns (rows, 0, C_FIRST_TOKEN);
+    gint64 done_ns = col_ns (rows, 0, C_COMPLETION);
+    CU_ASSERT_TRUE (llabs (first - arrival - ttft) <= 1);
+    CU_ASSERT_EQUAL (done_ns - first, decode_sum);
+    /* a decode of one 8B sequence on an H100 is GPU-bound: overlapped, the
+     * CPU's share of each step is gone */
+    if (overlap)
+      CU_ASSERT_TRUE (decode_sum < serial_sum);
+    json_t *s = load_summary (out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL (s);
+    CU_ASSERT_EQUAL (json_is_true (json_object_get (s, "cpu_overlap")), overlap);
+    json_decref (s);
+    g_ptr_array_unref (rows);
+    run_clear (&r);
+    g_free (out);
+  }
+}
+
 static void
 test_single_request_exact (void)
 {
@@ -1293,6 +1349,7 @@ main (void)
   g_log_set_default_handler (count_logs, NULL);
   static const TestCase cases[] = {
     { "one request alone: TTFT and TPOT exact vs cost model", test_single_request_exact },
+    { "engine.cpu_overlap: back-to-back iterations take max(GPU, CPU)", test_cpu_overlap_exact },
     { "KV conserved at every step under preemption", test_kv_conserved_under_preemption },
     { "prompts that never fit are rejected, rest complete", test_reject_prompt_too_long_mixed },
     { "all requests rejected: run ends cleanly", test_reject_all },
