@@ -973,6 +973,13 @@ closest_other (const ModelCatalog *cat, const ModelGpu *g, const ModelGpu **from
 }
 
 gboolean
+model_gpu_profile_carried (const ModelGpu *g)
+{
+  g_return_val_if_fail (g != NULL, TRUE);
+  return !g->profile_gpu || strcmp (g->profile_gpu, g->id) != 0;
+}
+
+gboolean
 model_catalog_carried_profile (const ModelCatalog *cat, const ModelGpu *g, ModelCostParams *out,
                                const char **from_id)
 {

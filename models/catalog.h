@@ -144,6 +144,11 @@ void            model_network_take (ModelNetwork *n, const ModelCostParams *p);
 gboolean        model_catalog_carried_profile (const ModelCatalog *cat, const ModelGpu *g,
                                                ModelCostParams *out, const char **from_id);
 
+/* Whether g's cost model is not its own calibration: another GPU's profile
+ * carried over (profile_gpu another id) or the generic defaults (NULL). What
+ * a run's summary and a plan's recommendation say for a GPU nobody measured. */
+gboolean        model_gpu_profile_carried (const ModelGpu *g);
+
 /* Ids of the GPUs that have a calibrated profile loaded (sorted,
  * NULL-terminated; g_free the array, not the strings). */
 const char    **model_catalog_profile_ids (const ModelCatalog *cat);

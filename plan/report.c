@@ -511,7 +511,7 @@ append_cost_models (GString *s, const PlanSpec *spec, GPtrArray *results)
       continue;
     if (!g->profile_gpu)
       g_string_append_printf (s, "- %s: the generic defaults (no calibrated GPU loaded)\n", g->id);
-    else if (strcmp (g->profile_gpu, g->id) == 0)
+    else if (!model_gpu_profile_carried (g))
       g_string_append_printf (s, "- %s: its own calibrated profile\n", g->id);
     else
       g_string_append_printf (s, "- %s: **%s's profile, carried over** (no %s measurements: expect larger "

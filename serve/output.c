@@ -148,8 +148,7 @@ serve_world_summary_json (ServeWorld *w)
   /* which measurements the cost model's times come from */
   json_t *cm = json_object ();
   json_object_set_new (cm, "profile", gpu->profile_gpu ? json_string (gpu->profile_gpu) : json_null ());
-  json_object_set_new (cm, "carried_over", json_boolean (!gpu->profile_gpu
-                                                         || strcmp (gpu->profile_gpu, gpu->id) != 0));
+  json_object_set_new (cm, "carried_over", json_boolean (model_gpu_profile_carried (gpu)));
   json_object_set_new (cm, "provenance", json_string (gpu->profile_from ? gpu->profile_from : ""));
   json_object_set_new (o, "cost_model", cm);
   json_object_set_new (o, "replicas", json_integer (nrep));
@@ -302,7 +301,7 @@ serve_world_summary_text (ServeWorld *w)
   const ModelGpu *gpu = serve__world_gpu (w);
   if (!gpu->profile_gpu)
     g_string_append_printf (s, "  cost model: generic defaults (no calibrated GPU loaded)\n");
-  else if (strcmp (gpu->profile_gpu, gpu->id) == 0)
+  else if (!model_gpu_profile_carried (gpu))
     g_string_append_printf (s, "  cost model: %s's calibrated profile (its data: 'servesim describe gpus')\n",
                             gpu->id);
   else

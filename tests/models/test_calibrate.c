@@ -80,6 +80,11 @@ test_bundled_profiles (void)
   /* nearest generation: Ada is nearer Ampere, Blackwell nearer Hopper; among
    * the Ampere profiles the one fitted to more measurements */
   CU_ASSERT_STRING_EQUAL (l40s->profile_gpu, "a100-80gb");
+  /* what a run's summary says: carried over or its own */
+  CU_ASSERT_TRUE (model_gpu_profile_carried (l40s));
+  CU_ASSERT_TRUE (model_gpu_profile_carried (pcie));
+  CU_ASSERT_FALSE (model_gpu_profile_carried (h100));
+  CU_ASSERT_FALSE (model_gpu_profile_carried (a100));
   CU_ASSERT_STRING_EQUAL (b200->profile_gpu, "h100-sxm");
   /* h100-sxm-cu13: the same chip as h100-sxm (every spec and the price equal),
    * calibrated on its own measurements (measurements/h100-sxm-cu13) */
