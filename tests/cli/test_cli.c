@@ -390,6 +390,32 @@ test_validate_network (void)
   CU_ASSERT_TRUE (contains (r.out, "no collective crossed nodes"));
   CU_ASSERT_FALSE (g_file_test (none, G_FILE_TEST_EXISTS));
   result_clear (&r);
+  /* all-reduces only (enough rows to fit the collectives): the send/recv's
+   * and all-to-all's launch costs and rates, which they cannot tell, are
+   * kept from the closest calibrated GPU (the other A100), said on the
+   * terminal and in the profile's source */
+  char *ar = g_build_filename (tmp, "net-allreduce-only", NULL), *cal2 = g_build_filename (tmp, "cal-ar", NULL);
+  g_mkdir_with_parents (ar, 0755);
+  GString *log2 = g_string_new ("# nThread 1 nGpus 1 minBytes 4 maxBytes 8 step: 2(factor)\n"
+                                "#  Rank  0 Group  0 Pid 1 on node-a device  0 [0x07] NVIDIA A100-SXM4-80GB\n"
+                                "#  Rank  1 Group  0 Pid 2 on node-a device  1 [0x0f] NVIDIA A100-SXM4-80GB\n");
+  for (double sz = 1 << 20; sz <= 64 << 20; sz *= 2)
+    g_string_append_printf (log2, "%12.0f %12.0f  float  sum  -1  %8.1f  1.0  1.0  0  %8.1f  1.0  1.0  0\n", sz,
+                            sz / 4, 20 + sz / 150e3, 20 + sz / 150e3);
+  g_free (test_write_file (ar, "all_reduce_output.dat", log2->str));
+  g_string_free (log2, TRUE);
+  r = run ("calibrate", "--profiles", ar, "--out", cal2, NULL);
+  CU_ASSERT_EQUAL (r.status, 0);
+  CU_ASSERT_TRUE (contains (r.out, "kept, the data cannot tell them: comm_p2p_frac, comm_a2a_lat_s, "
+                                   "comm_a2a_frac, comm_p2p_lat_s from a100-40gb"));
+  char *prof = g_build_filename (cal2, "a100-80gb.json", NULL), *ptext = NULL;
+  CU_ASSERT_TRUE (g_file_get_contents (prof, &ptext, NULL, NULL));
+  CU_ASSERT_TRUE (ptext && contains (ptext, "collective parameters the data cannot tell, kept from a100-40gb"));
+  g_free (ptext);
+  g_free (prof);
+  g_free (cal2);
+  g_free (ar);
+  result_clear (&r);
   g_free (none);
   g_free (one);
   r = run ("calibrate", "--profiles", dir, "--out", cal, "--networks-out", "/nonexistent/dir/n.json", NULL);
