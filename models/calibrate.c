@@ -1545,6 +1545,14 @@ param_informative (const ModelCalSet *s, const char *name, int exclude)
   return wide && oneway;
 }
 
+/* Whether a parameter exists on the GPU at all: NVLS's only where the GPU
+ * runs NVLS (model_gpu_has_nvls) */
+static inline gboolean
+applies (gboolean nvls, const char *name)
+{
+  return nvls || strncmp (name, "comm_nvls", 9) != 0;
+}
+
 /* What a fitted group does with a parameter its data cannot tell
  * (param_informative): a collective parameter of the GPU's own links and
  * launches keeps the value of the profile the fit starts from, the closest
@@ -1573,12 +1581,11 @@ model_cal_carried_string (const ModelCalSet *s, guint mask)
 {
   g_return_val_if_fail (s != NULL, NULL);
   GString *out = g_string_new (NULL);
-  gboolean nvls = s->gpu->nvlink_bw > 0 && s->gpu->arch
-                  && (strcmp (s->gpu->arch, "hopper") == 0 || strcmp (s->gpu->arch, "blackwell") == 0);
+  gboolean nvls = model_gpu_has_nvls (s->gpu);
   for (guint i = 0; i < G_N_ELEMENTS (groups); i++)
     for (const char *const *name = groups[i].params; (mask & (1u << i)) && *name; name++)
       if (carried_when_uninformed (&groups[i], *name) && !param_informative (s, *name, -1)
-          && (nvls || strncmp (*name, "comm_nvls", 9) != 0))
+          && applies (nvls, *name))
         g_string_append_printf (out, "%s%s", out->len ? ", " : "", *name);
   return g_string_free (out, FALSE);
 }
@@ -1670,8 +1677,7 @@ model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude, ModelCa
         p->gemm_tile_fit = dflt.gemm_tile_fit;
       o.k = 0;
       /* NVLS exists only on NVSwitch systems of Hopper and later */
-      gboolean nvls = s->gpu->nvlink_bw > 0 && s->gpu->arch
-                      && (strcmp (s->gpu->arch, "hopper") == 0 || strcmp (s->gpu->arch, "blackwell") == 0);
+      gboolean nvls = model_gpu_has_nvls (s->gpu);
       dflt.comm_nvls_frac = nvls ? 1.0 : 0;
       if (in_group (g, MODEL_CAL_ALLREDUCE) && !nvls)
         p->comm_nvls_frac = 0;
@@ -1681,7 +1687,7 @@ model_cal_fit_progress (ModelCalSet *s, ModelCostParams *p, int exclude, ModelCa
           if (strcmp (info[i].name, *name) == 0 && (!param_informative (s, *name, exclude) || (li && !extras)))
             *model_param_ptr (p, &info[i]) = *model_param_ptr (!li && carried_when_uninformed (g, *name)
                                                                ? &start : &dflt, &info[i]);
-          else if (strcmp (info[i].name, *name) == 0 && (nvls || strncmp (*name, "comm_nvls", 9) != 0)) {
+          else if (strcmp (info[i].name, *name) == 0 && applies (nvls, *name)) {
             infos[o.k] = &info[i];
             ptrs[o.k] = model_param_ptr (p, &info[i]);
             /* every fit starts from the defaults, so that it does not depend on

@@ -85,6 +85,14 @@ tree_size_factor (int pr, double bytes)
   return i < 22 ? f[pr][i] : 1.0;
 }
 
+gboolean
+model_gpu_has_nvls (const ModelGpu *g)
+{
+  g_return_val_if_fail (g != NULL, FALSE);
+  return g->nvlink_bw > 0 && g->arch
+         && (strcmp (g->arch, "hopper") == 0 || strcmp (g->arch, "blackwell") == 0);
+}
+
 double
 model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective coll,
                  double bytes, int nranks, int per_node, ModelCommChoice *choice)
@@ -236,8 +244,7 @@ model_comm_time (const ModelCostParams *p, const ModelGpu *g, ModelCollective co
   }
   /* NVLS needs NVSwitch with in-network reduction: Hopper and later; NCCL
    * uses it for all-reduce, all-gather and reduce-scatter inside a node */
-  gboolean nvls = g->nvlink_bw > 0 && g->arch
-                  && (strcmp (g->arch, "hopper") == 0 || strcmp (g->arch, "blackwell") == 0);
+  gboolean nvls = model_gpu_has_nvls (g);
   gboolean nvls_coll = coll == MODEL_COLL_ALLREDUCE || coll == MODEL_COLL_ALLGATHER
                        || coll == MODEL_COLL_REDUCESCATTER;
   if (nvls_coll && !multi && nvls && p->comm_nvls_frac > 0) {

@@ -38,6 +38,10 @@ const char *model_coll_name (ModelCollective c);
 const char *model_algo_name (ModelAlgo a);
 const char *model_proto_name (ModelProto p);
 
+/* Whether g runs NCCL's NVLS algorithm: NVSwitch with in-network reduction,
+ * Hopper and later. */
+gboolean model_gpu_has_nvls (const ModelGpu *g);
+
 /* Time in seconds of one collective of `bytes` over `nranks` GPUs, `per_node`
  * of them in each node (per_node >= nranks: one node). `choice` (nullable)
  * gets the cheapest algorithm and protocol. 0 for nranks < 2 or bytes <= 0.

@@ -825,7 +825,9 @@ test_fit_comm_bimodal (void)
  * parameters with send/recv's latency 6 us against the collectives' 40 us,
  * in whole microseconds as Vidur records them. The fit finds the send/recv
  * latency again and predicts both kinds; without the send/recv file the
- * parameter cannot be told and keeps its default (0: the base latency). */
+ * parameter cannot be told and keeps the value the fit started from (here
+ * the default, 0: the base latency; in `servesim calibrate` the closest
+ * calibrated GPU's), while the network's parameters go to the defaults. */
 static void
 test_fit_p2p_latency (void)
 {

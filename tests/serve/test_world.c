@@ -375,6 +375,37 @@ test_trace_priority_column (void)
   g_free (dir);
 }
 
+/* What the cost model, built independently of the world, says one request
+ * alone (prompt P, output O) takes on the default llama-3.1-8b / h100-sxm
+ * replica: its prefill from an idle replica (CPU + GPU), and the sum of its
+ * O - 1 decode steps, serial (CPU + GPU each) and overlapped (the longer of
+ * the two each, engine.cpu_overlap). */
+static void
+expect_single_request (gint64 P, gint64 O, gint64 *ttft, gint64 *decode_serial, gint64 *decode_overlap)
+{
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+  const ModelLlm *llm = model_catalog_llm (cat, "llama-3.1-8b", NULL);
+  const ModelGpu *gpu = model_catalog_gpu (cat, "h100-sxm", NULL);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (llm);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (gpu);
+  ModelCost cost;
+  model_cost_init (&cost, llm, gpu, 1);
+  ModelIterCost it;
+  ModelSeqWork prefill = { P, 0 };
+  model_cost_iteration (&cost, &prefill, 1, &it);
+  *ttft = model_iter_ns (&it);
+  *decode_serial = *decode_overlap = 0;
+  for (gint64 i = 0; i < O - 1; i++) {
+    ModelSeqWork d = { 1, P + i };
+    model_cost_iteration (&cost, &d, 1, &it);
+    CU_ASSERT_TRUE (it.cpu_s > 0 && it.gpu_s > 0);
+    *decode_serial += model_iter_ns (&it);
+    *decode_overlap += llround (MAX (it.gpu_s, it.cpu_s) * 1e9);
+  }
+  model_catalog_free (cat);
+}
+
 /* engine.cpu_overlap, by hand: one request alone; its prefill starts on an
  * idle replica, so it pays CPU and GPU in sequence; every decode after it
  * runs back to back and takes the longer of the two. Without the key the
@@ -383,6 +414,8 @@ static void
 test_cpu_overlap_exact (void)
 {
   const gint64 P = 600, O = 40;
+  gint64 ttft, serial_sum, overlap_sum;
+  expect_single_request (P, O, &ttft, &serial_sum, &overlap_sum);
   for (int overlap = 0; overlap < 2; overlap++) {
     char *out = subdir (overlap ? "overlap1" : "overlap0", FALSE);
     Run r = { 0 };
@@ -393,29 +426,12 @@ test_cpu_overlap_exact (void)
       g_free (out);
       continue;
     }
-    ModelCatalog *cat = model_catalog_new ();
-    CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
-    ModelCost cost;
-    model_cost_init (&cost, model_catalog_llm (cat, "llama-3.1-8b", NULL),
-                     model_catalog_gpu (cat, "h100-sxm", NULL), 1);
-    ModelIterCost it;
-    ModelSeqWork prefill = { P, 0 };
-    model_cost_iteration (&cost, &prefill, 1, &it);
-    gint64 ttft = llround ((it.gpu_s + it.cpu_s) * 1e9);
-    gint64 decode_sum = 0, serial_sum = 0;
-    for (gint64 i = 0; i < O - 1; i++) {
-      ModelSeqWork d = { 1, P + i };
-      model_cost_iteration (&cost, &d, 1, &it);
-      CU_ASSERT_TRUE (it.cpu_s > 0 && it.gpu_s > 0);
-      decode_sum += overlap ? llround (MAX (it.gpu_s, it.cpu_s) * 1e9) : model_iter_ns (&it);
-      serial_sum += model_iter_ns (&it);
-    }
-    model_catalog_free (cat);
+    const gint64 decode_sum = overlap ? overlap_sum : serial_sum;
     GPtrArray *rows = read_requests (out);
     CU_ASSERT_EQUAL_FATAL (rows->len, 1);
     gint64 arrival = col_ns (rows, 0, C_ARRIVAL), first = col_ns (rows, 0, C_FIRST_TOKEN);
     gint64 done_ns = col_ns (rows, 0, C_COMPLETION);
-    CU_ASSERT_TRUE (llabs (first - arrival - ttft) <= 1);
+    CU_ASSERT_EQUAL (first - arrival, ttft);
     CU_ASSERT_EQUAL (done_ns - first, decode_sum);
     /* a decode of one 8B sequence on an H100 is GPU-bound: overlapped, the
      * CPU's share of each step is gone */
@@ -444,25 +460,8 @@ test_single_request_exact (void)
     goto done;
 
   /* the cost model, built independently */
-  ModelCatalog *cat = model_catalog_new ();
-  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
-  const ModelLlm *llm = model_catalog_llm (cat, "llama-3.1-8b", NULL);
-  const ModelGpu *gpu = model_catalog_gpu (cat, "h100-sxm", NULL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (llm);
-  CU_ASSERT_PTR_NOT_NULL_FATAL (gpu);
-  ModelCost cost;
-  model_cost_init (&cost, llm, gpu, 1);
-  ModelIterCost it;
-  ModelSeqWork prefill = { P, 0 };
-  model_cost_iteration (&cost, &prefill, 1, &it);
-  gint64 ttft = model_iter_ns (&it);
-  gint64 decode_sum = 0;
-  for (gint64 i = 0; i < O - 1; i++) {
-    ModelSeqWork d = { 1, P + i };
-    model_cost_iteration (&cost, &d, 1, &it);
-    decode_sum += model_iter_ns (&it);
-  }
-  model_catalog_free (cat);
+  gint64 ttft, decode_sum, overlapped;
+  expect_single_request (P, O, &ttft, &decode_sum, &overlapped);
   CU_ASSERT_TRUE (ttft > 0);
   CU_ASSERT_TRUE (decode_sum > 0);
 
