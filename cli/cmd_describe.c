@@ -60,16 +60,22 @@ static void
 print_models (const ModelCatalog *cat)
 {
   const char **ids = model_catalog_llm_ids (cat);
-  printf ("%-16s %8s %6s %6s %6s %4s %6s %7s %7s %5s %8s\n", "id", "params", "layers", "hidden",
-          "heads", "kv", "hdim", "ffn", "vocab", "moe", "context");
+  printf ("%-16s %8s %6s %6s %6s %4s %6s %7s %7s %5s %8s  %s\n", "id", "params", "layers", "hidden",
+          "heads", "kv", "hdim", "ffn", "vocab", "moe", "context", "attention");
   for (const char **p = ids; *p; p++) {
     const ModelLlm *m = model_catalog_llm (cat, *p, NULL);
-    char moe[32] = "-";
+    char moe[32] = "-", attn[64];
     if (m->num_experts > 1)
       g_snprintf (moe, sizeof moe, "%dx%d", m->num_experts, m->top_k);
-    printf ("%-16s %7.1fB %6d %6d %6d %4d %6d %7d %7d %5s %8d\n", m->id, model_llm_params (m) / 1e9,
-            m->num_layers, m->hidden, m->num_heads, m->num_kv_heads, m->head_dim, m->ffn, m->vocab,
-            moe, m->max_context);
+    if (m->sliding_window > 0)
+      g_snprintf (attn, sizeof attn, "window %d", m->sliding_window);
+    else
+      g_strlcpy (attn, "full", sizeof attn);
+    if (m->qk_norm)
+      g_strlcat (attn, ", q/k norm", sizeof attn);
+    printf ("%-16s %7.1fB %6d %6d %6d %4d %6d %7d %7d %5s %8d  %s\n", m->id,
+            model_llm_params (m) / 1e9, m->num_layers, m->hidden, m->num_heads, m->num_kv_heads,
+            m->head_dim, m->ffn, m->vocab, moe, m->max_context, attn);
   }
   g_free (ids);
 }

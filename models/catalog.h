@@ -65,6 +65,9 @@ typedef struct {
   int     max_context;
   gboolean tied_embeddings;
   gboolean parallel_attn_mlp; /* attention and MLP read the same normed input (falcon, phi-2) */
+  gboolean qk_norm;        /* RMSNorm over each query and key head before RoPE (Qwen3) */
+  int     sliding_window;  /* a query sees at most this many keys, itself included (Mistral-7B
+                            * v0.1: 4096); 0 = the whole context */
   char   *source;
 } ModelLlm;
 

@@ -27,6 +27,7 @@ static const char *const op_names[MODEL_OP_COUNT] = {
   [MODEL_OP_EMBED] = "embed",
   [MODEL_OP_NORM] = "norm",
   [MODEL_OP_QKV] = "qkv",
+  [MODEL_OP_QK_NORM] = "qk_norm",
   [MODEL_OP_ROPE] = "rope",
   [MODEL_OP_KV_WRITE] = "kv_write",
   [MODEL_OP_ATTN_PREFILL] = "attn_prefill",
@@ -115,6 +116,8 @@ shape_of (const ModelCost *c, Shape *s)
   if (m->gated_mlp)
     s->act_flops += 1;
   s->norms = m->parallel_attn_mlp ? 1 : 2;
+  s->qk_norm = m->qk_norm;
+  s->win = m->sliding_window > 0 ? m->sliding_window : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -407,13 +410,11 @@ model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelElemClas
   return model_time_elem_blocks (p, g, cls, bytes, rows, fixed_bytes, 0, 0);
 }
 
-double
-model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
-                        double bytes, double rows, double fixed_bytes,
-                        double per_sm, double blk_row_bytes)
+/* model_time_elem_blocks, with the per-row fixed work scaled by row_scale */
+static double
+elem_time (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls, double bytes,
+           double rows, double fixed_bytes, double per_sm, double blk_row_bytes, double row_scale)
 {
-  g_return_val_if_fail (p != NULL && g != NULL, 0);
-  g_return_val_if_fail ((int) cls >= 0 && cls < MODEL_ELEM_COUNT, 0);
   const double per_wave = num_sms (g) * (per_sm > 0 ? per_sm : p->elem_wave_rows[cls]);
   /* the launch floor hides the first bytes: a smooth max, not a sum; small
    * working sets come from L2 (the measurements repeat the kernel on the same
@@ -439,7 +440,8 @@ model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemCl
   }
   /* each row (thread block) also has fixed work that does not scale with its
    * bytes: reductions, index and cos/sin set-up; amortised over the SMs */
-  double t = cache * moved / (g->mem_bw * p->elem_bw_eff[cls]) + (rows > 0 ? rows * p->elem_row_s[cls] : 0);
+  double t = cache * moved / (g->mem_bw * p->elem_bw_eff[cls])
+             + (rows > 0 ? rows * p->elem_row_s[cls] * row_scale : 0);
   /* One block per row walks its row in a loop of dependent loads and a
    * reduction, at elem_blk_bw at most: a wave of rows lasts at least one
    * row's bytes (with the weights every block reads) at that rate, however
@@ -451,6 +453,39 @@ model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemCl
     t = smax (t, waves * row / p->elem_blk_bw[cls], p->elem_sharp[cls]);
   }
   return smax (p->elem_floor_s[cls], t, p->elem_sharp[cls]);
+}
+
+double
+model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
+                        double bytes, double rows, double fixed_bytes,
+                        double per_sm, double blk_row_bytes)
+{
+  g_return_val_if_fail (p != NULL && g != NULL, 0);
+  g_return_val_if_fail ((int) cls >= 0 && cls < MODEL_ELEM_COUNT, 0);
+  return elem_time (p, g, cls, bytes, rows, fixed_bytes, per_sm, blk_row_bytes, 1);
+}
+
+/* vLLM's rms_norm kernel launches one block per row of min(d, 1024) threads
+ * (a whole number of warps). A hidden-size row's 1,024 threads leave room
+ * for elem_wave_rows (2) blocks on an SM; Qwen3's 128-element head rows run
+ * blocks of 128 threads, 16 to an SM (2,048 threads; at most 32 blocks).
+ * The norm class's fitted rates apply, with waves of that many rows, and the
+ * per-row fixed work (the reduction; elem_row_s, amortised over the blocks
+ * an SM holds) divided over the extra blocks resident. No data time a
+ * per-head norm: this is the norm class's model at another geometry, not a
+ * fit. */
+double
+model_time_head_norm (const ModelCostParams *p, const ModelGpu *g, double rows, double d,
+                      double ab, double wb)
+{
+  g_return_val_if_fail (p != NULL && g != NULL, 0);
+  if (rows <= 0 || d <= 0)
+    return 0;
+  double threads = ceil (fmin (d, 1024) / 32) * 32;
+  double per_sm = fmin (32, floor (2048 / threads));
+  double base = p->elem_wave_rows[MODEL_ELEM_NORM] > 0 ? p->elem_wave_rows[MODEL_ELEM_NORM] : per_sm;
+  return elem_time (p, g, MODEL_ELEM_NORM, 2 * rows * d * ab + d * wb, rows, d * wb, per_sm, 0,
+                    fmin (1, base / per_sm));
 }
 
 double
@@ -471,9 +506,10 @@ typedef struct {
   double pre_f, pre_b, dec_f, dec_b;  /* counted FLOPs and bytes */
   double pre_work;   /* FLOPs as FlashAttention tiles run them (attn_tile_q queries x keys seen) */
   double pre_wmax;   /* the longest (query tile, head) unit */
-  double pre_kmax;   /* the most keys one unit sees */
+  double pre_kmax;   /* the key range of the longest unit's sequence (all of it under a window) */
   double pre_units;  /* (query tile, head) units */
-  gint64 dec_seqs, dec_keys, dec_kmax;  /* integers: exact sums */
+  gint64 dec_seqs, dec_keys, dec_kmax;  /* integers: exact sums (keys inside a sliding window) */
+  gint64 dec_kfull;  /* the longest decode context, window or not (the launch's key blocks) */
   gboolean any_pre, any_dec;
   /* the prefill chunks themselves, for the scheduled prefill (attn_pair_gain
    * > 0); pre_n counts all of them, the first ATTN_SCHED_SEQS are kept */
@@ -490,6 +526,21 @@ attn_acc_init (AttnAcc *a)
   memset (a, 0, offsetof (AttnAcc, pre_q));
 }
 
+static inline double dec_tile_keys (double d);
+
+/* The first key the query tile whose first query sits at position `pos`
+ * reads under a sliding window: FlashAttention-2 starts the tile's key walk
+ * at the key block (kBlockN keys) holding that query's first key (its
+ * n_block_min); 0 without a window. */
+static inline double
+win_first_key (const Shape *s, double pos)
+{
+  if (s->win <= 0 || pos < s->win)
+    return 0;
+  const double kb = dec_tile_keys (s->d_fa);
+  return floor ((pos - s->win + 1) / kb) * kb;
+}
+
 /* `causal` and `tile` are the profile's attn_causal and attn_tile_q (queries
  * per tile: 64 in the FlashAttention-2 split-KV kernel that serves prefill
  * over a paged cache, flash_attn_with_kvcache at head size 128; 1 on a CPU). */
@@ -498,29 +549,56 @@ attn_add (AttnAcc *a, const Shape *s, double causal, double tile, gint64 qi, gin
 {
   if (qi == 1 && ci > 0) {
     /* integer sums only (the hot case); FLOPs and bytes follow after the pass */
+    gint64 keys = ci + 1;
+    if (s->win > 0 && keys > (gint64) s->win)
+      keys = (gint64) s->win;
     a->dec_seqs += 1;
-    a->dec_keys += ci + 1;
-    if (ci + 1 > a->dec_kmax)
-      a->dec_kmax = ci + 1;
+    a->dec_keys += keys;
+    if (keys > a->dec_kmax)
+      a->dec_kmax = keys;
+    if (ci + 1 > a->dec_kfull)
+      a->dec_kfull = ci + 1;
   } else {
-    double q = (double) qi, ctx = (double) ci;
-    /* causal: new token j (0-based) sees ctx + j + 1 keys; QK^T and PV are 2d FLOPs each */
-    double f = 4.0 * q * (ctx + (q + 1) * 0.5) * s->d * s->nh_r;
-    double b = 2.0 * q * s->nh_r * s->d * s->ab + (ctx + q) * 2 * s->kv_r * s->d * s->kvb;
+    double q = (double) qi, ctx = (double) ci, W = s->win;
+    gboolean windowed = W > 0 && ctx + q > W;
+    /* causal: new token j (0-based) sees ctx + j + 1 keys, at most W under a
+     * sliding window (the first `a` tokens see fewer); QK^T and PV are 2d
+     * FLOPs each. Keys read: from the first token's window on. */
+    double pairs = q * (ctx + (q + 1) * 0.5), keys_read = ctx + q;
+    if (windowed) {
+      double na = fmin (q, fmax (0, W - ctx));
+      pairs = na * ctx + na * (na + 1) * 0.5 + (q - na) * W;
+      keys_read = ctx + q - fmax (0, ctx + 1 - W);
+    }
+    double f = 4.0 * pairs * s->d * s->nh_r;
+    double b = 2.0 * q * s->nh_r * s->d * s->ab + keys_read * 2 * s->kv_r * s->d * s->kvb;
     a->pre_f += f;
     a->pre_b += b;
     /* query tile j (of nt, `tile` queries each) sees ctx cached keys and
      * min(q, tile (j + 1)) keys of the chunk, the latter under the causal
-     * mask at `causal` times the cost */
+     * mask at `causal` times the cost; under a window, those from
+     * win_first_key on */
     const double B = tile;
     double nt = ceil (q / B);
-    double keys = nt * ctx + causal * (B / 2 * (nt - 1) * nt + q);
+    double keys, most;
+    if (!windowed) {
+      keys = nt * ctx + causal * (B / 2 * (nt - 1) * nt + q);
+      most = ctx + causal * q;
+    } else {
+      keys = most = 0;
+      for (double m = 0; m < nt; m++) {
+        double lo = win_first_key (s, ctx + m * B);
+        double k = fmax (0, ctx - lo) + causal * (fmin (q, B * (m + 1)) - fmax (0, lo - ctx));
+        keys += k;
+        most = fmax (most, k);
+      }
+    }
     a->pre_work += 4 * s->d_fa * B * keys * s->nh_r;
     a->pre_units += nt * s->nh_r;
-    double longest = 4 * s->d_fa * B * (ctx + causal * q);
+    double longest = 4 * s->d_fa * B * most;
     if (longest > a->pre_wmax) {
       a->pre_wmax = longest;
-      a->pre_kmax = ctx + q;
+      a->pre_kmax = ctx + q;   /* the launch splits the whole key range */
     }
     if (a->pre_n < ATTN_SCHED_SEQS) {
       a->pre_q[a->pre_n] = qi;
@@ -782,9 +860,12 @@ attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split, double n
     /* one segment: a head's tiles, sequence by sequence */
     it.nseg = 1;
     for (int i = 0; i < a->pre_n; i++)
-      for (int m = 0; m < nt[i]; m++)
-        pat[len++] = ((double) a->pre_c[i] + causal * MIN ((double) a->pre_q[i], rows * (m + 1)))
+      for (int m = 0; m < nt[i]; m++) {
+        double q = (double) a->pre_q[i], ctx = (double) a->pre_c[i];
+        double lo = win_first_key (&c->shape, ctx + rows * m);
+        pat[len++] = (fmax (0, ctx - lo) + causal * (MIN (q, rows * (m + 1)) - fmax (0, lo - ctx)))
                      * w_key + p->attn_per_tile_s;
+      }
   } else {
     /* a segment per sequence: its splits' tiles, cached keys [0, ctx) and
      * the chunk's [ctx, ctx + chunk) cut to [s per, (s + 1) per) */
@@ -794,7 +875,8 @@ attn_prefill_sched (const ModelCost *c, const AttnAcc *a, double split, double n
       double q = (double) a->pre_q[i], ctx = (double) a->pre_c[i];
       for (int sp = 0; sp < splits; sp++)
         for (int m = 0; m < nt[i]; m++) {
-          double lo = sp * per, hi = lo + per, chunk = MIN (q, rows * (m + 1));
+          double lo = MAX (sp * per, win_first_key (&c->shape, ctx + rows * m));
+          double hi = sp * per + per, chunk = MIN (q, rows * (m + 1));
           double kc = MAX (0, MIN (hi, ctx) - lo);
           double kq = MAX (0, MIN (hi, ctx + chunk) - MAX (lo, ctx));
           if (kc + kq > 0)
@@ -937,8 +1019,10 @@ dec_terms (const ModelCost *c, const AttnAcc *a, double tiles, DecMemo *m)
   const double slots = DEC_CTAS_PER_SM * S;
   double units = (double) a->dec_seqs * c->shape.kv_r;
   double kavg = (double) a->dec_keys / (double) a->dec_seqs;
+  /* the launch's key blocks: the longest context, window or not (a window
+   * leaves the splits before it without keys) */
+  gint64 nb = (gint64) ceil (fmax ((double) a->dec_kfull, (double) c->dec_pad_keys) / tile);
   double kmax = (double) a->dec_kmax;
-  gint64 nb = (gint64) ceil (fmax (kmax, (double) c->dec_pad_keys) / tile);
   /* the simulator memoises the answer per (sequences, key blocks), filled
    * on first use: a memo, so written through the const pointer as pre_memo
    * is (the calibrator, tables off, computes it every time) */
@@ -1008,6 +1092,9 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
   const double slots = DEC_CTAS_PER_SM * num_sms (c->gpu);
   double tiles = ceil ((double) a->dec_keys / (double) a->dec_seqs / tile - 1e-9);
   double kmax_tiles = ceil ((double) a->dec_kmax / tile - 1e-9);
+  /* the launch's key blocks (a sliding window's sequences have more than
+   * they read; the same as kmax_tiles otherwise, and hashed to the same slot) */
+  double full_tiles = ceil ((double) a->dec_kfull / tile - 1e-9);
   /* Everything but the bytes depends on the sequence count and the tile
    * counts, which change every 128 keys of context, not every iteration: the
    * simulator (tables on, parameters fixed since model_cost_set_params) keeps
@@ -1015,14 +1102,17 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
    * share one ModelCost and interleave their shapes). The memos are the one
    * thing evaluating a const ModelCost writes; a ModelCost belongs to one
    * simulation, one thread. */
-  DecMemo *m = (DecMemo *) &c->dec_memo[memo_hash (a->dec_seqs, (gint64) kmax_tiles, (gint64) tiles)
+  DecMemo *m = (DecMemo *) &c->dec_memo[memo_hash (a->dec_seqs,
+                                                   (gint64) (kmax_tiles + 1009 * (full_tiles - kmax_tiles)),
+                                                   (gint64) tiles)
                                         % MODEL_COST_DEC_MEMO];
   if (!(c->table_n > 0 && m->seqs == a->dec_seqs && m->tiles == tiles && m->kmax_tiles == kmax_tiles
-        && m->pad_keys == c->dec_pad_keys && m->contig == c->dec_contig)) {
+        && m->full_tiles == full_tiles && m->pad_keys == c->dec_pad_keys && m->contig == c->dec_contig)) {
     dec_terms (c, a, tiles, m);
     m->seqs = c->table_n > 0 ? a->dec_seqs : -1;
     m->tiles = tiles;
     m->kmax_tiles = kmax_tiles;
+    m->full_tiles = full_tiles;
     m->pad_keys = c->dec_pad_keys;
     m->contig = c->dec_contig;
   }
@@ -1084,6 +1174,8 @@ elem_bytes (const Shape *s, int col, double T)
   case MODEL_TAB_ROPE: return 2 * (T * (s->nh_r + s->kv_r) * s->d) * s->ab;
   case MODEL_TAB_KV_WRITE: return T * (2 * s->kv_r * s->d) * (s->ab + s->kvb);
   case MODEL_TAB_ACT: return (s->up_r / s->f_r + 1) * (T * s->k * s->f_r) * s->ab;
+  case MODEL_TAB_QNORM: return 2 * T * s->nh_r * s->d * s->ab + s->d * s->wb;
+  case MODEL_TAB_KNORM: return 2 * T * s->kv_r * s->d * s->ab + s->d * s->wb;
   default: return 3 * T * s->h * s->ab;
   }
 }
@@ -1099,6 +1191,7 @@ tab_elem (const Shape *s, int col)
   case MODEL_TAB_ROPE: return MODEL_ELEM_ROPE;
   case MODEL_TAB_KV_WRITE: return MODEL_ELEM_KV_WRITE;
   case MODEL_TAB_ACT: return (ModelElemClass) s->act_cls;
+  case MODEL_TAB_QNORM: case MODEL_TAB_KNORM: return MODEL_ELEM_NORM;
   default: return MODEL_ELEM_ADD;
   }
 }
@@ -1112,6 +1205,10 @@ tab_compute (const ModelCost *c, int col, double m)
   if (col == MODEL_TAB_ROPE)
     return model_time_rope (&c->params, c->gpu, m, c->shape.nh_r * c->shape.d / 2,
                             c->shape.kv_r * c->shape.d / 2, c->shape.rope_sect, c->shape.ab);
+  if (col == MODEL_TAB_QNORM || col == MODEL_TAB_KNORM)
+    return model_time_head_norm (&c->params, c->gpu,
+                                 m * (col == MODEL_TAB_QNORM ? c->shape.nh_r : c->shape.kv_r),
+                                 c->shape.d, c->shape.ab, c->shape.wb);
   if (col >= MODEL_TAB_EMBED)
     return model_time_elem_rows (&c->params, c->gpu, tab_elem (&c->shape, col), elem_bytes (&c->shape, col, m), m,
                                  col == MODEL_TAB_NORM ? c->shape.norm_w * c->shape.wb : 0);
@@ -1251,6 +1348,13 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
   charge_elem (&op[MODEL_OP_NORM], c, MODEL_TAB_NORM, T, s.norm_flops * T * h,
                elem_bytes (sp, MODEL_TAB_NORM, T), L * s.norms);
   charge_gemm (&op[MODEL_OP_QKV], c, MODEL_TAB_QKV, T, L);
+  if (s.qk_norm) {
+    /* q_norm and k_norm, one launch each (vLLM's Qwen3 layer) */
+    charge_elem (&op[MODEL_OP_QK_NORM], c, MODEL_TAB_QNORM, T, 4 * T * s.nh_r * s.d,
+                 elem_bytes (sp, MODEL_TAB_QNORM, T), L);
+    charge_elem (&op[MODEL_OP_QK_NORM], c, MODEL_TAB_KNORM, T, 4 * T * s.kv_r * s.d,
+                 elem_bytes (sp, MODEL_TAB_KNORM, T), L);
+  }
   double rope_el = T * (s.nh_r + s.kv_r) * s.d;
   charge_elem (&op[MODEL_OP_ROPE], c, MODEL_TAB_ROPE, T, 3 * rope_el,
                elem_bytes (sp, MODEL_TAB_ROPE, T), L);

@@ -20,6 +20,7 @@ typedef enum {
   MODEL_OP_EMBED,
   MODEL_OP_NORM,          /* input + post-attention norms */
   MODEL_OP_QKV,           /* fused QKV projection GEMM */
+  MODEL_OP_QK_NORM,       /* per-head RMSNorm of queries and keys (Qwen3): two kernels a layer */
   MODEL_OP_ROPE,
   MODEL_OP_KV_WRITE,      /* writing new K,V into the paged cache */
   MODEL_OP_ATTN_PREFILL,
@@ -64,6 +65,8 @@ typedef struct {
   int    wb;           /* weight bytes per element */
   double ab, kvb;      /* activation and KV-cache bytes per element */
   double norm_w, norm_flops, act_flops, norms;
+  gboolean qk_norm;    /* the model norms each query and key head (ModelLlm.qk_norm) */
+  double win;          /* sliding window in keys (ModelLlm.sliding_window); 0 = none */
   int    norm_cls, act_cls;   /* ModelElemClass of the norm and activation kernels */
 } ModelCostShape;
 
@@ -79,14 +82,15 @@ typedef struct {
 #define MODEL_COST_SPLIT_NB 128
 enum { MODEL_TAB_QKV, MODEL_TAB_OUT, MODEL_TAB_UP, MODEL_TAB_DOWN, MODEL_TAB_LM_HEAD,
        MODEL_TAB_ALLREDUCE, MODEL_TAB_EMBED, MODEL_TAB_NORM, MODEL_TAB_ROPE, MODEL_TAB_KV_WRITE,
-       MODEL_TAB_ACT, MODEL_TAB_ADD, MODEL_TAB_COUNT };
+       MODEL_TAB_ACT, MODEL_TAB_ADD, MODEL_TAB_QNORM, MODEL_TAB_KNORM, MODEL_TAB_COUNT };
 
 /* The decode-attention terms of one batch shape (internal). */
 typedef struct {
   gint64 seqs;               /* -1 = empty */
   gint64 pad_keys;           /* dec_pad_keys they were computed with */
   gboolean contig;           /* dec_contig they were computed with */
-  double tiles, kmax_tiles;  /* 128-key tiles of the mean and the longest sequence */
+  double tiles, kmax_tiles;  /* 128-key tiles of the mean and the longest sequence (in its window) */
+  double full_tiles;         /* 128-key tiles of the longest context (the launch's width) */
   double full, rest, n, t2, tl, fixed;
 } DecMemo;
 
@@ -203,6 +207,11 @@ double model_time_elem_rows (const ModelCostParams *p, const ModelGpu *g, ModelE
 double model_time_elem_blocks (const ModelCostParams *p, const ModelGpu *g, ModelElemClass cls,
                                double bytes, double rows, double fixed_bytes,
                                double per_sm, double blk_row_bytes);
+/* Per-head RMSNorm (Qwen3's q_norm or k_norm; one launch) over `rows` rows of
+ * d elements at ab bytes, with a d-element weight of wb bytes: vLLM's RMSNorm
+ * kernel with one block of min(d, 1024) threads per row (docs/cost-model.md). */
+double model_time_head_norm (const ModelCostParams *p, const ModelGpu *g, double rows, double d,
+                             double ab, double wb);
 /* vLLM's rotary kernel for nq query and nk key (x_i, x_i+d/2) pairs per token
  * row at ab bytes per element: blocks resident per SM, and the bytes a block
  * moves over its loop's iterations (whole iterations of its threads). */

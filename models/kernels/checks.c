@@ -98,6 +98,9 @@ random_llm (GRand *g, ModelLlm *m, gboolean moe, int scale)
   m->weight_dtype = (char *) (fp32 ? "fp32" : "bf16");
   m->bytes_per_param = fp32 ? 4 : 2;
   m->max_context = 4096;
+  m->qk_norm = g_rand_boolean (g);
+  /* a sliding window in half the models, from one key to past the longest context */
+  m->sliding_window = g_rand_boolean (g) ? rint_in (g, 1, 24 * scale) : 0;
   if (moe) {
     m->num_experts = rint_in (g, 2, 6);
     m->top_k = rint_in (g, 1, MIN (2, m->num_experts));
@@ -214,11 +217,11 @@ iteration_trial (GRand *g, gboolean moe, int scale, char *why, gsize why_len)
         e = 0;
       if (e > worst) {
         worst = e;
-        g_snprintf (why, why_len, "%s %s: kernels %.17g, cost model %.17g (tp=%d L=%d h=%d nh=%d nkv=%d d=%d f=%d V=%d %s %s gated=%d)",
+        g_snprintf (why, why_len, "%s %s: kernels %.17g, cost model %.17g (tp=%d L=%d h=%d nh=%d nkv=%d d=%d f=%d V=%d %s %s gated=%d qk_norm=%d window=%d)",
                     model_op_name (i), (const char *[]) { "flops", "bytes", "calls" }[k],
                     (double[]) { op[i].flops, op[i].bytes, op[i].calls }[k], rv[k], tp,
                     m.num_layers, m.hidden, m.num_heads, m.num_kv_heads, m.head_dim, m.ffn,
-                    m.vocab, m.norm, m.activation, m.gated_mlp);
+                    m.vocab, m.norm, m.activation, m.gated_mlp, m.qk_norm, m.sliding_window);
       }
     }
   }
@@ -235,7 +238,7 @@ run_counter_iteration (const KernCheckOpts *o, KernCheckResult *r, gboolean moe)
 {
   GRand *g = g_rand_new_with_seed ((guint32) o->seed ^ (moe ? 0x55u : 0x11u));
   double worst = 0;
-  char why[200] = "", w1[200];
+  char why[320] = "", w1[320];
   for (int t = 0; t < o->trials; t++) {
     double e = iteration_trial (g, moe, o->scale, w1, sizeof w1);
     if (e > worst || !isfinite (e)) {
@@ -493,7 +496,7 @@ run_attn_variant (const KernCheckOpts *o, KernCheckResult *r, AttVariant v, cons
     double scale = 1.0 / sqrt (a.d);
     kern_attn_plain_d (a.q, a.ctx, a.nh, a.nkv, a.d, a.Q, a.nh * a.d, a.K, a.V, scale, ref,
                        a.nh * a.d, &cref);
-    KernSeq s = { a.q, a.ctx, a.table };
+    KernSeq s = { a.q, a.ctx, a.table, 0 };
     switch (v) {
     case ATT_PAGED:
       kern_attn_paged_d (a.kv, &s, 1, a.nh, a.Q, a.nh * a.d, scale, out, a.nh * a.d, &cv);
@@ -508,7 +511,7 @@ run_attn_variant (const KernCheckOpts *o, KernCheckResult *r, AttVariant v, cons
       break;
     case ATT_STREAMK: {
       /* a decode batch of this sequence and a second one sharing its cache prefix */
-      KernSeq ss[2] = { { 1, a.ctx, a.table }, { 1, MAX (0, a.ctx / 2), a.table } };
+      KernSeq ss[2] = { { 1, a.ctx, a.table, 0 }, { 1, MAX (0, a.ctx / 2), a.table, 0 } };
       int rowlen = a.nh * a.d, nb = 2;
       double *Qb = g_new (double, (gsize) 2 * rowlen), *ob = g_new (double, (gsize) 2 * rowlen);
       double *ref2 = g_new (double, rowlen);
@@ -591,6 +594,57 @@ static void
 check_gqa (const KernCheckOpts *o, KernCheckResult *r)
 {
   run_attn_variant (o, r, ATT_GQA, "grouped-query = multi-head with repeated KV heads, bit-exact");
+}
+
+/* Sliding-window attention (paged, and FlashAttention-style with random
+ * tiles) = plain attention of each query over its window's keys alone; the
+ * counters: 4·d FLOPs per (query, key in its window, head), and the keys from
+ * the first query's window on read once. */
+static void
+check_window (const KernCheckOpts *o, KernCheckResult *r)
+{
+  GRand *g = g_rand_new_with_seed ((guint32) o->seed ^ 0x200u);
+  double worst = 0, cnt_err = 0;
+  int n_cases = o->trials * 4;
+  for (int t = 0; t < n_cases; t++) {
+    AttnCase a;
+    attn_case (g, o->scale, t % 3 == 0, &a);
+    const int W = rint_in (g, 1, a.nk + 2), row = a.nh * a.d, kvrow = a.nkv * a.d;
+    gsize no = (gsize) a.q * row;
+    double *ref = g_new (double, no), *out = g_new (double, no);
+    double pairs = 0;
+    for (int i = 0; i < a.q; i++) {
+      int p = a.ctx + i, lo = MAX (0, p - W + 1);
+      kern_attn_plain_d (1, p - lo, a.nh, a.nkv, a.d, a.Q + (gsize) i * row, row,
+                         a.K + (gsize) lo * kvrow, a.V + (gsize) lo * kvrow, 1.0 / sqrt (a.d),
+                         ref + (gsize) i * row, row, NULL);
+      pairs += (double) (p - lo + 1) * a.nh;
+    }
+    double flops = 4.0 * a.d * pairs;
+    double bytes = 2.0 * a.q * row * 2 + (a.nk - MAX (0, a.ctx - W + 1)) * 2.0 * kvrow * 2;
+    KernSeq s = { a.q, a.ctx, a.table, W };
+    for (int v = 0; v < 2; v++) {
+      KernCount c;
+      kern_count_init (&c, 2, 2, 2);
+      if (v == 0)
+        kern_attn_paged_d (a.kv, &s, 1, a.nh, a.Q, row, 1.0 / sqrt (a.d), out, row, &c);
+      else
+        kern_attn_flash_d (a.kv, &s, 1, a.nh, a.Q, row, 1.0 / sqrt (a.d), rint_in (g, 1, 8),
+                           rint_in (g, 1, 16), out, row, &c);
+      worst = fmax (worst, rel_err (out, ref, no));
+      cnt_err = fmax (cnt_err, fabs (c.flops - flops) / flops + fabs (c.bytes - bytes) / bytes);
+    }
+    g_free (ref);
+    g_free (out);
+    attn_case_clear (&a);
+  }
+  g_rand_free (g);
+  if (cnt_err > 0)
+    result (r, INFINITY, 1e-12, "window counters differ from the windowed formulas (%.3g)", cnt_err);
+  else
+    result (r, worst, 1e-12, "%d cases (prefill chunks and decodes, windows of 1 key to past "
+            "the context): paged and tiled = plain over each query's window; counters exact",
+            n_cases);
 }
 
 typedef void (*AllReduceFn) (int, gsize, double **, KernCount *);
@@ -1051,6 +1105,7 @@ static const KernCheck checks[] = {
   { "paged-kv", "equivalence", "paged KV (any block size, shuffled table) = contiguous", check_paged },
   { "gqa", "equivalence", "grouped-query = MHA with repeated KV heads", check_gqa },
   { "flash-softmax", "equivalence", "tiled online softmax = plain softmax", check_flash },
+  { "sliding-window", "equivalence", "sliding-window attention (paged, tiled) = plain over the window", check_window },
   { "split-k", "equivalence", "split-K flash-decoding = plain decode", check_split_k },
   { "stream-k", "equivalence", "stream-K (LeanAttention) decode = plain decode", check_stream_k },
   { "tensor-parallel", "equivalence", "column+row parallel layer + all-reduce = unsharded", check_tensor_parallel },

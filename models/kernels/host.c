@@ -167,7 +167,7 @@ attn_arg_init (AttnArg *a, int n, int q, int ctx, int nh, int nkv, int d)
   for (int i = 0; i < n * per; i++)
     a->tables[i] = i;
   for (int i = 0; i < n; i++)
-    a->seqs[i] = (KernSeq) { q, ctx, a->tables + i * per };
+    a->seqs[i] = (KernSeq) { q, ctx, a->tables + i * per, 0 };
   a->Q = fvec ((gsize) a->rows * nh * d, 8);
   a->out = g_new (float, (gsize) a->rows * nh * d);
   kern_count_init (&a->cnt, 4, 4, 4);
@@ -383,7 +383,7 @@ elem_cal_new (int cls, int T, gboolean quick)
   for (int i = 0; i < nb; i++)
     e->table[i] = i;
   e->kv = kern_kv_cache_new_f (nb, 16, e->nkv, e->d);
-  e->seq = (KernSeq) { T, 0, e->table };
+  e->seq = (KernSeq) { T, 0, e->table, 0 };
   kern_count_init (&e->cnt, 4, 4, 4);
   run_elem_cal (e);   /* counts one run */
   return e;

@@ -48,11 +48,14 @@ int kern_act_from_name (const char *name);
 
 /* A sequence's work in a batched attention call: q new tokens at positions
  * ctx .. ctx+q-1 whose K,V are already in the cache (the KV write comes first),
- * causal, and its block table (block_size tokens per block). */
+ * causal, and its block table (block_size tokens per block). With window > 0
+ * (sliding-window attention) the token at position p sees only the keys
+ * p - window + 1 .. p; 0 = every earlier key. */
 typedef struct {
   int        q;
   int        ctx;
   const int *table;
+  int        window;
 } KernSeq;
 
 /* Emulated low-precision rounding (round to nearest even; fp16 and fp8 keep

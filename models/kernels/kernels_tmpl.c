@@ -172,6 +172,24 @@ KS (kern_rmsnorm) (int T, int h, const KR *x, const KR *w, double eps, KR *y, Ke
 }
 
 void
+KS (kern_rmsnorm_heads) (int T, int nheads, int d, KR *x, int ldx, const KR *w, double eps,
+                         KernCount *c)
+{
+  g_return_if_fail (T >= 0 && nheads >= 1 && d >= 1 && ldx >= nheads * d && x != NULL && w != NULL);
+  /* each token's heads are nheads contiguous rows of d: kern_rmsnorm's rows
+   * (in place is safe: a row's sum is taken before it is written) */
+  for (int t = 0; t < T; t++) {
+    KR *xr = x + (gsize) t * ldx;
+    KS (kern_rmsnorm) (nheads, d, xr, w, eps, xr, NULL);
+  }
+  if (c) {
+    c->flops += 4.0 * T * nheads * d;
+    c->bytes += 2.0 * T * nheads * d * c->ab + (double) d * c->wb;
+    c->calls += 1;
+  }
+}
+
+void
 KS (kern_layernorm) (int T, int h, const KR *x, const KR *gamma, const KR *beta, double eps, KR *y,
                      KernCount *c)
 {
@@ -392,23 +410,23 @@ KS (attn_count) (KernCount *c, double q, double n_keys, int nh, int nkv, int d, 
 }
 
 
-/* One query row, one head, keys [0, nk) through an accessor: the reference
+/* One query row, one head, keys [lo, nk) through an accessor: the reference
  * order (all scores, max, exps and sum, weighted V, divide). */
 #define ATTN_PLAIN_BODY(KROW, VROW)                                          \
   do {                                                                       \
     KR m = -G_MAXDOUBLE;                                                     \
-    for (int j = 0; j < nk; j++) {                                           \
+    for (int j = lo; j < nk; j++) {                                          \
       s[j] = KS (dot) (qr, KROW (j), d) * (KR) scale;                        \
       if (s[j] > m)                                                          \
         m = s[j];                                                            \
     }                                                                        \
     KR sum = 0;                                                              \
-    for (int j = 0; j < nk; j++) {                                           \
+    for (int j = lo; j < nk; j++) {                                          \
       s[j] = (KR) exp ((double) (s[j] - m));                                 \
       sum += s[j];                                                           \
     }                                                                        \
     memset (o, 0, sizeof (KR) * d);                                          \
-    for (int j = 0; j < nk; j++)                                             \
+    for (int j = lo; j < nk; j++)                                            \
       KS (axpy) (o, s[j], VROW (j), d);                                      \
     for (int x = 0; x < d; x++)                                              \
       o[x] /= sum;                                                           \
@@ -425,7 +443,7 @@ KS (kern_attn_plain) (int q, int ctx, int nh, int nkv, int d, const KR *Q, int l
   KR *s = g_new (KR, ctx + q + 1);
   double pairs = 0;
   for (int i = 0; i < q; i++) {
-    const int nk = ctx + i + 1;
+    const int nk = ctx + i + 1, lo = 0;
     for (int hh = 0; hh < nh; hh++) {
       const KR *qr = Q + (gsize) i * ldq + (gsize) hh * d;
       KR *o = out + (gsize) i * ldo + (gsize) hh * d;
@@ -453,6 +471,13 @@ KS (batch_max_keys) (const KernSeq *seqs, int n)
   return mx;
 }
 
+/* The first key the token at position pos sees (sliding window) */
+static inline int
+KS (win_lo) (const KernSeq *sq, int pos)
+{
+  return sq->window > 0 ? MAX (0, pos - sq->window + 1) : 0;
+}
+
 void
 KS (kern_attn_paged) (const KS (KernKvCache) *kv, const KernSeq *seqs, int n, int nh,
                       const KR *Q, int ldq, double scale, KR *out, int ldo, KernCount *c)
@@ -466,7 +491,7 @@ KS (kern_attn_paged) (const KS (KernKvCache) *kv, const KernSeq *seqs, int n, in
     const int *tab = seqs[b].table;
     double pairs = 0;
     for (int i = 0; i < seqs[b].q; i++, row++) {
-      const int nk = seqs[b].ctx + i + 1;
+      const int nk = seqs[b].ctx + i + 1, lo = KS (win_lo) (&seqs[b], nk - 1);
       for (int hh = 0; hh < nh; hh++) {
         const KR *qr = Q + row * ldq + (gsize) hh * d;
         KR *o = out + row * ldo + (gsize) hh * d;
@@ -476,10 +501,12 @@ KS (kern_attn_paged) (const KS (KernKvCache) *kv, const KernSeq *seqs, int n, in
         ATTN_PLAIN_BODY (PK, PV);
 #undef PK
 #undef PV
-        pairs += nk;
+        pairs += nk - lo;
       }
     }
-    KS (attn_count) (c, seqs[b].q, seqs[b].ctx + seqs[b].q, nh, nkv, d, pairs);
+    /* keys read: from the first query's window on */
+    KS (attn_count) (c, seqs[b].q, seqs[b].ctx + seqs[b].q - KS (win_lo) (&seqs[b], seqs[b].ctx),
+                     nh, nkv, d, pairs);
   }
   g_free (s);
   if (c)
@@ -534,19 +561,23 @@ KS (kern_attn_flash) (const KS (KernKvCache) *kv, const KernSeq *seqs, int n, in
         l[x] = 0;
       }
       memset (acc, 0, sizeof (KR) * nq * nh * d);
-      /* the tile's last query sees keys < ctx + i0 + nq */
-      for (int j0 = 0; j0 < ctx + i0 + nq; j0 += bk) {
+      /* the tile's last query sees keys < ctx + i0 + nq; under a window
+       * its first query none before win_lo, from whose key tile the walk
+       * starts (FlashAttention's n_block_min); each query skips the keys
+       * below its own window */
+      const int t0 = KS (win_lo) (&seqs[b], ctx + i0) / bk * bk;
+      for (int j0 = t0; j0 < ctx + i0 + nq; j0 += bk) {
         for (int ii = 0; ii < nq; ii++) {
-          const int nk = ctx + i0 + ii + 1;
-          if (j0 >= nk)
-            continue;
+          const int nk = ctx + i0 + ii + 1, lo = MAX (j0, KS (win_lo) (&seqs[b], nk - 1));
           const int j1 = MIN (j0 + bk, nk);
+          if (lo >= j1)
+            continue;
           for (int hh = 0; hh < nh; hh++) {
             const KR *qr = Q + (row0 + i0 + ii) * ldq + (gsize) hh * d;
             int x = ii * nh + hh;
-            KS (online_tile) (kv, tab, hh / grp, qr, j0, j1, scale, s, &m[x], &l[x],
+            KS (online_tile) (kv, tab, hh / grp, qr, lo, j1, scale, s, &m[x], &l[x],
                               acc + (gsize) x * d);
-            pairs += j1 - j0;
+            pairs += j1 - lo;
           }
         }
       }
@@ -558,7 +589,7 @@ KS (kern_attn_flash) (const KS (KernKvCache) *kv, const KernSeq *seqs, int n, in
             o[e] = acc[(gsize) x * d + e] / l[x];
         }
     }
-    KS (attn_count) (c, q, ctx + q, nh, kv->nkv, d, pairs);
+    KS (attn_count) (c, q, ctx + q - KS (win_lo) (&seqs[b], ctx), nh, kv->nkv, d, pairs);
     row0 += q;
   }
   g_free (s);
@@ -596,6 +627,8 @@ KS (kern_attn_split_k) (const KS (KernKvCache) *kv, const KernSeq *seqs, int n, 
 {
   g_return_if_fail (kv != NULL && (n == 0 || seqs != NULL) && nh >= 1 && nh % kv->nkv == 0);
   g_return_if_fail (Q != NULL && out != NULL && splits >= 1);
+  for (int b = 0; b < n; b++)
+    g_return_if_fail (seqs[b].window == 0);   /* full attention only */
   g_return_if_fail (ldq >= nh * kv->d && ldo >= nh * kv->d);
   const int d = kv->d, grp = nh / kv->nkv;
   KR *s = g_new (KR, KS (batch_max_keys) (seqs, n));
@@ -646,7 +679,7 @@ KS (kern_attn_stream_k) (const KS (KernKvCache) *kv, const KernSeq *seqs, int n,
   g_return_if_fail (Q != NULL && out != NULL && bk >= 1 && workers >= 1);
   g_return_if_fail (ldq >= nh * kv->d && ldo >= nh * kv->d);
   for (int b = 0; b < n; b++)
-    g_return_if_fail (seqs[b].q == 1);
+    g_return_if_fail (seqs[b].q == 1 && seqs[b].window == 0);   /* full attention only */
   const int d = kv->d, grp = nh / kv->nkv;
   /* unit u -> (sequence, head, tile); prefix sums of tiles per (seq, head) */
   gint64 *start = g_new (gint64, (guint) n * (gsize) (guint) nh + 1);

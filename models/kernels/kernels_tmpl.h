@@ -24,6 +24,11 @@ void KS (kern_gemm_row_shard) (int M, int N, int K, const KR *X, const KR *W, in
 
 /* y[T,h] = x / rms(x) * w. 4 FLOPs per element; 2·T·h·ab + h·wb bytes. */
 void KS (kern_rmsnorm) (int T, int h, const KR *x, const KR *w, double eps, KR *y, KernCount *c);
+/* Per-head RMSNorm in place (Qwen3's q_norm, k_norm): each of the nheads
+ * d-element rows of token t (at x + t·ldx) is divided by its rms and scaled
+ * by w[d]. One kernel: 4 FLOPs per element; 2·T·nheads·d·ab + d·wb bytes. */
+void KS (kern_rmsnorm_heads) (int T, int nheads, int d, KR *x, int ldx, const KR *w, double eps,
+                              KernCount *c);
 /* y = (x - mean) / std * gamma + beta. 7 FLOPs per element; 2·T·h·ab + 2h·wb. */
 void KS (kern_layernorm) (int T, int h, const KR *x, const KR *gamma, const KR *beta, double eps,
                           KR *y, KernCount *c);
@@ -72,7 +77,9 @@ void KS (kern_attn_plain) (int q, int ctx, int nh, int nkv, int d, const KR *Q, 
 void KS (kern_attn_paged) (const KS (KernKvCache) *kv, const KernSeq *seqs, int n, int nh,
                            const KR *Q, int ldq, double scale, KR *out, int ldo, KernCount *c);
 /* FlashAttention-style: query tiles of bq, key tiles of bk, online softmax
- * (running max and sum, rescaling). Paged like kern_attn_paged. */
+ * (running max and sum, rescaling). Paged like kern_attn_paged. Both honour
+ * a sequence's sliding window (KernSeq.window): FLOPs count the pairs inside
+ * it, bytes the keys from the first query's window on. */
 void KS (kern_attn_flash) (const KS (KernKvCache) *kv, const KernSeq *seqs, int n, int nh,
                            const KR *Q, int ldq, double scale, int bq, int bk, KR *out, int ldo,
                            KernCount *c);

@@ -23,6 +23,8 @@ typedef struct {
   KernAct  act;
   gboolean layernorm;
   int      experts, top_k;   /* experts <= 1: dense */
+  gboolean qk_norm;          /* RMSNorm over each query and key head before RoPE (Qwen3) */
+  int      window;           /* sliding window: keys a query sees, itself included; 0 = all */
   double   rope_theta, eps;
 } KernTinyConfig;
 

@@ -4,6 +4,7 @@
 
 typedef struct {
   KR *norm1_w, *norm1_b, *norm2_w, *norm2_b;
+  KR *qn_w, *kn_w;     /* qk_norm: [d] each, else NULL */
   KR *wqkv;            /* [h][(nh + 2nkv)·d] */
   KR *wo;              /* [nh·d][h] */
   KR *wup, *wdown;     /* dense: [h][g·f], [f][h] */
@@ -57,6 +58,10 @@ KS (kern_tiny_new) (const KernTinyConfig *cfg, guint64 seed, int num_blocks, int
     L->norm2_b = KS (tiny_rand) (&st, h, 0.1, 0);
     L->wqkv = KS (tiny_rand) (&st, (gsize) h * (nh + 2 * nkv) * d, 1.0 / sqrt (h), 0);
     L->wo = KS (tiny_rand) (&st, (gsize) nh * d * h, 1.0 / sqrt (nh * d), 0);
+    if (cfg->qk_norm) {   /* drawn only here: other models keep their weights */
+      L->qn_w = KS (tiny_rand) (&st, d, 0.1, 1.0);
+      L->kn_w = KS (tiny_rand) (&st, d, 0.1, 1.0);
+    }
     if (E) {
       L->wgate = KS (tiny_rand) (&st, (gsize) h * E, 1.0 / sqrt (h), 0);
       L->eup = g_new (KR *, E);
@@ -104,6 +109,8 @@ KS (kern_tiny_free) (KS (KernTiny) *m)
     g_free (L->norm1_b);
     g_free (L->norm2_w);
     g_free (L->norm2_b);
+    g_free (L->qn_w);
+    g_free (L->kn_w);
     g_free (L->wqkv);
     g_free (L->wo);
     g_free (L->wup);
@@ -255,6 +262,7 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
     ks[oi].q = w->q;
     ks[oi].ctx = s->len;
     ks[oi].table = (const int *) (void *) s->blocks->data;
+    ks[oi].window = cf->window;
     if (!(w->q == 1 && s->len > 0)) {
       n_pre++;
       T_pre += w->q;
@@ -284,6 +292,11 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
     KS (TinyLayer) *L = &m->layer[l];
     KS (tiny_norm) (m, T, x, L->norm1_w, L->norm1_b, xn, OPC (MODEL_OP_NORM));
     KS (kern_gemm) (T, qkv_w, h, xn, h, L->wqkv, qkv_w, qkv, qkv_w, OPC (MODEL_OP_QKV));
+    if (cf->qk_norm) {   /* q_norm, then k_norm: two kernels, before RoPE (Qwen3) */
+      KS (kern_rmsnorm_heads) (T, nh, d, qkv, qkv_w, L->qn_w, cf->eps, OPC (MODEL_OP_QK_NORM));
+      KS (kern_rmsnorm_heads) (T, nkv, d, qkv + nh * d, qkv_w, L->kn_w, cf->eps,
+                               OPC (MODEL_OP_QK_NORM));
+    }
     KS (kern_rope) (T, nh, nkv, d, qkv, qkv_w, qkv + nh * d, qkv_w, pos, cf->rope_theta,
                     OPC (MODEL_OP_ROPE));
     KS (kern_kv_write) (m->kv[l], ks, n, nh, qkv, OPC (MODEL_OP_KV_WRITE));

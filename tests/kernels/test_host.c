@@ -218,7 +218,7 @@ t_quick_cli (void)
   char *argv4[] = { "./servesim", "validate", "kernels", "--trials", "2", "--scale", "1", NULL };
   CU_ASSERT_TRUE (g_spawn_sync (NULL, argv4, NULL, 0, NULL, NULL, &out, &err, &status, NULL));
   CU_ASSERT_TRUE (g_spawn_check_wait_status (status, NULL));
-  CU_ASSERT_PTR_NOT_NULL (out && strstr (out, "19 of 19 checks passed"));
+  CU_ASSERT_PTR_NOT_NULL (out && strstr (out, "20 of 20 checks passed"));
   g_free (out);
   g_free (err);
   test_rmdir_r (dir);

@@ -41,6 +41,7 @@ CHECK_CASE (t_chunked, "chunked-prefill")
 CHECK_CASE (t_paged, "paged-kv")
 CHECK_CASE (t_gqa, "gqa")
 CHECK_CASE (t_flash, "flash-softmax")
+CHECK_CASE (t_window, "sliding-window")
 CHECK_CASE (t_split_k, "split-k")
 CHECK_CASE (t_stream_k, "stream-k")
 CHECK_CASE (t_tp, "tensor-parallel")
@@ -63,7 +64,7 @@ t_check_table (void)
                     || strcmp (c->kind, "lossy") == 0);
     CU_ASSERT_PTR_EQUAL (kern_check_find (c->name), c);
   }
-  CU_ASSERT_EQUAL (n, 19);
+  CU_ASSERT_EQUAL (n, 20);
   CU_ASSERT_PTR_NULL (kern_check_find ("no-such-check"));
 }
 
@@ -315,6 +316,7 @@ main (void)
     { "paged kv", t_paged },
     { "gqa", t_gqa },
     { "flash softmax", t_flash },
+    { "sliding window", t_window },
     { "split-k", t_split_k },
     { "stream-k", t_stream_k },
     { "tensor parallel", t_tp },

@@ -168,6 +168,15 @@ test_default_llms (void)
   const ModelLlm *phi = model_catalog_llm (cat, "phi-2", NULL);
   CU_ASSERT_TRUE (phi->parallel_attn_mlp);
   CU_ASSERT_EQUAL (phi->num_kv_heads, 32);
+  /* per-head q/k norms (Qwen3) and a sliding window (Mistral-7B v0.1);
+   * the others have neither */
+  CU_ASSERT_TRUE (moe->qk_norm);
+  CU_ASSERT_TRUE (model_catalog_llm (cat, "qwen3-32b", NULL)->qk_norm);
+  CU_ASSERT_EQUAL (model_catalog_llm (cat, "mistral-7b", NULL)->sliding_window, 4096);
+  CU_ASSERT_FALSE (model_catalog_llm (cat, "mistral-7b", NULL)->qk_norm);
+  CU_ASSERT_FALSE (phi->qk_norm);
+  CU_ASSERT_EQUAL (phi->sliding_window, 0);
+  CU_ASSERT_EQUAL (model_catalog_llm (cat, "mixtral-8x7b", NULL)->sliding_window, 0);
   model_catalog_free (cat);
 }
 
@@ -405,6 +414,11 @@ test_bad_llm_fields (void)
   expect_llm_error ("\"vocab\": -100", "vocab");
   expect_llm_error ("\"ffn\": 0", "ffn");
   expect_llm_error ("\"quantization\": \"awq\"", "quantization");
+  expect_llm_error ("\"qk_norm\": 1", "qk_norm");
+  expect_llm_error ("\"qk_norm\": \"yes\"", "qk_norm");
+  expect_llm_error ("\"sliding_window\": -4096", "sliding_window");
+  expect_llm_error ("\"sliding_window\": 4096.5", "sliding_window");
+  expect_llm_error ("\"sliding_window\": \"4096\"", "sliding_window");
 }
 
 static void

@@ -680,12 +680,15 @@ static void
 test_fast_paths_agree (void)
 {
   ModelCatalog *cat = catalog ();
-  static const char *const gpus[] = { "h100-sxm", "a100-80gb" };
+  /* Qwen3-32B: the q/k norm columns; Mistral-7B: a sliding window (contexts
+   * here reach 8,600) */
+  static const char *const gpus[] = { "h100-sxm", "a100-80gb", "h100-sxm" };
+  static const char *const llms[] = { "llama-3.1-8b", "qwen3-32b", "mistral-7b" };
   GRand *r = g_rand_new_with_seed (7);
   double worst = 0;
   for (guint gi = 0; gi < G_N_ELEMENTS (gpus); gi++) {
     const ModelGpu *g = model_catalog_gpu (cat, gpus[gi], NULL);
-    const ModelLlm *m = model_catalog_llm (cat, "llama-3.1-8b", NULL);
+    const ModelLlm *m = model_catalog_llm (cat, llms[gi], NULL);
     CU_ASSERT_TRUE_FATAL (g && m);
     ModelCost fast, exact;
     model_cost_init (&fast, m, g, 1);
@@ -749,6 +752,158 @@ bare_row_kernel (ModelCostParams *p, ModelGpu *g4, int C)
   model_cost_params_default (p);
   p->elem_floor_s[C] = 0;
   p->elem_cache_gain[C] = 1;
+}
+
+/* Qwen3's per-head q/k RMSNorm: two kernels a layer, counted as RMSNorms of
+ * T x heads rows of d; timed as the norm class at the geometry of d-thread
+ * blocks. */
+static void
+test_qk_norm (void)
+{
+  ModelLlm q3 = tiny;
+  q3.qk_norm = TRUE;
+  ModelCost a, b;
+  model_cost_init (&a, &tiny, &toy, 1);
+  model_cost_init (&b, &q3, &toy, 1);
+  ModelSeqWork w[2] = { { .q = 8, .ctx = 0 }, { .q = 1, .ctx = 30 } };
+  ModelIterCost ia, ib;
+  model_cost_iteration (&a, w, 2, &ia);
+  model_cost_iteration (&b, w, 2, &ib);
+  EQ (ia.op[MODEL_OP_QK_NORM].count, 0);
+  EQ (ia.op[MODEL_OP_QK_NORM].time_s, 0);
+  /* 9 tokens; q: 4 heads of 16, k: 2 heads; 2 layers x 2 kernels */
+  EQ (ib.op[MODEL_OP_QK_NORM].count, 4);
+  EQ (ib.op[MODEL_OP_QK_NORM].flops, 2 * (4.0 * 9 * 4 * 16 + 4.0 * 9 * 2 * 16));
+  EQ (ib.op[MODEL_OP_QK_NORM].bytes,
+      2 * ((2.0 * 9 * 4 * 16 * 2 + 16 * 2) + (2.0 * 9 * 2 * 16 * 2 + 16 * 2)));
+  const ModelGpu *g = &toy;
+  EQ (ib.op[MODEL_OP_QK_NORM].time_s,
+      2 * (model_time_head_norm (&b.params, g, 9 * 4, 16, 2, 2)
+           + model_time_head_norm (&b.params, g, 9 * 2, 16, 2, 2)));
+  CU_ASSERT_TRUE (ib.op[MODEL_OP_QK_NORM].time_s > 0);
+  /* nothing else moves */
+  for (int i = 0; i < MODEL_OP_COUNT; i++)
+    if (i != MODEL_OP_QK_NORM) {
+      EQ (ib.op[i].time_s, ia.op[i].time_s);
+      EQ (ib.op[i].bytes, ia.op[i].bytes);
+    }
+  EQ (ib.gpu_s, ia.gpu_s + ib.op[MODEL_OP_QK_NORM].time_s);
+
+  /* the geometry: at d = 1024 a row is a 1,024-thread block, 2 to an SM,
+   * which is the hidden-size norm's own model */
+  ModelCatalog *cat = catalog ();
+  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  CU_ASSERT_TRUE_FATAL (h100 != NULL);
+  const ModelCostParams *p = &h100->profile;
+  CU_ASSERT_TRUE_FATAL (p->elem_wave_rows[MODEL_ELEM_NORM] == 2);
+  for (double rows = 1; rows <= 1e5; rows *= 7)
+    EQ (model_time_head_norm (p, h100, rows, 1024, 2, 2),
+        model_time_elem_rows (p, h100, MODEL_ELEM_NORM, 2 * rows * 1024 * 2 + 1024 * 2, rows, 2048));
+  /* d = 128: blocks of 128 threads, 16 to an SM: rows in waves of 16 x SMs,
+   * and the per-row work shared by 8x the blocks. Bare: only that term. */
+  ModelGpu g4;
+  ModelCostParams bp;
+  bare_row_kernel (&bp, &g4, MODEL_ELEM_NORM);
+  bp.elem_bw_eff[MODEL_ELEM_NORM] = 1e30;   /* bytes free */
+  bp.elem_row_s[MODEL_ELEM_NORM] = 1e-6;
+  bp.elem_wave_rows[MODEL_ELEM_NORM] = 2;
+  bp.elem_sharp[MODEL_ELEM_NORM] = 1;
+  EQ (model_time_head_norm (&bp, &g4, 640, 128, 2, 2), 640 * 1e-6 / 8);
+  EQ (model_time_head_norm (&bp, &g4, 640, 1024, 2, 2), 640 * 1e-6);
+  /* d = 32: 64 blocks would fit by threads, at most 32 are resident */
+  EQ (model_time_head_norm (&bp, &g4, 640, 32, 2, 2), 640 * 1e-6 / 16);
+  EQ (model_time_head_norm (&bp, &g4, 0, 128, 2, 2), 0);
+  /* on the bundled H100 profile, from 256 tokens on (where the bytes rule,
+   * not the hidden-size norm's whole waves of 264 long rows), a per-head norm
+   * of Qwen3-32B's 64 query heads costs more than a hidden-size norm of the
+   * same tokens (8,192 vs 5,120 elements a token), and no more than the same
+   * bytes in 1,024-thread rows */
+  for (double T = 256; T <= 8192; T *= 2) {
+    double head = model_time_head_norm (p, h100, T * 64, 128, 2, 2);
+    double hid = model_time_elem_rows (p, h100, MODEL_ELEM_NORM, 2 * T * 5120 * 2 + 5120 * 2, T, 10240);
+    double wide = model_time_head_norm (p, h100, T * 8, 1024, 2, 2);
+    CU_ASSERT_TRUE (head > hid);
+    CU_ASSERT_TRUE (head <= wide * (1 + 1e-12));
+  }
+  model_catalog_free (cat);
+}
+
+/* Sliding-window attention (Mistral-7B v0.1): FLOPs and bytes over each
+ * query's window; decode reads the window's keys in the splits the whole
+ * context's key blocks give; prefill tiles start at their window's key block. */
+static void
+test_sliding_window (void)
+{
+  ModelCatalog *cat = catalog ();
+  const ModelLlm *mis = model_catalog_llm (cat, "mistral-7b", NULL);
+  const ModelGpu *g = model_catalog_gpu (cat, "h100-sxm", NULL);
+  CU_ASSERT_TRUE_FATAL (mis != NULL && g != NULL);
+  CU_ASSERT_EQUAL (mis->sliding_window, 4096);
+  ModelLlm full = *mis;
+  full.sliding_window = 0;
+  ModelCost w, f;
+  model_cost_init (&w, mis, g, 1);
+  model_cost_init (&f, &full, g, 1);
+
+  /* contexts inside the window: nothing changes */
+  ModelSeqWork in[3] = { { 512, 1000 }, { 1, 3000 }, { 1, 4094 } };
+  ModelIterCost a, b;
+  model_cost_iteration (&w, in, 3, &a);
+  model_cost_iteration (&f, in, 3, &b);
+  for (int i = 0; i < MODEL_OP_COUNT; i++) {
+    EQ (a.op[i].time_s, b.op[i].time_s);
+    EQ (a.op[i].flops, b.op[i].flops);
+    EQ (a.op[i].bytes, b.op[i].bytes);
+  }
+
+  /* a prefill chunk across the window's edge, by hand: 10 tokens at 4,090
+   * cached see 4,091 .. 4,096 keys (6 of them) and 4,096 after */
+  ModelSeqWork edge = { 10, 4090 };
+  model_cost_iteration (&w, &edge, 1, &a);
+  double pairs = 4091 + 4092 + 4093 + 4094 + 4095 + 4096 + 4 * 4096.0;
+  EQ (a.op[MODEL_OP_ATTN_PREFILL].flops, 32 * 4.0 * pairs * 128 * 32);
+  /* keys read: all 4,100 (the first token's window starts at key 0) */
+  EQ (a.op[MODEL_OP_ATTN_PREFILL].bytes, 32 * (2.0 * 10 * 32 * 128 * 2 + 4100.0 * 2 * 8 * 128 * 2));
+  /* a longer context: from the first token's window on */
+  ModelSeqWork late = { 10, 20000 };
+  model_cost_iteration (&w, &late, 1, &a);
+  EQ (a.op[MODEL_OP_ATTN_PREFILL].flops, 32 * 4.0 * 10 * 4096 * 128 * 32);
+  EQ (a.op[MODEL_OP_ATTN_PREFILL].bytes,
+      32 * (2.0 * 10 * 32 * 128 * 2 + (20010.0 - 15905) * 2 * 8 * 128 * 2));
+
+  /* decode beyond the window = decode over window - 1 cached keys in a
+   * launch as wide as the whole context (the block table's width) */
+  for (int n = 1; n <= 96; n += 19) {
+    ModelSeqWork dw[96], dr[96];
+    gint64 longest = 0;
+    for (int i = 0; i < n; i++) {
+      dw[i] = (ModelSeqWork) { 1, 4096 + (i * 7919) % 28000 };
+      dr[i] = (ModelSeqWork) { 1, 4095 };
+      longest = MAX (longest, dw[i].ctx + 1);
+    }
+    f.dec_pad_keys = longest;
+    double tw = model_cost_attn_time (&w, dw, (gsize) n, TRUE);
+    double tr = model_cost_attn_time (&f, dr, (gsize) n, TRUE);
+    EQ (tw, tr);
+    f.dec_pad_keys = 0;
+    CU_ASSERT_TRUE (tw < model_cost_attn_time (&f, dw, (gsize) n, TRUE));
+  }
+
+  /* prefill far past the window: 2,048 queries (1,024 query tiles x heads,
+   * no split) cost the same wherever the window sits, up to its alignment
+   * with the 128-key blocks; over the full context they grow */
+  ModelSeqWork p1 = { 2048, 20000 }, p2 = { 2048, 20000 + 128 * 40 };
+  double w1 = model_cost_attn_time (&w, &p1, 1, FALSE), w2 = model_cost_attn_time (&w, &p2, 1, FALSE);
+  double f1 = model_cost_attn_time (&f, &p1, 1, FALSE), f2 = model_cost_attn_time (&f, &p2, 1, FALSE);
+  EQ (w1, w2);
+  CU_ASSERT_TRUE (f2 > f1 * 1.1);
+  CU_ASSERT_TRUE (w1 < f1 / 2);
+  /* and no cheaper than a prompt of the window's length from scratch,
+   * nor dearer than 2,048 queries over a full window plus the chunk */
+  ModelSeqWork lo = { 2048, 2048 }, hi = { 2048, 4096 };
+  CU_ASSERT_TRUE (w1 >= model_cost_attn_time (&f, &lo, 1, FALSE));
+  CU_ASSERT_TRUE (w1 <= model_cost_attn_time (&f, &hi, 1, FALSE));
+  model_catalog_free (cat);
 }
 
 /* vLLM's rotary kernel: one block of min(nq, 512) threads per token, looping
@@ -1567,6 +1722,8 @@ main (void)
     { "tiny model decode by hand", test_tiny_decode },
     { "split-KV decode by hand", test_decode_split_kv },
     { "element-wise row waves", test_elem_row_waves },
+    { "Qwen3 q/k norms", test_qk_norm },
+    { "sliding-window attention", test_sliding_window },
     { "RoPE thread-block geometry", test_rope_blocks },
     { "RoPE sectors per byte used", test_rope_sectors },
     { "tables, interpolated smax and the memos agree with computing", test_fast_paths_agree },
