@@ -54,6 +54,27 @@ CHECK_CASE (t_kv_int4, "kv-int4")
 CHECK_CASE (t_kv_fp8, "kv-fp8")
 CHECK_CASE (t_h2o, "h2o")
 
+/* Per-head RMSNorm in place: each head's row of each token divided by its
+ * own rms and scaled by the weights; the columns beyond the heads untouched */
+static void
+t_rmsnorm_heads (void)
+{
+  /* 2 tokens, 2 heads of 2, rows of 5 (one extra column) */
+  double x[10] = { 3, 4, 0, 2, 9, 1, 1, -2, 0, 7 };
+  const double w[2] = { 1, 0.5 };
+  KernCount c;
+  kern_count_init (&c, 2, 2, 2);
+  kern_rmsnorm_heads_d (2, 2, 2, x, 5, w, 0, &c);
+  /* rms(3, 4) = sqrt(12.5); rms(0, 2) = sqrt(2); rms(1, 1) = 1; rms(-2, 0) = sqrt(2) */
+  const double want[10] = { 3 / sqrt (12.5), 0.5 * 4 / sqrt (12.5), 0, 0.5 * 2 / sqrt (2.0), 9,
+                            1, 0.5, -2 / sqrt (2.0), 0, 7 };
+  for (int i = 0; i < 10; i++)
+    CU_ASSERT_DOUBLE_EQUAL (x[i], want[i], 1e-15);
+  CU_ASSERT_DOUBLE_EQUAL (c.flops, 4.0 * 2 * 2 * 2, 0);
+  CU_ASSERT_DOUBLE_EQUAL (c.bytes, 2.0 * 2 * 2 * 2 * 2 + 2 * 2, 0);
+  CU_ASSERT_DOUBLE_EQUAL (c.calls, 1, 0);
+}
+
 static void
 t_check_table (void)
 {
@@ -293,6 +314,25 @@ t_bad_arguments (void)
   CU_ASSERT_PTR_NULL (kern_tiny_new_d (&cfg, 1, 4, 2, FALSE));
   CU_ASSERT_EQUAL (criticals, 6);
   kern_tiny_free_d (m);
+  cfg.kv_heads = 1;                                              /* a negative window */
+  cfg.window = -1;
+  CU_ASSERT_PTR_NULL (kern_tiny_new_d (&cfg, 1, 4, 2, FALSE));
+  CU_ASSERT_EQUAL (criticals, 7);
+  double y[4] = { 1, 2, 3, 4 };
+  kern_rmsnorm_heads_d (1, 2, 2, y, 3, A, 0, NULL);              /* row stride < heads x d */
+  CU_ASSERT_EQUAL (criticals, 8);
+  CU_ASSERT_EQUAL (y[0], 1);
+  CU_ASSERT_EQUAL (y[3], 4);
+  /* split-K and stream-K compute full attention only: a window is refused */
+  KernKvCache_d *kv = kern_kv_cache_new_d (2, 2, 1, 2);
+  int table[2] = { 0, 1 };
+  KernSeq sq = { 1, 2, table, 2 };
+  kern_attn_split_k_d (kv, &sq, 1, 1, A, 2, 1, 2, C, 2, NULL);
+  CU_ASSERT_EQUAL (criticals, 9);
+  kern_attn_stream_k_d (kv, &sq, 1, 1, A, 2, 1, 2, 2, C, 2, NULL);
+  CU_ASSERT_EQUAL (criticals, 10);
+  CU_ASSERT_EQUAL (C[0], 7);
+  kern_kv_cache_free_d (kv);
   g_log_set_default_handler (old, NULL);
 }
 
@@ -301,6 +341,7 @@ main (void)
 {
   static const TestCase cases[] = {
     { "check table", t_check_table },
+    { "per-head rmsnorm", t_rmsnorm_heads },
     { "gemm small + float", t_gemm_small },
     { "quant and h2o selection", t_quant_and_h2o },
     { "collective counts", t_collective_counts },
