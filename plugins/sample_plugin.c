@@ -90,7 +90,7 @@ prefills (SjfState *s, PolicyReplica *rep, PolicyBatch *batch)
     /* KV held after this step: what is already computed (a conversation turn
      * that arrived with its context on the host) plus the new tokens. */
     gint64 held = policy_req_computed (r) + len;
-    if (policy_replica_blocks_for (rep, held) > policy_replica_total_blocks (rep)) {
+    if (policy_req_blocks_for (rep, r, held) > policy_replica_total_blocks (rep)) {
       g_ptr_array_remove_index (s->waiting, i);
       policy_reject (rep, r, "prompt needs more KV blocks than the replica has");
       continue;

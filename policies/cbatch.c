@@ -188,7 +188,7 @@ admit (PolicyCb *cb, PolicyReplica *rep, PolicyBatch *batch, gint64 *budget)
     gint64 len = policy_req_pending (r);
     gint64 whole = cb->c.reserve_max ? policy_req_prompt (r) + policy_req_output (r)
                                      : policy_req_computed (r) + len;
-    if (policy_replica_blocks_for (rep, whole) > total - cb->watermark_blocks) {
+    if (policy_req_blocks_for (rep, r, whole) > total - cb->watermark_blocks) {
       g_ptr_array_remove_index (cb->waiting, i);
       policy_reject (rep, r, cb->c.reserve_max
                                ? "prompt + output need more KV blocks than the replica has"
@@ -205,7 +205,7 @@ admit (PolicyCb *cb, PolicyReplica *rep, PolicyBatch *batch, gint64 *budget)
     if (cb->running->len + 1 > cb->c.max_batch_size)
       break;
     gint64 tokens = cb->c.reserve_max ? whole : policy_req_computed (r) + q;
-    gint64 need = policy_replica_blocks_for (rep, tokens) - policy_req_blocks (r);
+    gint64 need = policy_req_blocks_for (rep, r, tokens) - policy_req_blocks (r);
     /* preempt lower classes only when that makes r fit: no victims in vain */
     if (cb->c.priority_preemption && policy_replica_free_blocks (rep) - need < cb->watermark_blocks
         && policy_replica_free_blocks (rep) + outranked_blocks (cb, batch, r) - need
@@ -278,7 +278,7 @@ swap_ins (PolicyCb *cb, PolicyReplica *rep, PolicyBatch *batch, gint64 *budget, 
     guint i = (guint) pick_best (cb, cb->swapped);
     PolicyRequest *r = cb->swapped->pdata[i];
     gint64 keep = cb->running->len > 0 ? cb->watermark_blocks : 0;
-    gint64 need = policy_replica_blocks_for (rep, policy_req_computed (r) + policy_req_pending (r));
+    gint64 need = policy_req_blocks_for (rep, r, policy_req_computed (r) + policy_req_pending (r));
     if (need > policy_replica_total_blocks (rep)) {
       g_ptr_array_remove_index (cb->swapped, i);
       policy_reject (rep, r, "output outgrew the replica's KV cache");

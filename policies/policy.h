@@ -76,6 +76,11 @@ gint64  policy_replica_total_blocks (const PolicyReplica *rep);
 gint64  policy_replica_free_blocks (const PolicyReplica *rep);
 /* Blocks a request needs to hold `tokens` tokens of KV. */
 gint64  policy_replica_blocks_for (const PolicyReplica *rep, gint64 tokens);
+/* Blocks r would hold once policy_kv_reserve (rep, r, tokens) succeeds: the
+ * same for a model without a sliding window; under one, the blocks wholly
+ * before its next query's window are not held (they are freed when it
+ * reserves). What a scheduler should compare with the free blocks. */
+gint64  policy_req_blocks_for (const PolicyReplica *rep, const PolicyRequest *r, gint64 tokens);
 /* Requests assigned to the replica and not finished (waiting or running). */
 guint   policy_replica_load (const PolicyReplica *rep);
 SimTime policy_replica_now (const PolicyReplica *rep);

@@ -85,7 +85,7 @@ schedule_prefills (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
     /* computed is 0 but for a turn that arrived with its conversation's KV
      * on the host (swapped): it is swapped in, then only the rest prefilled */
     gint64 ctx = policy_req_computed (r) + len;
-    gint64 need = policy_replica_blocks_for (rep, ctx);
+    gint64 need = policy_req_blocks_for (rep, r, ctx);
     if (need > total - s->watermark_blocks) {
       g_queue_pop_head (&s->waiting);
       policy_reject (rep, r, "prompt needs more KV blocks than the replica has");
@@ -142,13 +142,14 @@ schedule_swap_ins (VllmState *s, PolicyReplica *rep, PolicyBatch *batch)
   while (!g_queue_is_empty (&s->swapped) && s->running->len < s->max_batch_size) {
     PolicyRequest *r = g_queue_peek_head (&s->swapped);
     gint64 want = policy_req_computed (r) + policy_req_pending (r);
-    if (policy_replica_blocks_for (rep, want) > policy_replica_total_blocks (rep)) {
+    gint64 need = policy_req_blocks_for (rep, r, want);
+    if (need > policy_replica_total_blocks (rep)) {
       g_queue_pop_head (&s->swapped);
       policy_reject (rep, r, "output outgrew the replica's KV cache");
       continue;
     }
     gint64 keep = s->running->len > 0 ? s->watermark_blocks : 0;
-    if (policy_replica_free_blocks (rep) - policy_replica_blocks_for (rep, want) < keep
+    if (policy_replica_free_blocks (rep) - need < keep
         || !policy_swap_in (rep, r) || !policy_kv_reserve (rep, r, want))
       break;
     g_queue_pop_head (&s->swapped);

@@ -45,6 +45,13 @@ policy_replica_blocks_for (const PolicyReplica *rep, gint64 tokens)
   return (tokens + rep->mem.block_size - 1) / rep->mem.block_size;
 }
 
+gint64
+policy_req_blocks_for (const PolicyReplica *rep, const PolicyRequest *r, gint64 tokens)
+{
+  g_return_val_if_fail (rep != NULL && r != NULL && tokens >= 0, 0);
+  return serve__kv_blocks_for (rep, r, tokens);
+}
+
 gboolean
 policy_kv_reserve (PolicyReplica *rep, PolicyRequest *r, gint64 tokens)
 {
@@ -91,7 +98,7 @@ policy_batch_add (PolicyBatch *b, PolicyRequest *r, gint64 q)
   g_return_if_fail (!r->in_batch && !r->finished && !r->rejected && !r->swapped);
   g_return_if_fail (q >= 1 && q <= policy_req_pending (r));
   /* The KV for the new tokens must already be reserved. */
-  g_return_if_fail (r->blocks >= policy_replica_blocks_for (b->owner, r->computed + q));
+  g_return_if_fail (r->blocks >= serve__kv_blocks_for (b->owner, r, r->computed + q));
   ServeBatchEntry e = { r, q, 0 };
   ModelSeqWork wk = { q, r->computed };
   r->in_batch = TRUE;

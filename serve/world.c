@@ -83,17 +83,37 @@ serve_cost_cache_free (ServeCostCache *cache)
 
 /* ---- KV accounting (called through policies/policy.h) ----------------- */
 
+/* The first KV block r still needs. Under a sliding window of W keys the
+ * blocks wholly before the first key its next query sees (computed - W + 1)
+ * are freed, as vLLM V1's sliding-window KV manager frees them
+ * (remove_skipped_blocks; V0's block manager reused them in a ring). 0
+ * without a window. */
+static gint64
+kv_first_needed (const struct ServeReplica *rep, const struct ServeRequest *r)
+{
+  gint64 W = rep->world->llm->sliding_window;
+  return W > 0 && r->computed >= W ? (r->computed - W + 1) / rep->mem.block_size : 0;
+}
+
+/* A reservation never gives back the end of what is held (a scheduler may
+ * reserve ahead, cbatch's reserve_max), only the window's front. */
+gint64
+serve__kv_blocks_for (const struct ServeReplica *rep, const struct ServeRequest *r, gint64 tokens)
+{
+  gint64 end = MAX ((tokens + rep->mem.block_size - 1) / rep->mem.block_size, r->kv_first + r->blocks);
+  return end - kv_first_needed (rep, r);
+}
+
 gboolean
 serve__kv_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
 {
-  gint64 need = (tokens + rep->mem.block_size - 1) / rep->mem.block_size;
-  gint64 extra = need - r->blocks;
-  if (extra <= 0)
-    return TRUE;
-  if (extra > rep->free_blocks)
+  gint64 need = serve__kv_blocks_for (rep, r, tokens);
+  gint64 extra = need - r->blocks;   /* < 0: blocks slid out of the window */
+  if (extra > 0 && extra > rep->free_blocks)
     return FALSE;
   rep->free_blocks -= extra;
   r->blocks = need;
+  r->kv_first = kv_first_needed (rep, r);   /* moves with the window even when extra is 0 */
   return TRUE;
 }
 
@@ -102,6 +122,7 @@ kv_release (struct ServeReplica *rep, struct ServeRequest *r)
 {
   rep->free_blocks += r->blocks;
   r->blocks = 0;
+  r->kv_first = 0;
 }
 
 static void
@@ -276,11 +297,12 @@ serve__swap_out (struct ServeReplica *rep, struct ServeRequest *r)
 gboolean
 serve__swap_in (struct ServeReplica *rep, struct ServeRequest *r)
 {
-  gint64 need = (r->computed + rep->mem.block_size - 1) / rep->mem.block_size;
+  gint64 need = serve__kv_blocks_for (rep, r, r->computed);   /* it holds none */
   if (need > rep->free_blocks)
     return FALSE;
   rep->free_blocks -= need;
   r->blocks = need;
+  r->kv_first = kv_first_needed (rep, r);
   r->swapped = FALSE;
   swap_charge (rep, need);
   if (r->conv_restore) {

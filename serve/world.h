@@ -33,6 +33,7 @@ struct ServeRequest {
   gint64   generated;       /* tokens emitted */
   gint64   computed;        /* tokens whose KV is cached */
   gint64   blocks;          /* KV blocks held */
+  gint64   kv_first;        /* blocks before them freed (slid out of a sliding window); 0 otherwise */
   SimTime  first_scheduled; /* -1 until first put in a batch */
   SimTime  first_token;     /* -1 until the first token */
   SimTime  last_token;
@@ -171,6 +172,11 @@ gboolean    serve_world_kv_conserved (const ServeWorld *w);
 
 /* Internal to serve/ (double underscore): used by serve/policy_api.c and serve/output.c. */
 gboolean        serve__kv_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens);
+/* Blocks r would hold once `tokens` of its context are reserved (what
+ * serve__kv_reserve asks for; fewer than ceil(tokens / block size) under a
+ * sliding window). */
+gint64          serve__kv_blocks_for (const struct ServeReplica *rep, const struct ServeRequest *r,
+                                      gint64 tokens);
 void            serve__preempt (struct ServeReplica *rep, struct ServeRequest *r);
 void            serve__reject (struct ServeReplica *rep, struct ServeRequest *r, const char *why);
 const ModelLlm *serve__world_llm (const ServeWorld *w);
