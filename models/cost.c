@@ -1403,8 +1403,10 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
             tab_time (c, MODEL_TAB_ALLREDUCE, T), 2 * L);
   }
 
-  charge_elem (&op[MODEL_OP_FINAL_NORM], c, MODEL_TAB_NORM, n_out, s.norm_flops * n_out * h,
-               elem_bytes (sp, MODEL_TAB_NORM, n_out), 1);
+  /* the final norm runs over every token (vLLM norms the whole hidden
+   * state, then picks each sequence's last row for the LM head) */
+  charge_elem (&op[MODEL_OP_FINAL_NORM], c, MODEL_TAB_NORM, T, s.norm_flops * T * h,
+               elem_bytes (sp, MODEL_TAB_NORM, T), 1);
   charge_gemm (&op[MODEL_OP_LM_HEAD], c, MODEL_TAB_LM_HEAD, n_out, 1);
 
   for (int i = 0; i < MODEL_OP_COUNT; i++)

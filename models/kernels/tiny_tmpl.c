@@ -322,12 +322,13 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
     }
     KS (kern_add) ((gsize) T * h, x, tmp, x, OPC (MODEL_OP_ADD));
   }
-  /* last token of each sequence (in work order) -> final norm -> LM head */
-  KR *last = g_new (KR, (gsize) n * h), *lnorm = g_new (KR, (gsize) n * h);
+  /* final norm over every token (as vLLM), then the last token of each
+   * sequence (in work order) -> LM head */
+  KR *lnorm = g_new (KR, (gsize) n * h);
   KR *lg = g_new (KR, (gsize) n * V);
+  KS (tiny_norm) (m, T, x, m->fnorm_w, m->fnorm_b, xn, OPC (MODEL_OP_FINAL_NORM));
   for (int oi = 0; oi < n; oi++)
-    memcpy (last + (gsize) order[oi] * h, x + (gsize) (row_of[oi + 1] - 1) * h, sizeof (KR) * h);
-  KS (tiny_norm) (m, n, last, m->fnorm_w, m->fnorm_b, lnorm, OPC (MODEL_OP_FINAL_NORM));
+    memcpy (lnorm + (gsize) order[oi] * h, xn + (gsize) (row_of[oi + 1] - 1) * h, sizeof (KR) * h);
   KS (kern_gemm) (n, V, h, lnorm, h, m->lm, V, lg, V, OPC (MODEL_OP_LM_HEAD));
   KS (kern_argmax) (n, V, lg, next);
   if (logits)
@@ -350,7 +351,6 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
   for (int i = 0; i < n; i++)
     KS (tiny_seq) (m, work[i].seq)->len += work[i].q;
 
-  g_free (last);
   g_free (lnorm);
   g_free (lg);
   g_free (x);

@@ -108,9 +108,9 @@ test_tiny_prefill (void)
   EQ (op[MODEL_OP_ADD].count, 4);
   EQ (op[MODEL_OP_ADD].flops, 4 * 512.0);
   EQ (op[MODEL_OP_ADD].bytes, 4 * 3072.0);
-  /* one sequence emits logits: final norm of 1 row, LM head [1,64]x[64,100] */
-  EQ (op[MODEL_OP_FINAL_NORM].flops, 256.0);
-  EQ (op[MODEL_OP_FINAL_NORM].bytes, 384.0);
+  /* final norm of all 8 rows; one sequence emits logits: LM head [1,64]x[64,100] */
+  EQ (op[MODEL_OP_FINAL_NORM].flops, 4.0 * 8 * 64);   /* every token's row */
+  EQ (op[MODEL_OP_FINAL_NORM].bytes, 2.0 * 8 * 64 * 2 + 64 * 2);
   EQ (op[MODEL_OP_LM_HEAD].flops, 12800.0);
   EQ (op[MODEL_OP_LM_HEAD].bytes, (64.0 + 6400 + 100) * 2);
   EQ (op[MODEL_OP_ALLREDUCE].count, 0);
