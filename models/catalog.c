@@ -585,8 +585,8 @@ parse_gpu (Ctx *c, json_t *o, GError **error)
 static const char *const llm_fields[] = {
   "id", "name", "num_layers", "hidden", "num_heads", "num_kv_heads", "head_dim", "ffn",
   "vocab", "gated_mlp", "num_experts", "top_k", "norm", "activation", "weight_dtype",
-  "bytes_per_param", "max_context", "tied_embeddings", "parallel_attn_mlp", "qk_norm",
-  "sliding_window", "source", "notes", NULL
+  "bytes_per_param", "max_context", "tied_embeddings", "parallel_attn_mlp", "norms_per_layer",
+  "qk_norm", "sliding_window", "source", "notes", NULL
 };
 static const char *const norms[] = { "rmsnorm", "layernorm", NULL };
 static const char *const activations[] = { "silu", "gelu", "relu", NULL };
@@ -627,6 +627,8 @@ parse_llm (Ctx *c, json_t *o, GError **error)
       || !get_int (c, o, "max_context", TRUE, NUM_POSITIVE, 0, &m->max_context, error)
       || !get_bool (c, o, "tied_embeddings", FALSE, FALSE, &m->tied_embeddings, error)
       || !get_bool (c, o, "parallel_attn_mlp", FALSE, FALSE, &m->parallel_attn_mlp, error)
+      || !get_int (c, o, "norms_per_layer", FALSE, NUM_POSITIVE, m->parallel_attn_mlp ? 1 : 2,
+                   &m->norms_per_layer, error)
       || !get_bool (c, o, "qk_norm", FALSE, FALSE, &m->qk_norm, error)
       || !get_int (c, o, "sliding_window", FALSE, NUM_NONNEG, 0, &m->sliding_window, error)
       || !get_str (c, o, "source", FALSE, "", NULL, &m->source, error))
@@ -639,6 +641,11 @@ parse_llm (Ctx *c, json_t *o, GError **error)
   if (m->num_kv_heads > m->num_heads || m->num_heads % m->num_kv_heads != 0) {
     ctx_error (c, "num_kv_heads", error, "%d must divide num_heads (%d)",
                m->num_kv_heads, m->num_heads);
+    goto fail;
+  }
+  if (m->norms_per_layer > 2 || (!m->parallel_attn_mlp && m->norms_per_layer != 2)) {
+    ctx_error (c, "norms_per_layer", error, "%d: a layer runs 2 norms (before attention and "
+               "before the MLP), or 1 or 2 with parallel_attn_mlp", m->norms_per_layer);
     goto fail;
   }
   if (m->head_dim == 0) {
@@ -1416,6 +1423,13 @@ model_catalog_network (const ModelCatalog *cat, const char *id, GError **error)
 
 /* ------------------------------------------------------------------ */
 
+int
+model_llm_norms (const ModelLlm *llm)
+{
+  g_return_val_if_fail (llm != NULL, 2);
+  return llm->norms_per_layer > 0 ? llm->norms_per_layer : llm->parallel_attn_mlp ? 1 : 2;
+}
+
 double
 model_llm_params (const ModelLlm *llm)
 {
@@ -1427,8 +1441,7 @@ model_llm_params (const ModelLlm *llm)
   double mlp_one = (llm->gated_mlp ? 3 : 2) * h * f;
   double mlp = llm->num_experts > 1 ? llm->num_experts * mlp_one + h * llm->num_experts
                                     : mlp_one;
-  double norms_per_layer = llm->parallel_attn_mlp ? 1 : 2;
-  double layer = attn + mlp + norms_per_layer * norm_p + (llm->qk_norm ? 2 * d : 0);
+  double layer = attn + mlp + model_llm_norms (llm) * norm_p + (llm->qk_norm ? 2 * d : 0);
   double embed = (double) llm->vocab * h;
   return llm->num_layers * layer + embed + (llm->tied_embeddings ? 0 : embed) + norm_p;
 }

@@ -65,6 +65,8 @@ typedef struct {
   int     max_context;
   gboolean tied_embeddings;
   gboolean parallel_attn_mlp; /* attention and MLP read the same normed input (falcon, phi-2) */
+  int     norms_per_layer; /* norm kernels a layer runs: 2 (before attention, before the MLP);
+                            * a parallel block 1 (phi-2) or 2 (Falcon-180B's ln_attn, ln_mlp) */
   gboolean qk_norm;        /* RMSNorm over each query and key head before RoPE (Qwen3) */
   int     sliding_window;  /* a query sees at most this many keys, itself included (Mistral-7B
                             * v0.1: 4096); 0 = the whole context */
@@ -174,6 +176,9 @@ gboolean        model_networks_write (const char *path, const ModelNetwork *cons
  * e.g. model shapes read from measurement files). NULL is allowed. */
 void            model_llm_free (gpointer llm);
 
+/* Norm kernels a layer of llm runs (norms_per_layer, or its default when a
+ * hand-built ModelLlm leaves it 0). */
+int             model_llm_norms (const ModelLlm *llm);
 /* Parameter count of the whole model (all experts). */
 double          model_llm_params (const ModelLlm *llm);
 

@@ -115,7 +115,7 @@ shape_of (const ModelCost *c, Shape *s)
     s->act_flops = 4;
   if (m->gated_mlp)
     s->act_flops += 1;
-  s->norms = m->parallel_attn_mlp ? 1 : 2;
+  s->norms = model_llm_norms (m);
   s->qk_norm = m->qk_norm;
   s->win = m->sliding_window > 0 ? m->sliding_window : 0;
 }
@@ -1462,7 +1462,8 @@ plan_bytes (const ModelCost *c, int block_size, double mem_util, gint64 max_batc
   shape_of (c, &s);
   const double h = s.h, M = (double) max_batched_tokens;
   double mlp = s.E > 0 ? s.E * (s.up_r + s.f_r) * h + h * s.E : (s.up_r + s.f_r) * h;
-  double layer = h * (s.nh_r + 2 * s.kv_r) * s.d + s.nh_r * s.d * h + mlp + s.norms * s.norm_w;
+  double layer = h * (s.nh_r + 2 * s.kv_r) * s.d + s.nh_r * s.d * h + mlp + s.norms * s.norm_w
+                 + (s.qk_norm ? 2 * s.d : 0);
   double embed = s.vocab_r * h;
   double params = s.L * layer + embed + (c->llm->tied_embeddings ? 0 : embed) + s.norm_w;
   out->weight_bytes = params * s.wb;

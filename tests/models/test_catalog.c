@@ -165,9 +165,23 @@ test_default_llms (void)
   const ModelLlm *fal = model_catalog_llm (cat, "falcon-180b", NULL);
   CU_ASSERT_TRUE (fal->parallel_attn_mlp);
   CU_ASSERT_EQUAL (fal->num_kv_heads, 8);
+  CU_ASSERT_EQUAL (fal->norms_per_layer, 2);   /* ln_attn and ln_mlp */
+  CU_ASSERT_EQUAL (model_llm_norms (fal), 2);
   const ModelLlm *phi = model_catalog_llm (cat, "phi-2", NULL);
   CU_ASSERT_TRUE (phi->parallel_attn_mlp);
   CU_ASSERT_EQUAL (phi->num_kv_heads, 32);
+  CU_ASSERT_EQUAL (phi->norms_per_layer, 1);   /* the default of a parallel block */
+  CU_ASSERT_EQUAL (opt->norms_per_layer, 2);
+  /* a hand-built model (0) gets the default */
+  ModelLlm hand = *phi;
+  hand.norms_per_layer = 0;
+  CU_ASSERT_EQUAL (model_llm_norms (&hand), 1);
+  hand.parallel_attn_mlp = FALSE;
+  CU_ASSERT_EQUAL (model_llm_norms (&hand), 2);
+  /* Falcon-180B's second layernorm: 2 x 14,848 weights and biases a layer */
+  ModelLlm one = *fal;
+  one.norms_per_layer = 1;
+  CU_ASSERT_DOUBLE_EQUAL (model_llm_params (fal) - model_llm_params (&one), 80 * 2 * 14848.0, 0.5);
   /* per-head q/k norms (Qwen3) and a sliding window (Mistral-7B v0.1);
    * the others have neither */
   CU_ASSERT_TRUE (moe->qk_norm);
@@ -414,6 +428,10 @@ test_bad_llm_fields (void)
   expect_llm_error ("\"vocab\": -100", "vocab");
   expect_llm_error ("\"ffn\": 0", "ffn");
   expect_llm_error ("\"quantization\": \"awq\"", "quantization");
+  expect_llm_error ("\"norms_per_layer\": 1", "norms_per_layer");   /* sequential: 2 */
+  expect_llm_error ("\"parallel_attn_mlp\": true, \"norms_per_layer\": 3", "norms_per_layer");
+  expect_llm_error ("\"norms_per_layer\": 0", "norms_per_layer");
+  expect_llm_error ("\"norms_per_layer\": \"2\"", "norms_per_layer");
   expect_llm_error ("\"qk_norm\": 1", "qk_norm");
   expect_llm_error ("\"qk_norm\": \"yes\"", "qk_norm");
   expect_llm_error ("\"sliding_window\": -4096", "sliding_window");

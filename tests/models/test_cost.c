@@ -754,6 +754,32 @@ bare_row_kernel (ModelCostParams *p, ModelGpu *g4, int C)
   p->elem_cache_gain[C] = 1;
 }
 
+/* Norm kernels a layer: 2 for a sequential block, 1 for phi-2's parallel
+ * block, 2 for Falcon-180B's (ln_attn and ln_mlp on the same input) */
+static void
+test_norms_per_layer (void)
+{
+  ModelLlm par = tiny;
+  par.parallel_attn_mlp = TRUE;
+  par.norms_per_layer = 1;
+  ModelLlm two = par;
+  two.norms_per_layer = 2;
+  ModelCost a, b, c;
+  model_cost_init (&a, &tiny, &toy, 1);
+  model_cost_init (&b, &par, &toy, 1);
+  model_cost_init (&c, &two, &toy, 1);
+  ModelSeqWork w = { .q = 8, .ctx = 0 };
+  ModelIterCost ia, ib, ic;
+  model_cost_iteration (&a, &w, 1, &ia);
+  model_cost_iteration (&b, &w, 1, &ib);
+  model_cost_iteration (&c, &w, 1, &ic);
+  EQ (ia.op[MODEL_OP_NORM].count, 4);
+  EQ (ib.op[MODEL_OP_NORM].count, 2);
+  EQ (ic.op[MODEL_OP_NORM].count, 4);
+  EQ (ic.op[MODEL_OP_NORM].time_s, 2 * ib.op[MODEL_OP_NORM].time_s);
+  EQ (ic.op[MODEL_OP_NORM].bytes, ia.op[MODEL_OP_NORM].bytes);
+}
+
 /* Qwen3's per-head q/k RMSNorm: two kernels a layer, counted as RMSNorms of
  * T x heads rows of d; timed as the norm class at the geometry of d-thread
  * blocks. */
@@ -1722,6 +1748,7 @@ main (void)
     { "tiny model decode by hand", test_tiny_decode },
     { "split-KV decode by hand", test_decode_split_kv },
     { "element-wise row waves", test_elem_row_waves },
+    { "norm kernels per layer", test_norms_per_layer },
     { "Qwen3 q/k norms", test_qk_norm },
     { "sliding-window attention", test_sliding_window },
     { "RoPE thread-block geometry", test_rope_blocks },
