@@ -40,6 +40,7 @@ static const char *const op_names[MODEL_OP_COUNT] = {
   [MODEL_OP_FINAL_NORM] = "final_norm",
   [MODEL_OP_LM_HEAD] = "lm_head",
   [MODEL_OP_ALLREDUCE] = "allreduce",
+  [MODEL_OP_LOGITS_GATHER] = "logits_gather",
 };
 
 const char *
@@ -1163,6 +1164,16 @@ allreduce_time (const ModelCost *c, double T)
                           c->tp, MIN (c->tp, c->node_gpus), NULL);
 }
 
+/* The logits of n sequences gathered from the vocabulary shards of the TP
+ * ranks (vLLM's LogitsProcessor all-gathers them in the model's dtype) */
+static double
+logits_gather_time (const ModelCost *c, double n)
+{
+  return model_comm_time (&c->params, c->gpu, MODEL_COLL_ALLGATHER,
+                          n * c->shape.vocab_r * c->tp * c->shape.ab, c->tp, MIN (c->tp, c->node_gpus),
+                          NULL);
+}
+
 /* Bytes of one element-wise kernel over T tokens: the same expressions as the
  * charges in model_cost_iteration (a test checks table and direct agree). */
 static double
@@ -1202,6 +1213,8 @@ tab_compute (const ModelCost *c, int col, double m)
 {
   if (col == MODEL_TAB_ALLREDUCE)
     return allreduce_time (c, m);
+  if (col == MODEL_TAB_LOGITS)
+    return logits_gather_time (c, m);
   if (col == MODEL_TAB_ROPE)
     return model_time_rope (&c->params, c->gpu, m, c->shape.nh_r * c->shape.d / 2,
                             c->shape.kv_r * c->shape.d / 2, c->shape.rope_sect, c->shape.ab);
@@ -1397,10 +1410,12 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
   charge_elem (&op[MODEL_OP_ADD], c, MODEL_TAB_ADD, T, T * h, elem_bytes (sp, MODEL_TAB_ADD, T), 2 * L);
 
   if (c->tp > 1) {
+    /* after attention and after the MLP in every layer, and once after the
+     * vocabulary-parallel embedding (each rank looks up its shard's rows) */
     double tp = c->tp;
     double link_bytes = 2 * (tp - 1) / tp * T * h * s.ab;   /* ring: sent per rank */
     charge (&op[MODEL_OP_ALLREDUCE], (tp - 1) / tp * T * h, link_bytes,
-            tab_time (c, MODEL_TAB_ALLREDUCE, T), 2 * L);
+            tab_time (c, MODEL_TAB_ALLREDUCE, T), 2 * L + 1);
   }
 
   /* the final norm runs over every token (vLLM norms the whole hidden
@@ -1408,6 +1423,9 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
   charge_elem (&op[MODEL_OP_FINAL_NORM], c, MODEL_TAB_NORM, T, s.norm_flops * T * h,
                elem_bytes (sp, MODEL_TAB_NORM, T), 1);
   charge_gemm (&op[MODEL_OP_LM_HEAD], c, MODEL_TAB_LM_HEAD, n_out, 1);
+  if (c->tp > 1)   /* ring all-gather: each rank sends (tp - 1)/tp of the whole */
+    charge (&op[MODEL_OP_LOGITS_GATHER], 0, (c->tp - 1) * n_out * s.vocab_r * s.ab,
+            tab_time (c, MODEL_TAB_LOGITS, n_out), 1);
 
   for (int i = 0; i < MODEL_OP_COUNT; i++)
     out->gpu_s += op[i].time_s;

@@ -32,7 +32,8 @@ typedef enum {
   MODEL_OP_ADD,           /* residual adds */
   MODEL_OP_FINAL_NORM,
   MODEL_OP_LM_HEAD,
-  MODEL_OP_ALLREDUCE,     /* TP all-reduce after attention and after MLP */
+  MODEL_OP_ALLREDUCE,     /* TP all-reduce after attention and after MLP, and the embedding's */
+  MODEL_OP_LOGITS_GATHER, /* TP all-gather of the vocabulary-parallel logits */
   MODEL_OP_COUNT
 } ModelOp;
 
@@ -82,7 +83,8 @@ typedef struct {
 #define MODEL_COST_SPLIT_NB 128
 enum { MODEL_TAB_QKV, MODEL_TAB_OUT, MODEL_TAB_UP, MODEL_TAB_DOWN, MODEL_TAB_LM_HEAD,
        MODEL_TAB_ALLREDUCE, MODEL_TAB_EMBED, MODEL_TAB_NORM, MODEL_TAB_ROPE, MODEL_TAB_KV_WRITE,
-       MODEL_TAB_ACT, MODEL_TAB_ADD, MODEL_TAB_QNORM, MODEL_TAB_KNORM, MODEL_TAB_COUNT };
+       MODEL_TAB_ACT, MODEL_TAB_ADD, MODEL_TAB_QNORM, MODEL_TAB_KNORM, MODEL_TAB_LOGITS,
+       MODEL_TAB_COUNT };
 
 /* The decode-attention terms of one batch shape (internal). */
 typedef struct {

@@ -179,8 +179,15 @@ iteration_trial (GRand *g, gboolean moe, int scale, char *why, gsize why_len)
     double **bufs = g_new (double *, tp);
     for (int r = 0; r < tp; r++)
       bufs[r] = g_new0 (double, len);
-    for (int l = 0; l < 2 * m.num_layers; l++)
+    for (int l = 0; l < 2 * m.num_layers + 1; l++)   /* and the embedding's */
       kern_allreduce_ring (tp, len, bufs, &op[MODEL_OP_ALLREDUCE]);
+    for (int r = 0; r < tp; r++)
+      g_free (bufs[r]);
+    /* every rank's logits shard (n sequences x V/tp) gathered */
+    gsize lg = (gsize) n * cfg.vocab * tp;
+    for (int r = 0; r < tp; r++)
+      bufs[r] = g_new0 (double, lg);
+    kern_allgather_ring (tp, lg, bufs, &op[MODEL_OP_LOGITS_GATHER]);
     for (int r = 0; r < tp; r++)
       g_free (bufs[r]);
     g_free (bufs);

@@ -14,6 +14,7 @@
 #include "tests/testutil.h"
 #include "models/catalog.h"
 #include "models/cost.h"
+#include "models/comm.h"
 
 /* h=64, 4 heads of 16, 2 KV heads, gated ffn 128, vocab 100, 2 layers, bf16 */
 static ModelLlm tiny = {
@@ -1251,11 +1252,12 @@ test_tp (void)
   EQ (b.op[MODEL_OP_MLP_DOWN].flops, a.op[MODEL_OP_MLP_DOWN].flops / 2);
   EQ (b.op[MODEL_OP_LM_HEAD].flops, a.op[MODEL_OP_LM_HEAD].flops / 2);
   EQ (b.op[MODEL_OP_ATTN_PREFILL].flops, a.op[MODEL_OP_ATTN_PREFILL].flops / 2);
-  /* two all-reduces per layer of 8x64 bf16; ring sends 2 (tp-1)/tp of it */
+  /* two all-reduces per layer of 8x64 bf16, and the embedding's; ring sends
+   * 2 (tp-1)/tp of it */
   EQ (a.op[MODEL_OP_ALLREDUCE].count, 0);
-  EQ (b.op[MODEL_OP_ALLREDUCE].count, 4);
+  EQ (b.op[MODEL_OP_ALLREDUCE].count, 5);
   double bytes = 2.0 * 1 / 2 * 8 * 64 * 2;
-  EQ (b.op[MODEL_OP_ALLREDUCE].bytes, 4 * bytes);
+  EQ (b.op[MODEL_OP_ALLREDUCE].bytes, 5 * bytes);
   /* ring over 2 GPUs of 1024 B: per protocol base latency + 2 steps x hop
    * latency x protocol factor + 1024 B / (NVLink x bus fraction x protocol
    * fraction); the cheapest protocol */
@@ -1266,7 +1268,16 @@ test_tp (void)
                        + 2 * q->comm_hop_lat_s[MODEL_HOP_INTRA] * (pr ? q->comm_proto_lat[pr] : 1)
                        + bytes / (toy.nvlink_bw * q->comm_bw_frac[MODEL_HOP_INTRA]
                                   * q->comm_proto_frac[pr]));
-  EQ (b.op[MODEL_OP_ALLREDUCE].time_s, 4 * best);
+  EQ (b.op[MODEL_OP_ALLREDUCE].time_s, 5 * best);
+  /* the logits: one sequence's 100 (2 x 50 per rank) bf16 values all-gathered;
+   * each rank sends the other its 50 */
+  EQ (a.op[MODEL_OP_LOGITS_GATHER].count, 0);
+  EQ (b.op[MODEL_OP_LOGITS_GATHER].count, 1);
+  EQ (b.op[MODEL_OP_LOGITS_GATHER].bytes, 50.0 * 2);
+  EQ (b.op[MODEL_OP_LOGITS_GATHER].time_s,
+      model_comm_time (q, &toy, MODEL_COLL_ALLGATHER, 100.0 * 2, 2, 2, NULL));
+  CU_ASSERT_TRUE (b.op[MODEL_OP_LOGITS_GATHER].time_s > 0);
+  EQ (d.op[MODEL_OP_LOGITS_GATHER].bytes, 3 * 25.0 * 2);
   /* tp 4 > 2 KV heads: KV replicated, one per rank: QKV width (1 + 2) x 16 */
   EQ (d.op[MODEL_OP_QKV].flops, 2 * (2.0 * 8 * 48 * 64));
   EQ (d.op[MODEL_OP_KV_WRITE].bytes, a.op[MODEL_OP_KV_WRITE].bytes / 2);
@@ -1275,7 +1286,7 @@ test_tp (void)
   pcie.nvlink_bw = 0;
   model_cost_init (&c2, &tiny, &pcie, 2);
   model_cost_iteration (&c2, &w, 1, &b);
-  CU_ASSERT_TRUE (b.op[MODEL_OP_ALLREDUCE].time_s > 4 * best);
+  CU_ASSERT_TRUE (b.op[MODEL_OP_ALLREDUCE].time_s > 5 * best);
 }
 
 static void
