@@ -546,21 +546,23 @@ win_first_key (const Shape *s, double pos)
  * per tile: 64 in the FlashAttention-2 split-KV kernel that serves prefill
  * over a paged cache, flash_attn_with_kvcache at head size 128; 1 on a CPU). */
 static inline void
-attn_add (AttnAcc *a, const Shape *s, double causal, double tile, gint64 qi, gint64 ci)
+attn_add (AttnAcc *a, const Shape *s, double causal, double tile, double win, gint64 qi, gint64 ci)
 {
   if (qi == 1 && ci > 0) {
     /* integer sums only (the hot case); FLOPs and bytes follow after the pass */
     gint64 keys = ci + 1;
-    if (s->win > 0 && keys > (gint64) s->win)
-      keys = (gint64) s->win;
+    if (win > 0) {   /* attn_finish sets dec_kfull otherwise */
+      if (keys > a->dec_kfull)
+        a->dec_kfull = keys;
+      if (keys > (gint64) win)
+        keys = (gint64) win;
+    }
     a->dec_seqs += 1;
     a->dec_keys += keys;
     if (keys > a->dec_kmax)
       a->dec_kmax = keys;
-    if (ci + 1 > a->dec_kfull)
-      a->dec_kfull = ci + 1;
   } else {
-    double q = (double) qi, ctx = (double) ci, W = s->win;
+    double q = (double) qi, ctx = (double) ci, W = win;
     gboolean windowed = W > 0 && ctx + q > W;
     /* causal: new token j (0-based) sees ctx + j + 1 keys, at most W under a
      * sliding window (the first `a` tokens see fewer); QK^T and PV are 2d
@@ -616,6 +618,8 @@ static inline void
 attn_finish (AttnAcc *a, const Shape *s)
 {
   a->any_dec = a->dec_seqs > 0;
+  if (s->win <= 0)
+    a->dec_kfull = a->dec_kmax;
   a->dec_f = 4.0 * (double) a->dec_keys * s->d * s->nh_r;
   a->dec_b = 2.0 * (double) a->dec_seqs * s->nh_r * s->d * s->ab
              + (double) a->dec_keys * 2 * s->kv_r * s->d * s->kvb;
@@ -1095,7 +1099,7 @@ attn_decode_time (const ModelCost *c, const AttnAcc *a)
   double kmax_tiles = ceil ((double) a->dec_kmax / tile - 1e-9);
   /* the launch's key blocks (a sliding window's sequences have more than
    * they read; the same as kmax_tiles otherwise, and hashed to the same slot) */
-  double full_tiles = ceil ((double) a->dec_kfull / tile - 1e-9);
+  double full_tiles = c->shape.win > 0 ? ceil ((double) a->dec_kfull / tile - 1e-9) : kmax_tiles;
   /* Everything but the bytes depends on the sequence count and the tile
    * counts, which change every 128 keys of context, not every iteration: the
    * simulator (tables on, parameters fixed since model_cost_set_params) keeps
@@ -1134,7 +1138,7 @@ model_cost_attn_time (const ModelCost *c, const ModelSeqWork *seqs, gsize n, gbo
   attn_acc_init (&a);
   for (gsize i = 0; i < n; i++)
     if (seqs[i].q > 0 && seqs[i].ctx >= 0)
-      attn_add (&a, &c->shape, c->params.attn_causal, c->params.attn_tile_q, seqs[i].q,
+      attn_add (&a, &c->shape, c->params.attn_causal, c->params.attn_tile_q, c->shape.win, seqs[i].q,
                 seqs[i].ctx);
   attn_finish (&a, &c->shape);
   if (decode)
@@ -1342,13 +1346,21 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
   double T = 0, n_out = 0;
   AttnAcc a;
   attn_acc_init (&a);
-  for (gsize i = 0; i < n; i++) {
-    if (seqs[i].q <= 0 || seqs[i].ctx < 0)
-      continue;
-    T += (double) seqs[i].q;
-    n_out += 1;
-    attn_add (&a, sp, p->attn_causal, p->attn_tile_q, seqs[i].q, seqs[i].ctx);
+  /* `win` a constant 0 in the usual loop: the inlined copy has no window
+   * tests (1% of a replay's instructions) */
+#define SEQ_PASS(win)                                                          \
+  for (gsize i = 0; i < n; i++) {                                              \
+    if (seqs[i].q <= 0 || seqs[i].ctx < 0)                                     \
+      continue;                                                                \
+    T += (double) seqs[i].q;                                                   \
+    n_out += 1;                                                                \
+    attn_add (&a, sp, p->attn_causal, p->attn_tile_q, (win), seqs[i].q, seqs[i].ctx); \
   }
+  if (G_LIKELY (sp->win <= 0))
+    SEQ_PASS (0)
+  else
+    SEQ_PASS (sp->win)
+#undef SEQ_PASS
   out->tokens = (gint64) T;
   if (T == 0)
     return;
@@ -1358,8 +1370,9 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
   const double L = s.L, h = s.h;
 
   charge_elem (&op[MODEL_OP_EMBED], c, MODEL_TAB_EMBED, T, 0, elem_bytes (sp, MODEL_TAB_EMBED, T), 1);
-  charge_elem (&op[MODEL_OP_NORM], c, MODEL_TAB_NORM, T, s.norm_flops * T * h,
-               elem_bytes (sp, MODEL_TAB_NORM, T), L * s.norms);
+  /* one norm kernel over the T tokens: the layers' and the final norm's */
+  const double t_norm = tab_time (c, MODEL_TAB_NORM, T), b_norm = elem_bytes (sp, MODEL_TAB_NORM, T);
+  charge (&op[MODEL_OP_NORM], s.norm_flops * T * h, b_norm, t_norm, L * s.norms);
   charge_gemm (&op[MODEL_OP_QKV], c, MODEL_TAB_QKV, T, L);
   if (s.qk_norm) {
     /* q_norm and k_norm, one launch each (vLLM's Qwen3 layer) */
@@ -1420,8 +1433,7 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
 
   /* the final norm runs over every token (vLLM norms the whole hidden
    * state, then picks each sequence's last row for the LM head) */
-  charge_elem (&op[MODEL_OP_FINAL_NORM], c, MODEL_TAB_NORM, T, s.norm_flops * T * h,
-               elem_bytes (sp, MODEL_TAB_NORM, T), 1);
+  charge (&op[MODEL_OP_FINAL_NORM], s.norm_flops * T * h, b_norm, t_norm, 1);
   charge_gemm (&op[MODEL_OP_LM_HEAD], c, MODEL_TAB_LM_HEAD, n_out, 1);
   if (c->tp > 1)   /* ring all-gather: each rank sends (tp - 1)/tp of the whole */
     charge (&op[MODEL_OP_LOGITS_GATHER], 0, (c->tp - 1) * n_out * s.vocab_r * s.ab,

@@ -83,37 +83,29 @@ serve_cost_cache_free (ServeCostCache *cache)
 
 /* ---- KV accounting (called through policies/policy.h) ----------------- */
 
-/* The first KV block r still needs. Under a sliding window of W keys the
- * blocks wholly before the first key its next query sees (computed - W + 1)
- * are freed, as vLLM V1's sliding-window KV manager frees them
- * (remove_skipped_blocks; V0's block manager reused them in a ring). 0
- * without a window. */
-static gint64
-kv_first_needed (const struct ServeReplica *rep, const struct ServeRequest *r)
-{
-  gint64 W = rep->world->llm->sliding_window;
-  return W > 0 && r->computed >= W ? (r->computed - W + 1) / rep->mem.block_size : 0;
-}
-
-/* A reservation never gives back the end of what is held (a scheduler may
- * reserve ahead, cbatch's reserve_max), only the window's front. */
-gint64
-serve__kv_blocks_for (const struct ServeReplica *rep, const struct ServeRequest *r, gint64 tokens)
-{
-  gint64 end = MAX ((tokens + rep->mem.block_size - 1) / rep->mem.block_size, r->kv_first + r->blocks);
-  return end - kv_first_needed (rep, r);
-}
-
 gboolean
 serve__kv_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
 {
+  if (G_LIKELY (rep->kv_window == 0)) {
+    /* no window: blocks only grow (the simulator's hot path: every running
+     * request, every iteration) */
+    gint64 need = (tokens + rep->mem.block_size - 1) / rep->mem.block_size;
+    gint64 extra = need - r->blocks;
+    if (extra <= 0)
+      return TRUE;
+    if (extra > rep->free_blocks)
+      return FALSE;
+    rep->free_blocks -= extra;
+    r->blocks = need;
+    return TRUE;
+  }
   gint64 need = serve__kv_blocks_for (rep, r, tokens);
   gint64 extra = need - r->blocks;   /* < 0: blocks slid out of the window */
   if (extra > 0 && extra > rep->free_blocks)
     return FALSE;
   rep->free_blocks -= extra;
   r->blocks = need;
-  r->kv_first = kv_first_needed (rep, r);   /* moves with the window even when extra is 0 */
+  r->kv_first = serve__kv_first_needed (rep, r);   /* moves with the window even when extra is 0 */
   return TRUE;
 }
 
@@ -302,7 +294,7 @@ serve__swap_in (struct ServeReplica *rep, struct ServeRequest *r)
     return FALSE;
   rep->free_blocks -= need;
   r->blocks = need;
-  r->kv_first = kv_first_needed (rep, r);
+  r->kv_first = serve__kv_first_needed (rep, r);
   r->swapped = FALSE;
   swap_charge (rep, need);
   if (r->conv_restore) {
@@ -1015,6 +1007,7 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
     rep->world = w;
     rep->mem = mem;
     rep->free_blocks = mem.num_blocks;
+    rep->kv_window = w->llm->sliding_window;
       if (sc->swap_conversation)
       rep->conv_host = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
     g_queue_init (&rep->conv_lru);

@@ -86,6 +86,7 @@ struct ServeReplica {
   ServeWorld               *world;
   ModelMemoryPlan           mem;
   gint64                    free_blocks;
+  gint64                    kv_window;    /* the model's sliding window in tokens; 0 = none */
   const PolicySchedulerOps *ops;
   void                     *state;
   struct ServeBatch         batch;
@@ -174,9 +175,27 @@ gboolean    serve_world_kv_conserved (const ServeWorld *w);
 gboolean        serve__kv_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens);
 /* Blocks r would hold once `tokens` of its context are reserved (what
  * serve__kv_reserve asks for; fewer than ceil(tokens / block size) under a
- * sliding window). */
-gint64          serve__kv_blocks_for (const struct ServeReplica *rep, const struct ServeRequest *r,
-                                      gint64 tokens);
+ * sliding window: the blocks wholly before the first key its next query
+ * sees, computed - W + 1, are freed, as vLLM V1's sliding-window KV manager
+ * frees them (remove_skipped_blocks; V0's block manager reused them in a
+ * ring)). A reservation never gives back the end of what is held (a
+ * scheduler may reserve ahead, cbatch's reserve_max), only the window's
+ * front. Inline: the simulator asks it for every batch entry. */
+static inline gint64
+serve__kv_first_needed (const struct ServeReplica *rep, const struct ServeRequest *r)
+{
+  gint64 W = rep->kv_window;
+  return W > 0 && r->computed >= W ? (r->computed - W + 1) / rep->mem.block_size : 0;
+}
+
+static inline gint64
+serve__kv_blocks_for (const struct ServeReplica *rep, const struct ServeRequest *r, gint64 tokens)
+{
+  gint64 need = (tokens + rep->mem.block_size - 1) / rep->mem.block_size;
+  if (G_LIKELY (rep->kv_window == 0))
+    return MAX (need, r->blocks);
+  return MAX (need, r->kv_first + r->blocks) - serve__kv_first_needed (rep, r);
+}
 void            serve__preempt (struct ServeReplica *rep, struct ServeRequest *r);
 void            serve__reject (struct ServeReplica *rep, struct ServeRequest *r, const char *why);
 const ModelLlm *serve__world_llm (const ServeWorld *w);
