@@ -33,9 +33,11 @@ static const char *const op_names[MODEL_OP_COUNT] = {
   [MODEL_OP_ATTN_PREFILL] = "attn_prefill",
   [MODEL_OP_ATTN_DECODE] = "attn_decode",
   [MODEL_OP_ATTN_OUT] = "attn_out",
+  [MODEL_OP_MOE_ROUTE] = "moe_route",
   [MODEL_OP_MLP_UP] = "mlp_up",
   [MODEL_OP_ACT] = "act",
   [MODEL_OP_MLP_DOWN] = "mlp_down",
+  [MODEL_OP_MOE_SUM] = "moe_sum",
   [MODEL_OP_ADD] = "add",
   [MODEL_OP_FINAL_NORM] = "final_norm",
   [MODEL_OP_LM_HEAD] = "lm_head",
@@ -1191,6 +1193,11 @@ elem_bytes (const Shape *s, int col, double T)
   case MODEL_TAB_ACT: return (s->up_r / s->f_r + 1) * (T * s->k * s->f_r) * s->ab;
   case MODEL_TAB_QNORM: return 2 * T * s->nh_r * s->d * s->ab + s->d * s->wb;
   case MODEL_TAB_KNORM: return 2 * T * s->kv_r * s->d * s->ab + s->d * s->wb;
+  /* MoE: vLLM's topk_softmax (router logits in; fp32 weights and int32 ids
+   * out), moe_align_block_size (ids in, the rows' order out), moe_sum */
+  case MODEL_TAB_MOE_TOPK: return T * s->E * s->ab + 8 * T * s->k;
+  case MODEL_TAB_MOE_ALIGN: return 8 * T * s->k;
+  case MODEL_TAB_MOE_SUM: return (s->k + 1) * T * s->h * s->ab;
   default: return 3 * T * s->h * s->ab;
   }
 }
@@ -1207,6 +1214,7 @@ tab_elem (const Shape *s, int col)
   case MODEL_TAB_KV_WRITE: return MODEL_ELEM_KV_WRITE;
   case MODEL_TAB_ACT: return (ModelElemClass) s->act_cls;
   case MODEL_TAB_QNORM: case MODEL_TAB_KNORM: return MODEL_ELEM_NORM;
+  case MODEL_TAB_MOE_TOPK: case MODEL_TAB_MOE_ALIGN: case MODEL_TAB_MOE_SUM: return MODEL_ELEM_ADD;
   default: return MODEL_ELEM_ADD;
   }
 }
@@ -1413,6 +1421,16 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
     double df = 2 * Tk * s.f_r * h;
     double db = (Tk * s.f_r + touched * s.f_r * h + Tk * h) * s.wb;
     charge (&op[MODEL_OP_MLP_DOWN], df, db, p->gemm_floor_s + smax (df / peak, db / bw, p->gemm_sharp), L);
+    /* around the expert GEMMs, as vLLM's fused MoE runs them: the top-k
+     * softmax and the rows' sort by expert before, the sum of each token's
+     * k outputs after; timed as streaming kernels (the add's class: no data
+     * time them) */
+    charge_elem (&op[MODEL_OP_MOE_ROUTE], c, MODEL_TAB_MOE_TOPK, T, 0,
+                 elem_bytes (sp, MODEL_TAB_MOE_TOPK, T), L);
+    charge_elem (&op[MODEL_OP_MOE_ROUTE], c, MODEL_TAB_MOE_ALIGN, T, 0,
+                 elem_bytes (sp, MODEL_TAB_MOE_ALIGN, T), L);
+    charge_elem (&op[MODEL_OP_MOE_SUM], c, MODEL_TAB_MOE_SUM, T, (s.k - 1) * T * h,
+                 elem_bytes (sp, MODEL_TAB_MOE_SUM, T), L);
   } else {
     charge_gemm (&op[MODEL_OP_MLP_UP], c, MODEL_TAB_UP, T, L);
     double act_el = T * s.f_r;

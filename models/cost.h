@@ -26,9 +26,11 @@ typedef enum {
   MODEL_OP_ATTN_PREFILL,
   MODEL_OP_ATTN_DECODE,
   MODEL_OP_ATTN_OUT,      /* output projection GEMM */
+  MODEL_OP_MOE_ROUTE,     /* MoE: top-k softmax and the rows' sort by expert (2 kernels a layer) */
   MODEL_OP_MLP_UP,        /* up (+gate) GEMM; for MoE includes router */
   MODEL_OP_ACT,
   MODEL_OP_MLP_DOWN,
+  MODEL_OP_MOE_SUM,       /* MoE: each token's k expert outputs summed */
   MODEL_OP_ADD,           /* residual adds */
   MODEL_OP_FINAL_NORM,
   MODEL_OP_LM_HEAD,
@@ -84,7 +86,7 @@ typedef struct {
 enum { MODEL_TAB_QKV, MODEL_TAB_OUT, MODEL_TAB_UP, MODEL_TAB_DOWN, MODEL_TAB_LM_HEAD,
        MODEL_TAB_ALLREDUCE, MODEL_TAB_EMBED, MODEL_TAB_NORM, MODEL_TAB_ROPE, MODEL_TAB_KV_WRITE,
        MODEL_TAB_ACT, MODEL_TAB_ADD, MODEL_TAB_QNORM, MODEL_TAB_KNORM, MODEL_TAB_LOGITS,
-       MODEL_TAB_COUNT };
+       MODEL_TAB_MOE_TOPK, MODEL_TAB_MOE_ALIGN, MODEL_TAB_MOE_SUM, MODEL_TAB_COUNT };
 
 /* The decode-attention terms of one batch shape (internal). */
 typedef struct {

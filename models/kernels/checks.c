@@ -880,10 +880,10 @@ check_moe (const KernCheckOpts *o, KernCheckResult *r)
     int *ids = g_new (int, T * k);
     double *wt = g_new (double, T * k), *out = g_new (double, (gsize) T * h);
     double *ref = g_new0 (double, (gsize) T * h);
-    kern_moe_gate_d (T, h, E, k, x, Wg, ids, wt, NULL);
+    kern_moe_gate_d (T, h, E, k, x, Wg, ids, wt, NULL, NULL);
     kern_moe_experts_d (T, h, f, E, k, gated, KERN_ACT_SILU, x, ids, wt,
                         (const double *const *) Wu, (const double *const *) Wd, out, NULL, NULL,
-                        NULL);
+                        NULL, NULL, NULL);
     /* dense loop: each token through each of its experts, one at a time */
     double *u = g_new (double, gg * f), *a = g_new (double, f), *y = g_new (double, h);
     for (int tok = 0; tok < T; tok++)

@@ -793,7 +793,7 @@ KS (kern_attn_decode_masked) (int n_keys, int nh, int nkv, int d, const KR *q, c
 
 void
 KS (kern_moe_gate) (int T, int h, int E, int k, const KR *x, const KR *Wg, int *ids, KR *weights,
-                    KernCount *c)
+                    KernCount *c, KernCount *c_topk)
 {
   g_return_if_fail (T >= 0 && h >= 1 && E >= 1 && k >= 1 && k <= E);
   g_return_if_fail (x != NULL && Wg != NULL && ids != NULL && weights != NULL);
@@ -820,6 +820,10 @@ KS (kern_moe_gate) (int T, int h, int E, int k, const KR *x, const KR *Wg, int *
     for (int j = 0; j < k; j++)
       weights[t * k + j] /= sum;
   }
+  if (c_topk) {
+    c_topk->bytes += (double) T * E * c_topk->ab + 8.0 * T * k;
+    c_topk->calls += 1;
+  }
   g_free (used);
   g_free (logits);
 }
@@ -827,37 +831,52 @@ KS (kern_moe_gate) (int T, int h, int E, int k, const KR *x, const KR *Wg, int *
 void
 KS (kern_moe_experts) (int T, int h, int f, int E, int k, gboolean gated, KernAct act,
                        const KR *x, const int *ids, const KR *weights, const KR *const *Wup,
-                       const KR *const *Wdown, KR *out, KernCount *c_up, KernCount *c_act,
-                       KernCount *c_down)
+                       const KR *const *Wdown, KR *out, KernCount *c_align, KernCount *c_up,
+                       KernCount *c_act, KernCount *c_down, KernCount *c_sum)
 {
   g_return_if_fail (T >= 0 && h >= 1 && f >= 1 && E >= 1 && k >= 1 && k <= E);
   g_return_if_fail (x != NULL && ids != NULL && weights != NULL && Wup != NULL && Wdown != NULL
                     && out != NULL);
   const int g = gated ? 2 : 1;
+  const gsize rows_n = (gsize) MAX (T, 1) * (gsize) k;
   for (int i = 0; i < T * k; i++)
     g_return_if_fail (ids[i] >= 0 && ids[i] < E);
-  memset (out, 0, sizeof (KR) * (gsize) T * h);
+  /* 1. align: rows sorted by expert (counting sort; within an expert in
+   * row order) */
+  int *start = g_new0 (int, (gsize) E + 1), *order = g_new (int, rows_n);
+  for (int i = 0; i < T * k; i++)
+    start[ids[i] + 1]++;
+  for (int e = 0; e < E; e++)
+    start[e + 1] += start[e];
+  int *fill = g_memdup2 (start, sizeof (int) * (gsize) E);
+  for (int i = 0; i < T * k; i++)
+    order[fill[ids[i]]++] = i;
+  g_free (fill);
+  if (c_align) {
+    c_align->bytes += 8.0 * T * k;
+    c_align->calls += 1;
+  }
+  /* 2. each expert's rows: gather, up, act, down x routing weight */
   KR *xe = g_new (KR, (gsize) MAX (T, 1) * h);
   KR *up = g_new (KR, (gsize) MAX (T, 1) * g * f);
   KR *a = g_new (KR, (gsize) MAX (T, 1) * f);
   KR *y = g_new (KR, (gsize) MAX (T, 1) * h);
-  int *rows = g_new (int, MAX (T, 1) * (gsize) k);
+  KR *rows_out = g_new (KR, rows_n * (gsize) h);
   gboolean *tok_seen = g_new0 (gboolean, MAX (T, 1));
   double touched = 0, Tk = 0, tokens = 0;
   for (int e = 0; e < E; e++) {
-    int ne = 0;
-    for (int i = 0; i < T * k; i++)
-      if (ids[i] == e) {
-        rows[ne] = i;
-        memcpy (xe + (gsize) ne * h, x + (gsize) (i / k) * h, sizeof (KR) * h);
-        if (!tok_seen[i / k]) {
-          tok_seen[i / k] = TRUE;
-          tokens += 1;
-        }
-        ne++;
-      }
+    const int *rows = order + start[e];
+    int ne = start[e + 1] - start[e];
     if (ne == 0)
       continue;
+    for (int r = 0; r < ne; r++) {
+      int i = rows[r];
+      memcpy (xe + (gsize) r * h, x + (gsize) (i / k) * h, sizeof (KR) * h);
+      if (!tok_seen[i / k]) {
+        tok_seen[i / k] = TRUE;
+        tokens += 1;
+      }
+    }
     touched += 1;
     Tk += ne;
     KS (kern_gemm) (ne, g * f, h, xe, h, Wup[e], g * f, up, g * f, NULL);
@@ -865,9 +884,19 @@ KS (kern_moe_experts) (int T, int h, int f, int E, int k, gboolean gated, KernAc
     KS (kern_gemm) (ne, h, f, a, f, Wdown[e], h, y, h, NULL);
     for (int r = 0; r < ne; r++) {
       KR wgt = weights[rows[r]];
-      KR *o = out + (gsize) (rows[r] / k) * h;
+      KR *o = rows_out + (gsize) rows[r] * h;
       for (int j = 0; j < h; j++)
-        o[j] += wgt * y[(gsize) r * h + j];
+        o[j] = wgt * y[(gsize) r * h + j];
+    }
+  }
+  /* 3. moe_sum: each token's k rows, in choice order */
+  for (int t = 0; t < T; t++) {
+    KR *o = out + (gsize) t * h;
+    memcpy (o, rows_out + (gsize) t * k * h, sizeof (KR) * h);
+    for (int j = 1; j < k; j++) {
+      const KR *rj = rows_out + ((gsize) t * k + j) * h;
+      for (int x2 = 0; x2 < h; x2++)
+        o[x2] += rj[x2];
     }
   }
   if (c_up) {
@@ -885,10 +914,17 @@ KS (kern_moe_experts) (int T, int h, int f, int E, int k, gboolean gated, KernAc
     c_down->bytes += (Tk * f + touched * f * h + Tk * h) * c_down->wb;
     c_down->calls += 1;
   }
+  if (c_sum) {
+    c_sum->flops += (k - 1.0) * T * h;
+    c_sum->bytes += (k + 1.0) * T * h * c_sum->ab;
+    c_sum->calls += 1;
+  }
+  g_free (start);
+  g_free (order);
   g_free (xe);
   g_free (up);
   g_free (a);
   g_free (y);
-  g_free (rows);
+  g_free (rows_out);
   g_free (tok_seen);
 }

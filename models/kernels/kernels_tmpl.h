@@ -102,17 +102,26 @@ void KS (kern_attn_decode_masked) (int n_keys, int nh, int nkv, int d, const KR 
                                    const KR *V, const gboolean *keep, double scale, KR *out,
                                    double *probs, KernCount *c);
 
-/* MoE router: logits = x[T,h] Wg[h,E] (a GEMM, counted), softmax, top-k ids
- * (ties: lower id) and weights renormalised over the k chosen. */
+/* MoE router: logits = x[T,h] Wg[h,E] (a GEMM, counted in c), then, as
+ * vLLM's topk_softmax kernel (counted in c_topk), softmax, top-k ids (ties:
+ * lower id) and weights renormalised over the k chosen: 0 FLOPs counted (like
+ * attention's softmax), bytes T·E·ab (the logits) + 8·T·k (fp32 weights and
+ * int32 ids written). */
 void KS (kern_moe_gate) (int T, int h, int E, int k, const KR *x, const KR *Wg, int *ids,
-                         KR *weights, KernCount *c);
-/* Experts grouped by expert (the way fused MoE kernels run them): for each
- * expert, gather its tokens, up GEMM with Wup[e] [h][g·f], activation, down GEMM
- * with Wdown[e] [f][h], scatter-add weight·result into out[T][h] (zeroed first).
- * Counters (any may be NULL): up and down charge FLOPs of the executed rows
- * and bytes (rows in + weights of the experts touched + rows out)·wb; act as
- * kern_act over T·k rows. */
+                         KR *weights, KernCount *c, KernCount *c_topk);
+/* Experts grouped by expert, the way vLLM's fused MoE runs them:
+ *  1. moe_align (c_align): the T·k (token, choice) rows sorted by expert, a
+ *     counting sort: 0 FLOPs, 8·T·k bytes (int32 ids in, int32 row order out);
+ *  2. per expert, its rows gathered, up GEMM with Wup[e] [h][g·f] (c_up),
+ *     activation (c_act), down GEMM with Wdown[e] [f][h] times each row's
+ *     routing weight (c_down), into a [T·k][h] buffer;
+ *  3. moe_sum (c_sum): out[t] = the sum of token t's k rows: (k − 1)·T·h
+ *     FLOPs, (k + 1)·T·h·ab bytes.
+ * Up and down charge FLOPs of the executed rows and bytes (rows in + weights
+ * of the experts touched + rows out)·wb; act as kern_act over T·k rows. Any
+ * counter may be NULL. */
 void KS (kern_moe_experts) (int T, int h, int f, int E, int k, gboolean gated, KernAct act,
                             const KR *x, const int *ids, const KR *weights,
                             const KR *const *Wup, const KR *const *Wdown, KR *out,
-                            KernCount *c_up, KernCount *c_act, KernCount *c_down);
+                            KernCount *c_align, KernCount *c_up, KernCount *c_act,
+                            KernCount *c_down, KernCount *c_sum);

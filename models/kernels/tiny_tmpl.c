@@ -311,10 +311,12 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
     KS (kern_add) ((gsize) T * h, x, tmp, x, OPC (MODEL_OP_ADD));
     KS (tiny_norm) (m, T, x, L->norm2_w, L->norm2_b, xn, OPC (MODEL_OP_NORM));
     if (E) {
-      KS (kern_moe_gate) (T, h, E, cf->top_k, xn, L->wgate, eids, ew, OPC (MODEL_OP_MLP_UP));
+      KS (kern_moe_gate) (T, h, E, cf->top_k, xn, L->wgate, eids, ew, OPC (MODEL_OP_MLP_UP),
+                          OPC (MODEL_OP_MOE_ROUTE));
       KS (kern_moe_experts) (T, h, f, E, cf->top_k, cf->gated, cf->act, xn, eids, ew,
                              (const KR *const *) L->eup, (const KR *const *) L->edown, tmp,
-                             OPC (MODEL_OP_MLP_UP), OPC (MODEL_OP_ACT), OPC (MODEL_OP_MLP_DOWN));
+                             OPC (MODEL_OP_MOE_ROUTE), OPC (MODEL_OP_MLP_UP), OPC (MODEL_OP_ACT),
+                             OPC (MODEL_OP_MLP_DOWN), OPC (MODEL_OP_MOE_SUM));
     } else {
       KS (kern_gemm) (T, g * f, h, xn, h, L->wup, g * f, up, g * f, OPC (MODEL_OP_MLP_UP));
       KS (kern_act) (T, f, cf->gated, cf->act, up, act, OPC (MODEL_OP_ACT));

@@ -1315,6 +1315,29 @@ test_moe (void)
   double touched_b = (512.0 * 128 * 2 + 8 * 128 * 64 + 512.0 * 2 * 64) * 2;
   CU_ASSERT_DOUBLE_EQUAL (many.op[MODEL_OP_MLP_DOWN].bytes, 2 * touched_b, 1);
   EQ (many.op[MODEL_OP_MLP_DOWN].flops, 2 * 2.0 * 512 * 2 * 128 * 64);
+  /* around the experts (vLLM's fused MoE), per layer: top-k softmax over the
+   * 8 logits (bf16 in; fp32 weights, int32 ids out) and the rows' sort by
+   * expert (ids in, order out), then the sum of each token's 2 outputs */
+  double topk_b = 1.0 * 8 * 2 + 8.0 * 1 * 2, align_b = 8.0 * 1 * 2, sum_b = 3.0 * 1 * 64 * 2;
+  EQ (one.op[MODEL_OP_MOE_ROUTE].count, 4);
+  EQ (one.op[MODEL_OP_MOE_ROUTE].flops, 0);
+  EQ (one.op[MODEL_OP_MOE_ROUTE].bytes, 2 * (topk_b + align_b));
+  EQ (one.op[MODEL_OP_MOE_SUM].count, 2);
+  EQ (one.op[MODEL_OP_MOE_SUM].flops, 2 * 64.0);
+  EQ (one.op[MODEL_OP_MOE_SUM].bytes, 2 * sum_b);
+  const ModelCostParams *p = &c.params;
+  EQ (one.op[MODEL_OP_MOE_ROUTE].time_s,
+      2 * (model_time_elem_rows (p, &toy, MODEL_ELEM_ADD, topk_b, 1, 0)
+           + model_time_elem_rows (p, &toy, MODEL_ELEM_ADD, align_b, 1, 0)));
+  EQ (one.op[MODEL_OP_MOE_SUM].time_s, 2 * model_time_elem_rows (p, &toy, MODEL_ELEM_ADD, sum_b, 1, 0));
+  CU_ASSERT_TRUE (one.op[MODEL_OP_MOE_SUM].time_s > 0);
+  EQ (many.op[MODEL_OP_MOE_SUM].bytes, 2 * 3.0 * 512 * 64 * 2);
+  /* a dense model runs none of them */
+  ModelCost dc;
+  model_cost_init (&dc, &tiny, &toy, 1);
+  model_cost_iteration (&dc, &w, 1, &one);
+  EQ (one.op[MODEL_OP_MOE_ROUTE].count, 0);
+  EQ (one.op[MODEL_OP_MOE_SUM].count, 0);
 }
 
 static void
