@@ -586,11 +586,12 @@ static const char *const llm_fields[] = {
   "id", "name", "num_layers", "hidden", "num_heads", "num_kv_heads", "head_dim", "ffn",
   "vocab", "gated_mlp", "num_experts", "top_k", "norm", "activation", "weight_dtype",
   "bytes_per_param", "max_context", "tied_embeddings", "parallel_attn_mlp", "norms_per_layer",
-  "qk_norm", "sliding_window", "source", "notes", NULL
+  "qk_norm", "sliding_window", "positions", "source", "notes", NULL
 };
 static const char *const norms[] = { "rmsnorm", "layernorm", NULL };
 static const char *const activations[] = { "silu", "gelu", "relu", NULL };
 static const char *const dtypes[] = { "bf16", "fp16", "fp8", "fp32", NULL };
+static const char *const positions[] = { "rope", "learned", NULL };
 
 static int
 dtype_bytes (const char *dt)
@@ -606,6 +607,7 @@ static ModelLlm *
 parse_llm (Ctx *c, json_t *o, GError **error)
 {
   ModelLlm *m = g_new0 (ModelLlm, 1);
+  g_autofree char *pos = NULL;
   if (!get_id (c, o, &m->id, error)
       || !check_fields (c, o, llm_fields, error)
       || !get_str (c, o, "name", TRUE, NULL, NULL, &m->name, error)
@@ -631,8 +633,10 @@ parse_llm (Ctx *c, json_t *o, GError **error)
                    &m->norms_per_layer, error)
       || !get_bool (c, o, "qk_norm", FALSE, FALSE, &m->qk_norm, error)
       || !get_int (c, o, "sliding_window", FALSE, NUM_NONNEG, 0, &m->sliding_window, error)
+      || !get_str (c, o, "positions", FALSE, "rope", positions, &pos, error)
       || !get_str (c, o, "source", FALSE, "", NULL, &m->source, error))
     goto fail;
+  m->learned_positions = strcmp (pos, "learned") == 0;
   json_t *notes = json_object_get (o, "notes");
   if (notes && !json_is_string (notes)) {
     ctx_error (c, "notes", error, "expected a string");
@@ -1443,5 +1447,6 @@ model_llm_params (const ModelLlm *llm)
                                     : mlp_one;
   double layer = attn + mlp + model_llm_norms (llm) * norm_p + (llm->qk_norm ? 2 * d : 0);
   double embed = (double) llm->vocab * h;
-  return llm->num_layers * layer + embed + (llm->tied_embeddings ? 0 : embed) + norm_p;
+  double pos = llm->learned_positions ? (double) llm->max_context * h : 0;
+  return llm->num_layers * layer + embed + (llm->tied_embeddings ? 0 : embed) + norm_p + pos;
 }

@@ -120,6 +120,7 @@ shape_of (const ModelCost *c, Shape *s)
     s->act_flops += 1;
   s->norms = model_llm_norms (m);
   s->qk_norm = m->qk_norm;
+  s->learned_pos = m->learned_positions;
   s->win = m->sliding_window > 0 ? m->sliding_window : 0;
 }
 
@@ -1377,7 +1378,12 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
   ModelOpCost *op = out->op;
   const double L = s.L, h = s.h;
 
-  charge_elem (&op[MODEL_OP_EMBED], c, MODEL_TAB_EMBED, T, 0, elem_bytes (sp, MODEL_TAB_EMBED, T), 1);
+  /* the token embedding; a learned position embedding is a second gather
+   * of the same bytes and one add (OPT) */
+  charge_elem (&op[MODEL_OP_EMBED], c, MODEL_TAB_EMBED, T, 0, elem_bytes (sp, MODEL_TAB_EMBED, T),
+               s.learned_pos ? 2 : 1);
+  if (s.learned_pos)
+    charge_elem (&op[MODEL_OP_ADD], c, MODEL_TAB_ADD, T, T * h, elem_bytes (sp, MODEL_TAB_ADD, T), 1);
   /* one norm kernel over the T tokens: the layers' and the final norm's */
   const double t_norm = tab_time (c, MODEL_TAB_NORM, T), b_norm = elem_bytes (sp, MODEL_TAB_NORM, T);
   charge (&op[MODEL_OP_NORM], s.norm_flops * T * h, b_norm, t_norm, L * s.norms);
@@ -1389,9 +1395,11 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
     charge_elem (&op[MODEL_OP_QK_NORM], c, MODEL_TAB_KNORM, T, 4 * T * s.kv_r * s.d,
                  elem_bytes (sp, MODEL_TAB_KNORM, T), L);
   }
-  double rope_el = T * (s.nh_r + s.kv_r) * s.d;
-  charge_elem (&op[MODEL_OP_ROPE], c, MODEL_TAB_ROPE, T, 3 * rope_el,
-               elem_bytes (sp, MODEL_TAB_ROPE, T), L);
+  if (!s.learned_pos) {
+    double rope_el = T * (s.nh_r + s.kv_r) * s.d;
+    charge_elem (&op[MODEL_OP_ROPE], c, MODEL_TAB_ROPE, T, 3 * rope_el,
+                 elem_bytes (sp, MODEL_TAB_ROPE, T), L);
+  }
   charge_elem (&op[MODEL_OP_KV_WRITE], c, MODEL_TAB_KV_WRITE, T, 0,
                elem_bytes (sp, MODEL_TAB_KV_WRITE, T), L);
   if (a.any_pre)

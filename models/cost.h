@@ -69,6 +69,7 @@ typedef struct {
   double ab, kvb;      /* activation and KV-cache bytes per element */
   double norm_w, norm_flops, act_flops, norms;
   gboolean qk_norm;    /* the model norms each query and key head (ModelLlm.qk_norm) */
+  gboolean learned_pos; /* learned position embedding, no RoPE (ModelLlm.learned_positions) */
   double win;          /* sliding window in keys (ModelLlm.sliding_window); 0 = none */
   int    norm_cls, act_cls;   /* ModelElemClass of the norm and activation kernels */
 } ModelCostShape;

@@ -101,6 +101,12 @@ random_llm (GRand *g, ModelLlm *m, gboolean moe, int scale)
   m->qk_norm = g_rand_boolean (g);
   /* a sliding window in half the models, from one key to past the longest context */
   m->sliding_window = g_rand_boolean (g) ? rint_in (g, 1, 24 * scale) : 0;
+  /* learned positions (OPT) in a quarter of the models; their table covers
+   * every position the checks reach */
+  if (rint_in (g, 0, 3) == 0) {
+    m->learned_positions = TRUE;
+    m->max_context = 512;
+  }
   if (moe) {
     m->num_experts = rint_in (g, 2, 6);
     m->top_k = rint_in (g, 1, MIN (2, m->num_experts));
@@ -224,11 +230,12 @@ iteration_trial (GRand *g, gboolean moe, int scale, char *why, gsize why_len)
         e = 0;
       if (e > worst) {
         worst = e;
-        g_snprintf (why, why_len, "%s %s: kernels %.17g, cost model %.17g (tp=%d L=%d h=%d nh=%d nkv=%d d=%d f=%d V=%d %s %s gated=%d qk_norm=%d window=%d)",
+        g_snprintf (why, why_len, "%s %s: kernels %.17g, cost model %.17g (tp=%d L=%d h=%d nh=%d nkv=%d d=%d f=%d V=%d %s %s gated=%d qk_norm=%d window=%d learned_pos=%d)",
                     model_op_name (i), (const char *[]) { "flops", "bytes", "calls" }[k],
                     (double[]) { op[i].flops, op[i].bytes, op[i].calls }[k], rv[k], tp,
                     m.num_layers, m.hidden, m.num_heads, m.num_kv_heads, m.head_dim, m.ffn,
-                    m.vocab, m.norm, m.activation, m.gated_mlp, m.qk_norm, m.sliding_window);
+                    m.vocab, m.norm, m.activation, m.gated_mlp, m.qk_norm, m.sliding_window,
+                    m.learned_positions);
       }
     }
   }

@@ -15,6 +15,7 @@ typedef struct {
 struct KS (KernTiny) {
   KernTinyConfig cfg;
   KR *embed;           /* [V][h] */
+  KR *pos_embed;       /* learned positions: [learned_pos][h], else NULL */
   KR *lm;              /* [h][V] */
   KR *fnorm_w, *fnorm_b;
   KS (TinyLayer) *layer;
@@ -49,6 +50,8 @@ KS (kern_tiny_new) (const KernTinyConfig *cfg, guint64 seed, int num_blocks, int
   m->lm = KS (tiny_rand) (&st, (gsize) h * V, 1.0 / sqrt (h), 0);
   m->fnorm_w = KS (tiny_rand) (&st, h, 0.1, 1.0);
   m->fnorm_b = KS (tiny_rand) (&st, h, 0.1, 0);
+  if (cfg->learned_pos > 0)   /* drawn only here: other models keep their weights */
+    m->pos_embed = KS (tiny_rand) (&st, (gsize) cfg->learned_pos * h, 0.1, 0);
   m->layer = g_new0 (KS (TinyLayer), cfg->layers);
   for (int l = 0; l < cfg->layers; l++) {
     KS (TinyLayer) *L = &m->layer[l];
@@ -127,6 +130,7 @@ KS (kern_tiny_free) (KS (KernTiny) *m)
   g_free (m->layer);
   g_free (m->kv);
   g_free (m->embed);
+  g_free (m->pos_embed);
   g_free (m->lm);
   g_free (m->fnorm_w);
   g_free (m->fnorm_b);
@@ -226,6 +230,12 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
       g_return_val_if_fail (work[i].tokens[j] >= 0 && work[i].tokens[j] < V, FALSE);
     T += work[i].q;
     need += (s->len + work[i].q + bs - 1) / bs - (int) s->blocks->len;
+    if (cf->learned_pos > 0 && s->len + work[i].q > cf->learned_pos) {
+      g_set_error (error, MODEL_ERROR, MODEL_ERROR_INVALID,
+                   "tiny transformer: positions up to %d, beyond the %d the learned position "
+                   "embedding has", s->len + work[i].q - 1, cf->learned_pos);
+      return FALSE;
+    }
   }
   if (n == 0)
     return TRUE;
@@ -288,6 +298,10 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
   const double scale = 1.0 / sqrt (d);
 
   KS (kern_embed) (T, h, V, m->embed, ids, x, OPC (MODEL_OP_EMBED));
+  if (cf->learned_pos > 0) {   /* + the positions' learned embedding (OPT) */
+    KS (kern_embed) (T, h, cf->learned_pos, m->pos_embed, pos, tmp, OPC (MODEL_OP_EMBED));
+    KS (kern_add) ((gsize) T * h, x, tmp, x, OPC (MODEL_OP_ADD));
+  }
   for (int l = 0; l < cf->layers; l++) {
     KS (TinyLayer) *L = &m->layer[l];
     KS (tiny_norm) (m, T, x, L->norm1_w, L->norm1_b, xn, OPC (MODEL_OP_NORM));
@@ -297,8 +311,9 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
       KS (kern_rmsnorm_heads) (T, nkv, d, qkv + nh * d, qkv_w, L->kn_w, cf->eps,
                                OPC (MODEL_OP_QK_NORM));
     }
-    KS (kern_rope) (T, nh, nkv, d, qkv, qkv_w, qkv + nh * d, qkv_w, pos, cf->rope_theta,
-                    OPC (MODEL_OP_ROPE));
+    if (cf->learned_pos == 0)
+      KS (kern_rope) (T, nh, nkv, d, qkv, qkv_w, qkv + nh * d, qkv_w, pos, cf->rope_theta,
+                      OPC (MODEL_OP_ROPE));
     KS (kern_kv_write) (m->kv[l], ks, n, nh, qkv, OPC (MODEL_OP_KV_WRITE));
     if (n_pre > 0)
       KS (kern_attn_paged) (m->kv[l], ks, n_pre, nh, qkv, qkv_w, scale, att, nh * d,

@@ -318,6 +318,23 @@ t_bad_arguments (void)
   cfg.window = -1;
   CU_ASSERT_PTR_NULL (kern_tiny_new_d (&cfg, 1, 4, 2, FALSE));
   CU_ASSERT_EQUAL (criticals, 7);
+  /* a learned position table of 3: a fourth position is an error, nothing
+   * changes (not a programmer error: no critical) */
+  cfg.window = 0;
+  cfg.learned_pos = 3;
+  KernTiny_d *lp = kern_tiny_new_d (&cfg, 1, 4, 2, FALSE);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (lp);
+  int ls = kern_tiny_seq_new_d (lp), ltok[4] = { 1, 2, 3, 4 };
+  KernTinyWork lw = { ls, ltok, 4 };
+  GError *le = NULL;
+  CU_ASSERT_FALSE (kern_tiny_step_d (lp, &lw, 1, &next, NULL, NULL, NULL, &le));
+  CU_ASSERT_TRUE (le && strstr (le->message, "learned position") != NULL);
+  g_clear_error (&le);
+  CU_ASSERT_EQUAL (kern_tiny_seq_len_d (lp, ls), 0);
+  lw.q = 3;
+  CU_ASSERT_TRUE (kern_tiny_step_d (lp, &lw, 1, &next, NULL, NULL, NULL, NULL));
+  CU_ASSERT_EQUAL (criticals, 7);
+  kern_tiny_free_d (lp);
   double y[4] = { 1, 2, 3, 4 };
   kern_rmsnorm_heads_d (1, 2, 2, y, 3, A, 0, NULL);              /* row stride < heads x d */
   CU_ASSERT_EQUAL (criticals, 8);

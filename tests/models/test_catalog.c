@@ -172,6 +172,9 @@ test_default_llms (void)
   CU_ASSERT_EQUAL (phi->num_kv_heads, 32);
   CU_ASSERT_EQUAL (phi->norms_per_layer, 1);   /* the default of a parallel block */
   CU_ASSERT_EQUAL (opt->norms_per_layer, 2);
+  CU_ASSERT_TRUE (opt->learned_positions);     /* OPT: learned positions, no rotary */
+  CU_ASSERT_FALSE (phi->learned_positions);
+  CU_ASSERT_FALSE (fal->learned_positions);
   /* a hand-built model (0) gets the default */
   ModelLlm hand = *phi;
   hand.norms_per_layer = 0;
@@ -432,6 +435,8 @@ test_bad_llm_fields (void)
   expect_llm_error ("\"parallel_attn_mlp\": true, \"norms_per_layer\": 3", "norms_per_layer");
   expect_llm_error ("\"norms_per_layer\": 0", "norms_per_layer");
   expect_llm_error ("\"norms_per_layer\": \"2\"", "norms_per_layer");
+  expect_llm_error ("\"positions\": \"alibi\"", "positions");
+  expect_llm_error ("\"positions\": true", "positions");
   expect_llm_error ("\"qk_norm\": 1", "qk_norm");
   expect_llm_error ("\"qk_norm\": \"yes\"", "qk_norm");
   expect_llm_error ("\"sliding_window\": -4096", "sliding_window");

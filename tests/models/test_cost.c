@@ -781,6 +781,32 @@ test_norms_per_layer (void)
   EQ (ic.op[MODEL_OP_NORM].bytes, ia.op[MODEL_OP_NORM].bytes);
 }
 
+/* OPT's learned positions: a second embedding gather and one add, no RoPE */
+static void
+test_learned_positions (void)
+{
+  ModelLlm opt = tiny;
+  opt.learned_positions = TRUE;
+  ModelCost a, b;
+  model_cost_init (&a, &tiny, &toy, 1);
+  model_cost_init (&b, &opt, &toy, 1);
+  ModelSeqWork w = { .q = 8, .ctx = 0 };
+  ModelIterCost ia, ib;
+  model_cost_iteration (&a, &w, 1, &ia);
+  model_cost_iteration (&b, &w, 1, &ib);
+  EQ (ib.op[MODEL_OP_ROPE].count, 0);
+  EQ (ib.op[MODEL_OP_ROPE].time_s, 0);
+  EQ (ib.op[MODEL_OP_EMBED].count, 2);
+  EQ (ib.op[MODEL_OP_EMBED].bytes, 2 * ia.op[MODEL_OP_EMBED].bytes);
+  EQ (ib.op[MODEL_OP_EMBED].time_s, 2 * ia.op[MODEL_OP_EMBED].time_s);
+  EQ (ib.op[MODEL_OP_ADD].count, ia.op[MODEL_OP_ADD].count + 1);
+  EQ (ib.op[MODEL_OP_ADD].bytes, ia.op[MODEL_OP_ADD].bytes + 3.0 * 8 * 64 * 2);
+  EQ (ib.gpu_s, ia.gpu_s - ia.op[MODEL_OP_ROPE].time_s + ia.op[MODEL_OP_EMBED].time_s
+                + ia.op[MODEL_OP_ADD].time_s / ia.op[MODEL_OP_ADD].count);
+  /* the weights count the position table: max_context x hidden */
+  CU_ASSERT_DOUBLE_EQUAL (model_llm_params (&opt) - model_llm_params (&tiny), 512.0 * 64, 0.5);
+}
+
 /* Qwen3's per-head q/k RMSNorm: two kernels a layer, counted as RMSNorms of
  * T x heads rows of d; timed as the norm class at the geometry of d-thread
  * blocks. */
@@ -1783,6 +1809,7 @@ main (void)
     { "split-KV decode by hand", test_decode_split_kv },
     { "element-wise row waves", test_elem_row_waves },
     { "norm kernels per layer", test_norms_per_layer },
+    { "learned positions (OPT)", test_learned_positions },
     { "Qwen3 q/k norms", test_qk_norm },
     { "sliding-window attention", test_sliding_window },
     { "RoPE thread-block geometry", test_rope_blocks },
