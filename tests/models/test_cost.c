@@ -755,6 +755,18 @@ bare_row_kernel (ModelCostParams *p, ModelGpu *g4, int C)
   p->elem_cache_gain[C] = 1;
 }
 
+/* The tiny model and a variant of it priced on the toy GPU for the same batch */
+static void
+iterate_pair (const ModelLlm *variant, const ModelSeqWork *w, gsize n, ModelIterCost *base,
+              ModelIterCost *var, ModelCost *vc)
+{
+  ModelCost a;
+  model_cost_init (&a, &tiny, &toy, 1);
+  model_cost_init (vc, variant, &toy, 1);
+  model_cost_iteration (&a, w, n, base);
+  model_cost_iteration (vc, w, n, var);
+}
+
 /* Norm kernels a layer: 2 for a sequential block, 1 for phi-2's parallel
  * block, 2 for Falcon-180B's (ln_attn and ln_mlp on the same input) */
 static void
@@ -765,15 +777,11 @@ test_norms_per_layer (void)
   par.norms_per_layer = 1;
   ModelLlm two = par;
   two.norms_per_layer = 2;
-  ModelCost a, b, c;
-  model_cost_init (&a, &tiny, &toy, 1);
-  model_cost_init (&b, &par, &toy, 1);
-  model_cost_init (&c, &two, &toy, 1);
+  ModelCost c;
   ModelSeqWork w = { .q = 8, .ctx = 0 };
   ModelIterCost ia, ib, ic;
-  model_cost_iteration (&a, &w, 1, &ia);
-  model_cost_iteration (&b, &w, 1, &ib);
-  model_cost_iteration (&c, &w, 1, &ic);
+  iterate_pair (&par, &w, 1, &ia, &ib, &c);
+  iterate_pair (&two, &w, 1, &ia, &ic, &c);
   EQ (ia.op[MODEL_OP_NORM].count, 4);
   EQ (ib.op[MODEL_OP_NORM].count, 2);
   EQ (ic.op[MODEL_OP_NORM].count, 4);
@@ -787,13 +795,10 @@ test_learned_positions (void)
 {
   ModelLlm opt = tiny;
   opt.learned_positions = TRUE;
-  ModelCost a, b;
-  model_cost_init (&a, &tiny, &toy, 1);
-  model_cost_init (&b, &opt, &toy, 1);
+  ModelCost b;
   ModelSeqWork w = { .q = 8, .ctx = 0 };
   ModelIterCost ia, ib;
-  model_cost_iteration (&a, &w, 1, &ia);
-  model_cost_iteration (&b, &w, 1, &ib);
+  iterate_pair (&opt, &w, 1, &ia, &ib, &b);
   EQ (ib.op[MODEL_OP_ROPE].count, 0);
   EQ (ib.op[MODEL_OP_ROPE].time_s, 0);
   EQ (ib.op[MODEL_OP_EMBED].count, 2);
@@ -815,13 +820,10 @@ test_qk_norm (void)
 {
   ModelLlm q3 = tiny;
   q3.qk_norm = TRUE;
-  ModelCost a, b;
-  model_cost_init (&a, &tiny, &toy, 1);
-  model_cost_init (&b, &q3, &toy, 1);
+  ModelCost b;
   ModelSeqWork w[2] = { { .q = 8, .ctx = 0 }, { .q = 1, .ctx = 30 } };
   ModelIterCost ia, ib;
-  model_cost_iteration (&a, w, 2, &ia);
-  model_cost_iteration (&b, w, 2, &ib);
+  iterate_pair (&q3, w, 2, &ia, &ib, &b);
   EQ (ia.op[MODEL_OP_QK_NORM].count, 0);
   EQ (ia.op[MODEL_OP_QK_NORM].time_s, 0);
   /* 9 tokens; q: 4 heads of 16, k: 2 heads; 2 layers x 2 kernels */
