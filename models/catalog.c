@@ -586,7 +586,7 @@ static const char *const llm_fields[] = {
   "id", "name", "num_layers", "hidden", "num_heads", "num_kv_heads", "head_dim", "ffn",
   "vocab", "gated_mlp", "num_experts", "top_k", "norm", "activation", "weight_dtype",
   "bytes_per_param", "max_context", "tied_embeddings", "parallel_attn_mlp", "norms_per_layer",
-  "qk_norm", "sliding_window", "positions", "source", "notes", NULL
+  "qk_norm", "sliding_window", "positions", "rotary_dim", "source", "notes", NULL
 };
 static const char *const norms[] = { "rmsnorm", "layernorm", NULL };
 static const char *const activations[] = { "silu", "gelu", "relu", NULL };
@@ -634,6 +634,7 @@ parse_llm (Ctx *c, json_t *o, GError **error)
       || !get_bool (c, o, "qk_norm", FALSE, FALSE, &m->qk_norm, error)
       || !get_int (c, o, "sliding_window", FALSE, NUM_NONNEG, 0, &m->sliding_window, error)
       || !get_str (c, o, "positions", FALSE, "rope", positions, &pos, error)
+      || !get_int (c, o, "rotary_dim", FALSE, NUM_NONNEG, 0, &m->rotary_dim, error)
       || !get_str (c, o, "source", FALSE, "", NULL, &m->source, error))
     goto fail;
   m->learned_positions = strcmp (pos, "learned") == 0;
@@ -659,6 +660,12 @@ parse_llm (Ctx *c, json_t *o, GError **error)
       goto fail;
     }
     m->head_dim = m->hidden / m->num_heads;
+  }
+  if (m->rotary_dim % 2 != 0 || m->rotary_dim > m->head_dim
+      || (m->rotary_dim > 0 && m->learned_positions)) {
+    ctx_error (c, "rotary_dim", error, "%d: an even count up to head_dim (%d), with rope positions",
+               m->rotary_dim, m->head_dim);
+    goto fail;
   }
   if (m->bytes_per_param != dtype_bytes (m->weight_dtype)) {
     ctx_error (c, "bytes_per_param", error, "%d disagrees with weight_dtype '%s' (%d bytes)",

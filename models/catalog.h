@@ -68,6 +68,8 @@ typedef struct {
   int     norms_per_layer; /* norm kernels a layer runs: 2 (before attention, before the MLP);
                             * a parallel block 1 (phi-2) or 2 (Falcon-180B's ln_attn, ln_mlp) */
   gboolean qk_norm;        /* RMSNorm over each query and key head before RoPE (Qwen3) */
+  int     rotary_dim;      /* RoPE rotates the first rotary_dim elements of each head (phi-2: 32
+                            * of 80); 0 = the whole head */
   gboolean learned_positions; /* a learned position embedding added to the token embedding,
                                * no rotary (OPT; "positions": "learned") */
   int     sliding_window;  /* a query sees at most this many keys, itself included (Mistral-7B

@@ -104,7 +104,8 @@ shape_of (const ModelCost *c, Shape *s)
   s->k = m->num_experts > 1 ? m->top_k : 1;
   s->wb = m->bytes_per_param;
   s->ab = m->bytes_per_param >= 4 ? 4 : 2;
-  s->rope_sect = model_rope_sector_ratio (s->d, s->ab);
+  s->rot = m->rotary_dim > 0 ? m->rotary_dim : s->d;
+  s->rope_sect = model_rope_sector_ratio_rot (s->d, s->rot, s->ab);
   s->kvb = c->params.kv_dtype_bytes > 0 ? c->params.kv_dtype_bytes : 2;
   s->norm_w = ln ? 2 * s->h : s->h;
   s->norm_flops = ln ? 7 : 4;
@@ -361,8 +362,15 @@ span_sectors (int base, int o0, int o1, int ab)
 double
 model_rope_sector_ratio (double d, double ab)
 {
+  return model_rope_sector_ratio_rot (d, d, ab);
+}
+
+double
+model_rope_sector_ratio_rot (double d, double rot, double ab)
+{
   /* vLLM's NeoX-style kernel: thread i of the loop rotates the pair
-   * (x_off, x_off+e) of head i / e at offset i % e, e = d / 2, so a warp's
+   * (x_off, x_off+e) of head i / e at offset i % e, e = rot / 2 (d / 2 for
+   * a whole head; heads are d elements apart), so a warp's
    * 32 threads load and store 32 consecutive offsets of the first halves,
    * then of the second halves, split where they cross a head. The memory
    * system moves whole 32-byte sectors: at head size 128 (e = 64, bf16) a
@@ -370,10 +378,10 @@ model_rope_sector_ratio (double d, double ab)
    * at 80-byte offsets and a warp touches 1.4x the sectors it uses. The
    * pattern repeats after lcm(32, e) pairs and heads whose bytes realign
    * to 32: one period is counted. */
-  if (!(d >= 2 && d <= 65536 && ab >= 1 && ab <= 64))
+  if (!(d >= 2 && d <= 65536 && rot >= 2 && rot <= d && ab >= 1 && ab <= 64))
     return 1;
-  const int e = (int) (d / 2), eb = (int) ab;
-  const int hb = 2 * e * eb;  /* bytes per head */
+  const int e = (int) (rot / 2), eb = (int) ab;
+  const int hb = (int) d * eb;  /* bytes per head */
   int period = 32 / gcd_int (32, e) * e;                   /* lcm (32, e) */
   const int realign = e * (32 / gcd_int (hb, 32));          /* pairs until a head starts on a sector again */
   period = period / gcd_int (period, realign) * realign;
@@ -1189,7 +1197,7 @@ elem_bytes (const Shape *s, int col, double T)
   switch (col) {
   case MODEL_TAB_EMBED: return T * s->h * (s->wb + s->ab);
   case MODEL_TAB_NORM: return 2 * T * s->h * s->ab + s->norm_w * s->wb;
-  case MODEL_TAB_ROPE: return 2 * (T * (s->nh_r + s->kv_r) * s->d) * s->ab;
+  case MODEL_TAB_ROPE: return 2 * (T * (s->nh_r + s->kv_r) * s->rot) * s->ab;
   case MODEL_TAB_KV_WRITE: return T * (2 * s->kv_r * s->d) * (s->ab + s->kvb);
   case MODEL_TAB_ACT: return (s->up_r / s->f_r + 1) * (T * s->k * s->f_r) * s->ab;
   case MODEL_TAB_QNORM: return 2 * T * s->nh_r * s->d * s->ab + s->d * s->wb;
@@ -1229,8 +1237,8 @@ tab_compute (const ModelCost *c, int col, double m)
   if (col == MODEL_TAB_LOGITS)
     return logits_gather_time (c, m);
   if (col == MODEL_TAB_ROPE)
-    return model_time_rope (&c->params, c->gpu, m, c->shape.nh_r * c->shape.d / 2,
-                            c->shape.kv_r * c->shape.d / 2, c->shape.rope_sect, c->shape.ab);
+    return model_time_rope (&c->params, c->gpu, m, c->shape.nh_r * c->shape.rot / 2,
+                            c->shape.kv_r * c->shape.rot / 2, c->shape.rope_sect, c->shape.ab);
   if (col == MODEL_TAB_QNORM || col == MODEL_TAB_KNORM)
     return model_time_head_norm (&c->params, c->gpu,
                                  m * (col == MODEL_TAB_QNORM ? c->shape.nh_r : c->shape.kv_r),
@@ -1396,7 +1404,7 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
                  elem_bytes (sp, MODEL_TAB_KNORM, T), L);
   }
   if (!s.learned_pos) {
-    double rope_el = T * (s.nh_r + s.kv_r) * s.d;
+    double rope_el = T * (s.nh_r + s.kv_r) * s.rot;
     charge_elem (&op[MODEL_OP_ROPE], c, MODEL_TAB_ROPE, T, 3 * rope_el,
                  elem_bytes (sp, MODEL_TAB_ROPE, T), L);
   }

@@ -62,6 +62,7 @@ typedef struct {
   double L, h, d;
   double d_fa;         /* head size FlashAttention-2 runs: its kernel's (d rounded up to 32; 256 above 192) */
   double rope_sect;    /* 32-byte sectors RoPE's warps request per byte used (model_rope_sector_ratio) */
+  double rot;          /* elements of a head RoPE rotates (ModelLlm.rotary_dim, else d) */
   double nh_r, kv_r;   /* query and KV heads per rank (KV replicated when tp > nkv) */
   double f_r, vocab_r, up_r;
   double E, k;         /* experts (0 = dense), top-k */
@@ -225,6 +226,9 @@ void model_rope_blocks (double nq, double nk, double ab, double *per_sm, double 
  * uses, at head size d and ab bytes per element (1 where the half-heads
  * are sector-aligned: d = 64, 128; 1.4 at d = 80, bf16) */
 double model_rope_sector_ratio (double d, double ab);
+/* The same when RoPE rotates only the first rot of each head's d elements
+ * (pairs (i, i + rot/2); phi-2: 32 of 80, which is sector-aligned). */
+double model_rope_sector_ratio_rot (double d, double rot, double ab);
 /* RoPE over `rows` tokens of nq query and nk key pairs each, at ab bytes per
  * element, with that launch geometry and sector ratio `sect` (what the
  * simulator and the calibrator both price). */

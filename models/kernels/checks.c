@@ -101,10 +101,14 @@ random_llm (GRand *g, ModelLlm *m, gboolean moe, int scale)
   m->qk_norm = g_rand_boolean (g);
   /* a sliding window in half the models, from one key to past the longest context */
   m->sliding_window = g_rand_boolean (g) ? rint_in (g, 1, 24 * scale) : 0;
-  /* learned positions (OPT) in a quarter of the models; their table covers
+  /* partial rotary (phi-2) in a quarter of the models */
+  if (rint_in (g, 0, 3) == 0)
+    m->rotary_dim = 2 * rint_in (g, 1, m->head_dim / 2);
+  /* learned positions (OPT) in a quarter of the models, without rotary; their table covers
    * every position the checks reach */
   if (rint_in (g, 0, 3) == 0) {
     m->learned_positions = TRUE;
+    m->rotary_dim = 0;
     m->max_context = 512;
   }
   if (moe) {

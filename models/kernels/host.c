@@ -208,7 +208,7 @@ run_elem_cal (gpointer p)
     kern_rmsnorm_f (e->T, e->h, e->x, e->w, 1e-5, e->y, c);
     break;
   case MODEL_ELEM_ROPE:
-    kern_rope_f (e->T, e->nh, e->nkv, e->d, e->qkv, qw, e->qkv + e->nh * e->d, qw, e->pos, 1e4, c);
+    kern_rope_f (e->T, e->nh, e->nkv, e->d, e->d, e->qkv, qw, e->qkv + e->nh * e->d, qw, e->pos, 1e4, c);
     break;
   case MODEL_ELEM_ACT:
     kern_act_f (e->T, e->f, TRUE, KERN_ACT_SILU, e->up, e->y, c);

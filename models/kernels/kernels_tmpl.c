@@ -218,12 +218,12 @@ KS (kern_layernorm) (int T, int h, const KR *x, const KR *gamma, const KR *beta,
 }
 
 static void
-KS (rope_rows) (int T, int heads, int d, KR *x, int ld, const int *pos, double theta)
+KS (rope_rows) (int T, int heads, int d, int rot, KR *x, int ld, const int *pos, double theta)
 {
-  int half = d / 2;
+  int half = rot / 2;
   double *inv = g_new (double, half);
   for (int i = 0; i < half; i++)
-    inv[i] = pow (theta, -2.0 * i / d);
+    inv[i] = pow (theta, -2.0 * i / rot);
   for (int t = 0; t < T; t++)
     for (int i = 0; i < half; i++) {
       double ang = pos[t] * inv[i];
@@ -239,17 +239,18 @@ KS (rope_rows) (int T, int heads, int d, KR *x, int ld, const int *pos, double t
 }
 
 void
-KS (kern_rope) (int T, int nh, int nkv, int d, KR *q, int ldq, KR *k, int ldk, const int *pos,
-                double theta, KernCount *c)
+KS (kern_rope) (int T, int nh, int nkv, int d, int rot, KR *q, int ldq, KR *k, int ldk,
+                const int *pos, double theta, KernCount *c)
 {
-  g_return_if_fail (T >= 0 && nh >= 0 && nkv >= 0 && d >= 2 && d % 2 == 0 && pos != NULL);
+  g_return_if_fail (T >= 0 && nh >= 0 && nkv >= 0 && d >= 2 && pos != NULL);
+  g_return_if_fail (rot >= 2 && rot % 2 == 0 && rot <= d);
   g_return_if_fail ((nh == 0 || (q != NULL && ldq >= nh * d)) && (nkv == 0 || (k != NULL && ldk >= nkv * d)));
   if (nh)
-    KS (rope_rows) (T, nh, d, q, ldq, pos, theta);
+    KS (rope_rows) (T, nh, d, rot, q, ldq, pos, theta);
   if (nkv)
-    KS (rope_rows) (T, nkv, d, k, ldk, pos, theta);
+    KS (rope_rows) (T, nkv, d, rot, k, ldk, pos, theta);
   if (c) {
-    double e = (double) T * (nh + nkv) * d;
+    double e = (double) T * (nh + nkv) * rot;
     c->flops += 3.0 * e;
     c->bytes += 2.0 * e * c->ab;
     c->calls += 1;

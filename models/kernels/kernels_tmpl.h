@@ -33,9 +33,11 @@ void KS (kern_rmsnorm_heads) (int T, int nheads, int d, KR *x, int ldx, const KR
 void KS (kern_layernorm) (int T, int h, const KR *x, const KR *gamma, const KR *beta, double eps,
                           KR *y, KernCount *c);
 /* Rotary embedding (NeoX halves) in place on q[T][nh][d] and k[T][nkv][d]
- * (rows ldq, ldk elements apart) at positions pos[T]; angles pos·theta^(-2i/d)
- * are computed, not counted. 3 FLOPs and 2·ab bytes per rotated element. */
-void KS (kern_rope) (int T, int nh, int nkv, int d, KR *q, int ldq, KR *k, int ldk,
+ * (rows ldq, ldk elements apart) at positions pos[T], over the first rot
+ * elements of each head (rot = d: the whole head; phi-2: 32 of 80), pairs
+ * (i, i + rot/2); angles pos·theta^(-2i/rot) are computed, not counted. 3
+ * FLOPs and 2·ab bytes per rotated element. */
+void KS (kern_rope) (int T, int nh, int nkv, int d, int rot, KR *q, int ldq, KR *k, int ldk,
                      const int *pos, double theta, KernCount *c);
 /* MLP activation: in[T][g·f] (gated: gate in columns [0,f), up in [f,2f)),
  * out[T][f] = act(gate) * up, or act(in) when not gated.

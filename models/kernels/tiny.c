@@ -42,7 +42,8 @@ tiny_config_ok (const KernTinyConfig *c)
   return c->layers >= 1 && c->hidden >= 1 && c->heads >= 1 && c->kv_heads >= 1
          && c->heads % c->kv_heads == 0 && c->head_dim >= 2 && c->head_dim % 2 == 0
          && c->ffn >= 1 && c->vocab >= 1 && (c->experts <= 1 || (c->top_k >= 1 && c->top_k <= c->experts))
-         && c->rope_theta > 0 && c->eps > 0 && c->window >= 0 && c->learned_pos >= 0;
+         && c->rope_theta > 0 && c->eps > 0 && c->window >= 0 && c->learned_pos >= 0
+         && c->rotary_dim >= 0 && c->rotary_dim % 2 == 0 && c->rotary_dim <= c->head_dim;
 }
 
 gboolean
@@ -75,6 +76,7 @@ kern_tiny_config_from_llm (const ModelLlm *m, KernTinyConfig *cfg, GError **erro
   cfg->qk_norm = m->qk_norm;
   cfg->window = m->sliding_window;
   cfg->learned_pos = m->learned_positions ? m->max_context : 0;
+  cfg->rotary_dim = m->rotary_dim;
   cfg->rope_theta = 10000.0;
   cfg->eps = 1e-5;
   return TRUE;

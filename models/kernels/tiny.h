@@ -25,6 +25,7 @@ typedef struct {
   int      experts, top_k;   /* experts <= 1: dense */
   gboolean qk_norm;          /* RMSNorm over each query and key head before RoPE (Qwen3) */
   int      window;           /* sliding window: keys a query sees, itself included; 0 = all */
+  int      rotary_dim;       /* RoPE over the first rotary_dim elements of each head; 0 = all */
   int      learned_pos;      /* > 0: a learned position embedding of this many positions, added
                               * to the token embedding, and no RoPE (OPT); 0: RoPE */
   double   rope_theta, eps;

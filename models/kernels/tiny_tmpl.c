@@ -312,7 +312,8 @@ KS (kern_tiny_step) (KS (KernTiny) *m, const KernTinyWork *work, int n, int *nex
                                OPC (MODEL_OP_QK_NORM));
     }
     if (cf->learned_pos == 0)
-      KS (kern_rope) (T, nh, nkv, d, qkv, qkv_w, qkv + nh * d, qkv_w, pos, cf->rope_theta,
+      KS (kern_rope) (T, nh, nkv, d, cf->rotary_dim > 0 ? cf->rotary_dim : d, qkv, qkv_w,
+                      qkv + nh * d, qkv_w, pos, cf->rope_theta,
                       OPC (MODEL_OP_ROPE));
     KS (kern_kv_write) (m->kv[l], ks, n, nh, qkv, OPC (MODEL_OP_KV_WRITE));
     if (n_pre > 0)

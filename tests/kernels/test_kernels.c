@@ -75,6 +75,38 @@ t_rmsnorm_heads (void)
   CU_ASSERT_DOUBLE_EQUAL (c.calls, 1, 0);
 }
 
+/* Partial rotary: the first rot elements of each head turn by pos / theta^(2i/rot)
+ * in (i, i + rot/2) pairs, the rest stay; 3 FLOPs and 2 ab bytes per rotated element */
+static void
+t_rope_partial (void)
+{
+  /* 1 token at position 1, 2 query heads and 1 key head of 6, rot 4, theta 100 */
+  double q[12], k[6];
+  for (int i = 0; i < 12; i++)
+    q[i] = i + 1;
+  for (int i = 0; i < 6; i++)
+    k[i] = -(i + 1);
+  const double q0[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+  int pos = 1;
+  KernCount c;
+  kern_count_init (&c, 2, 2, 2);
+  kern_rope_d (1, 2, 1, 6, 4, q, 12, k, 6, &pos, 100, &c);
+  const double a0 = 1.0, a1 = 1.0 / 10;   /* angles pos * 100^(-2i/4), i = 0, 1 */
+  for (int h = 0; h < 2; h++) {
+    const double *x = q0 + 6 * h, *y = q + 6 * h;
+    CU_ASSERT_DOUBLE_EQUAL (y[0], x[0] * cos (a0) - x[2] * sin (a0), 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL (y[2], x[0] * sin (a0) + x[2] * cos (a0), 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL (y[1], x[1] * cos (a1) - x[3] * sin (a1), 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL (y[3], x[1] * sin (a1) + x[3] * cos (a1), 1e-15);
+    CU_ASSERT_EQUAL (y[4], x[4]);   /* beyond rot: untouched */
+    CU_ASSERT_EQUAL (y[5], x[5]);
+  }
+  CU_ASSERT_DOUBLE_EQUAL (k[0], -1 * cos (a0) + 3 * sin (a0), 1e-15);
+  CU_ASSERT_EQUAL (k[4], -5);
+  CU_ASSERT_DOUBLE_EQUAL (c.flops, 3.0 * (2 + 1) * 4, 0);
+  CU_ASSERT_DOUBLE_EQUAL (c.bytes, 2.0 * (2 + 1) * 4 * 2, 0);
+}
+
 static void
 t_check_table (void)
 {
@@ -338,6 +370,10 @@ t_bad_arguments (void)
   double y[4] = { 1, 2, 3, 4 };
   kern_rmsnorm_heads_d (1, 2, 2, y, 3, A, 0, NULL);              /* row stride < heads x d */
   CU_ASSERT_EQUAL (criticals, 8);
+  int p0 = 0;
+  kern_rope_d (1, 1, 0, 4, 3, y, 4, NULL, 0, &p0, 1e4, NULL);     /* odd rotary_dim */
+  kern_rope_d (1, 1, 0, 2, 4, y, 4, NULL, 0, &p0, 1e4, NULL);     /* rotary_dim > head */
+  CU_ASSERT_EQUAL (criticals, 10);
   CU_ASSERT_EQUAL (y[0], 1);
   CU_ASSERT_EQUAL (y[3], 4);
   /* split-K and stream-K compute full attention only: a window is refused */
@@ -345,9 +381,9 @@ t_bad_arguments (void)
   int table[2] = { 0, 1 };
   KernSeq sq = { 1, 2, table, 2 };
   kern_attn_split_k_d (kv, &sq, 1, 1, A, 2, 1, 2, C, 2, NULL);
-  CU_ASSERT_EQUAL (criticals, 9);
+  CU_ASSERT_EQUAL (criticals, 11);
   kern_attn_stream_k_d (kv, &sq, 1, 1, A, 2, 1, 2, 2, C, 2, NULL);
-  CU_ASSERT_EQUAL (criticals, 10);
+  CU_ASSERT_EQUAL (criticals, 12);
   CU_ASSERT_EQUAL (C[0], 7);
   kern_kv_cache_free_d (kv);
   g_log_set_default_handler (old, NULL);
@@ -359,6 +395,7 @@ main (void)
   static const TestCase cases[] = {
     { "check table", t_check_table },
     { "per-head rmsnorm", t_rmsnorm_heads },
+    { "partial rotary", t_rope_partial },
     { "gemm small + float", t_gemm_small },
     { "quant and h2o selection", t_quant_and_h2o },
     { "collective counts", t_collective_counts },

@@ -174,6 +174,8 @@ test_default_llms (void)
   CU_ASSERT_EQUAL (opt->norms_per_layer, 2);
   CU_ASSERT_TRUE (opt->learned_positions);     /* OPT: learned positions, no rotary */
   CU_ASSERT_FALSE (phi->learned_positions);
+  CU_ASSERT_EQUAL (phi->rotary_dim, 32);          /* partial_rotary_factor 0.4 of 80 */
+  CU_ASSERT_EQUAL (fal->rotary_dim, 0);           /* the whole head */
   CU_ASSERT_FALSE (fal->learned_positions);
   /* a hand-built model (0) gets the default */
   ModelLlm hand = *phi;
@@ -435,6 +437,10 @@ test_bad_llm_fields (void)
   expect_llm_error ("\"parallel_attn_mlp\": true, \"norms_per_layer\": 3", "norms_per_layer");
   expect_llm_error ("\"norms_per_layer\": 0", "norms_per_layer");
   expect_llm_error ("\"norms_per_layer\": \"2\"", "norms_per_layer");
+  expect_llm_error ("\"rotary_dim\": 7", "rotary_dim");          /* odd */
+  expect_llm_error ("\"rotary_dim\": 18", "rotary_dim");         /* > head_dim 16 */
+  expect_llm_error ("\"rotary_dim\": -2", "rotary_dim");
+  expect_llm_error ("\"positions\": \"learned\", \"rotary_dim\": 8", "rotary_dim");
   expect_llm_error ("\"positions\": \"alibi\"", "positions");
   expect_llm_error ("\"positions\": true", "positions");
   expect_llm_error ("\"qk_norm\": 1", "qk_norm");
