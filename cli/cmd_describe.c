@@ -75,6 +75,11 @@ print_models (const ModelCatalog *cat)
       g_strlcat (attn, ", q/k norm", sizeof attn);
     if (m->learned_positions)
       g_strlcat (attn, ", learned positions", sizeof attn);
+    if (m->rotary_dim > 0 && m->rotary_dim < m->head_dim) {
+      char rot[40];
+      g_snprintf (rot, sizeof rot, ", rotary %d of %d", m->rotary_dim, m->head_dim);
+      g_strlcat (attn, rot, sizeof attn);
+    }
     printf ("%-16s %7.1fB %6d %6d %6d %4d %6d %7d %7d %5s %8d  %s\n", m->id,
             model_llm_params (m) / 1e9, m->num_layers, m->hidden, m->num_heads, m->num_kv_heads,
             m->head_dim, m->ffn, m->vocab, moe, m->max_context, attn);

@@ -124,6 +124,8 @@ test_describe_models_policies (void)
   CU_ASSERT_TRUE (contains (r.out, "llama-3.1-70b"));
   CU_ASSERT_TRUE (contains (r.out, "window 4096"));   /* mistral-7b */
   CU_ASSERT_TRUE (contains (r.out, "full, q/k norm"));   /* qwen3 */
+  CU_ASSERT_TRUE (contains (r.out, "full, rotary 32 of 80"));   /* phi-2 */
+  CU_ASSERT_TRUE (contains (r.out, "full, learned positions"));   /* opt */
   result_clear (&r);
   r = run ("describe", "schedulers", NULL);
   CU_ASSERT_EQUAL (r.status, 0);
