@@ -140,6 +140,7 @@ test_default_llms (void)
     { "mixtral-8x7b", 46.70e9 }, { "qwen2.5-7b", 7.61e9 }, { "qwen2.5-72b", 72.7e9 },
     { "qwen3-32b", 32.8e9 }, { "qwen3-30b-a3b", 30.5e9 }, { "opt-175b", 175e9 },
     { "falcon-180b", 180e9 }, { "phi-2", 2.78e9 }, { "yi-34b", 34.4e9 },
+    { "llama-3.2-1b", 1.236e9 }, { "llama-3.2-3b", 3.213e9 },   /* tied embeddings */
   };
   for (guint i = 0; i < G_N_ELEMENTS (known); i++) {
     double p = model_llm_params (model_catalog_llm (cat, known[i].id, NULL));
