@@ -1345,6 +1345,21 @@ charge_elem (ModelOpCost *oc, const ModelCost *c, int col, double m, double flop
   charge (oc, flops, bytes, tab_time (c, col, m), count);
 }
 
+/* The only pass over an iteration's sequences: token count, outputs and
+ * attention work */
+static inline void
+seq_pass (AttnAcc *a, const Shape *sp, const ModelCostParams *p, const ModelSeqWork *seqs, gsize n,
+          double win, double *T, double *n_out)
+{
+  for (gsize i = 0; i < n; i++) {
+    if (seqs[i].q <= 0 || seqs[i].ctx < 0)
+      continue;
+    *T += (double) seqs[i].q;
+    *n_out += 1;
+    attn_add (a, sp, p->attn_causal, p->attn_tile_q, win, seqs[i].q, seqs[i].ctx);
+  }
+}
+
 void
 model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, ModelIterCost *out)
 {
@@ -1359,25 +1374,15 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
   const Shape s = *sp;
   const ModelCostParams *p = &c->params;
 
-  /* The only pass over the sequences: token count and attention work. */
   double T = 0, n_out = 0;
   AttnAcc a;
   attn_acc_init (&a);
-  /* `win` a constant 0 in the usual loop: the inlined copy has no window
-   * tests (1% of a replay's instructions) */
-#define SEQ_PASS(win)                                                          \
-  for (gsize i = 0; i < n; i++) {                                              \
-    if (seqs[i].q <= 0 || seqs[i].ctx < 0)                                     \
-      continue;                                                                \
-    T += (double) seqs[i].q;                                                   \
-    n_out += 1;                                                                \
-    attn_add (&a, sp, p->attn_causal, p->attn_tile_q, (win), seqs[i].q, seqs[i].ctx); \
-  }
+  /* a constant window of 0 in the usual case: the inlined copy has no
+   * window tests (1% of a replay's instructions) */
   if (G_LIKELY (sp->win <= 0))
-    SEQ_PASS (0)
+    seq_pass (&a, sp, p, seqs, n, 0, &T, &n_out);
   else
-    SEQ_PASS (sp->win)
-#undef SEQ_PASS
+    seq_pass (&a, sp, p, seqs, n, sp->win, &T, &n_out);
   out->tokens = (gint64) T;
   if (T == 0)
     return;
@@ -1390,8 +1395,6 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
    * of the same bytes and one add (OPT) */
   charge_elem (&op[MODEL_OP_EMBED], c, MODEL_TAB_EMBED, T, 0, elem_bytes (sp, MODEL_TAB_EMBED, T),
                s.learned_pos ? 2 : 1);
-  if (s.learned_pos)
-    charge_elem (&op[MODEL_OP_ADD], c, MODEL_TAB_ADD, T, T * h, elem_bytes (sp, MODEL_TAB_ADD, T), 1);
   /* one norm kernel over the T tokens: the layers' and the final norm's */
   const double t_norm = tab_time (c, MODEL_TAB_NORM, T), b_norm = elem_bytes (sp, MODEL_TAB_NORM, T);
   charge (&op[MODEL_OP_NORM], s.norm_flops * T * h, b_norm, t_norm, L * s.norms);
@@ -1454,7 +1457,9 @@ model_cost_iteration (const ModelCost *c, const ModelSeqWork *seqs, gsize n, Mod
                  elem_bytes (sp, MODEL_TAB_ACT, T), L);
     charge_gemm (&op[MODEL_OP_MLP_DOWN], c, MODEL_TAB_DOWN, T, L);
   }
-  charge_elem (&op[MODEL_OP_ADD], c, MODEL_TAB_ADD, T, T * h, elem_bytes (sp, MODEL_TAB_ADD, T), 2 * L);
+  /* the residual adds, and the position embedding's (OPT) */
+  charge_elem (&op[MODEL_OP_ADD], c, MODEL_TAB_ADD, T, T * h, elem_bytes (sp, MODEL_TAB_ADD, T),
+               2 * L + (s.learned_pos ? 1 : 0));
 
   if (c->tp > 1) {
     /* after attention and after the MLP in every layer, and once after the

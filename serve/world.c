@@ -86,26 +86,16 @@ serve_cost_cache_free (ServeCostCache *cache)
 gboolean
 serve__kv_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
 {
-  if (G_LIKELY (rep->kv_window == 0)) {
-    /* no window: blocks only grow (the simulator's hot path: every running
-     * request, every iteration) */
-    gint64 need = (tokens + rep->mem.block_size - 1) / rep->mem.block_size;
-    gint64 extra = need - r->blocks;
-    if (extra <= 0)
-      return TRUE;
-    if (extra > rep->free_blocks)
-      return FALSE;
-    rep->free_blocks -= extra;
-    r->blocks = need;
-    return TRUE;
-  }
   gint64 need = serve__kv_blocks_for (rep, r, tokens);
   gint64 extra = need - r->blocks;   /* < 0: blocks slid out of the window */
+  if (extra == 0 && rep->kv_window == 0)
+    return TRUE;   /* the usual case: a decode within its last block */
   if (extra > 0 && extra > rep->free_blocks)
     return FALSE;
   rep->free_blocks -= extra;
   r->blocks = need;
-  r->kv_first = serve__kv_first_needed (rep, r);   /* moves with the window even when extra is 0 */
+  if (rep->kv_window > 0)   /* moves with the window even when extra is 0 */
+    r->kv_first = serve__kv_first_needed (rep, r);
   return TRUE;
 }
 
