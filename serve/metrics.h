@@ -42,6 +42,11 @@ struct ServeMetrics {
   guint64 conv_blocks_in;     /* blocks copied host -> GPU for them */
   guint64 conv_blocks_out;    /* blocks copied GPU -> host when turns finished */
   guint64 conv_saves, conv_evictions, conv_skipped;
+  /* prefix caching (cache.prefix_caching) */
+  guint64 pc_lookups;         /* admissions that looked their prompt up (a preempted request again) */
+  guint64 pc_lookup_tokens;   /* tokens they had to process (prompt + generated) */
+  guint64 pc_hit_tokens;      /* of which the cache held */
+  guint64 pc_inserted_units, pc_evicted_units;
   GArray *timeline;           /* ServeTimelineRow */
   double  timeline_interval;  /* seconds; doubles when the timeline is folded */
 };

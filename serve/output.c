@@ -255,6 +255,19 @@ serve_world_summary_json (ServeWorld *w)
     }
     json_object_set_new (o, "swap", sw);
   }
+  if (sc->prefix_caching) {
+    json_t *pc = json_object ();
+    json_object_set_new (pc, "block_tokens", json_integer ((json_int_t) sc->prefix_block_tokens));
+    json_object_set_new (pc, "lookups", json_integer ((json_int_t) m->pc_lookups));
+    json_object_set_new (pc, "lookup_tokens", json_integer ((json_int_t) m->pc_lookup_tokens));
+    json_object_set_new (pc, "hit_tokens", json_integer ((json_int_t) m->pc_hit_tokens));
+    json_object_set_new (pc, "hit_rate", json_real (m->pc_lookup_tokens
+                                                      ? (double) m->pc_hit_tokens / (double) m->pc_lookup_tokens
+                                                      : 0.0));
+    json_object_set_new (pc, "inserted_units", json_integer ((json_int_t) m->pc_inserted_units));
+    json_object_set_new (pc, "evicted_units", json_integer ((json_int_t) m->pc_evicted_units));
+    json_object_set_new (o, "prefix_cache", pc);
+  }
   guint64 prop = 0, acc = 0;
   for (guint i = 0; i < nrep; i++) {
     prop += serve_world_replica (w, i)->spec_proposed;
@@ -368,6 +381,22 @@ serve_world_summary_text (ServeWorld *w)
                             (gint64) json_integer_value (json_object_get (sw, "conversation_tokens_reused")),
                             json_number_value (json_object_get (sw, "conversation_bytes_copied_per_gpu"))
                               / 1073741824.0);
+  json_t *pc = json_object_get (j, "prefix_cache");
+  if (pc && json_integer_value (json_object_get (pc, "lookups")) == 0)
+    g_string_append (s, "  prefix cache: no request's prompt had block hashes (a Mooncake-format "
+                        "trace gives them), so nothing was shared\n");
+  else if (pc)
+    g_string_append_printf (s, "  prefix cache: %.1f%% of prompt tokens found cached (%" G_GINT64_FORMAT
+                            " of %" G_GINT64_FORMAT " over %" G_GINT64_FORMAT " admissions), %"
+                            G_GINT64_FORMAT " units of %" G_GINT64_FORMAT " tokens cached, %"
+                            G_GINT64_FORMAT " evicted\n",
+                            100 * json_number_value (json_object_get (pc, "hit_rate")),
+                            (gint64) json_integer_value (json_object_get (pc, "hit_tokens")),
+                            (gint64) json_integer_value (json_object_get (pc, "lookup_tokens")),
+                            (gint64) json_integer_value (json_object_get (pc, "lookups")),
+                            (gint64) json_integer_value (json_object_get (pc, "inserted_units")),
+                            (gint64) json_integer_value (json_object_get (pc, "block_tokens")),
+                            (gint64) json_integer_value (json_object_get (pc, "evicted_units")));
   json_t *sp = json_object_get (j, "speculation");
   if (sp)
     g_string_append_printf (s, "  speculation (%s): %" G_GINT64_FORMAT " draft tokens, %.1f%% accepted\n",

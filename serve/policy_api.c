@@ -13,7 +13,20 @@ SimTime policy_req_arrival (const PolicyRequest *r) { return r->arrival; }
 gint64  policy_req_prompt (const PolicyRequest *r) { return r->prompt; }
 gint64  policy_req_output (const PolicyRequest *r) { return r->output; }
 gint64  policy_req_generated (const PolicyRequest *r) { return r->generated; }
-gint64  policy_req_computed (const PolicyRequest *r) { return r->computed; }
+/* A fresh request (new, or preempted by recomputation) counts as computed
+ * the prompt units its replica's prefix cache holds now (cache.prefix_caching);
+ * policy_kv_reserve takes them. */
+G_GNUC_NO_INLINE static gint64
+computed_fresh (const PolicyRequest *r)
+{
+  return serve__pc_peek (r->pc_rep, r, NULL) * r->pc_rep->pc_unit_tokens;
+}
+
+gint64
+policy_req_computed (const PolicyRequest *r)
+{
+  return serve__pc_fresh (r) ? computed_fresh (r) : r->computed;
+}
 gboolean policy_req_finished (const PolicyRequest *r) { return r->finished || r->rejected; }
 guint   policy_req_preemptions (const PolicyRequest *r) { return r->preemptions; }
 gint64  policy_req_blocks (const PolicyRequest *r) { return r->blocks; }
@@ -29,13 +42,14 @@ policy_req_pending (const PolicyRequest *r)
 {
   if (r->finished || r->rejected)
     return 0;
-  return r->prompt + r->generated - r->computed;
+  return r->prompt + r->generated - (serve__pc_fresh (r) ? computed_fresh (r) : r->computed);
 }
 
 guint   policy_replica_index (const PolicyReplica *rep) { return rep->index; }
 int     policy_replica_block_size (const PolicyReplica *rep) { return rep->mem.block_size; }
 gint64  policy_replica_total_blocks (const PolicyReplica *rep) { return rep->mem.num_blocks; }
-gint64  policy_replica_free_blocks (const PolicyReplica *rep) { return rep->free_blocks; }
+/* the idle prefix-cache blocks among them: evicted when needed */
+gint64  policy_replica_free_blocks (const PolicyReplica *rep) { return serve__kv_free_for_use (rep); }
 guint   policy_replica_load (const PolicyReplica *rep) { return rep->load; }
 SimTime policy_replica_now (const PolicyReplica *rep) { return serve_world_now (rep->world); }
 
@@ -49,6 +63,13 @@ gint64
 policy_req_blocks_for (const PolicyReplica *rep, const PolicyRequest *r, gint64 tokens)
 {
   g_return_val_if_fail (rep != NULL && r != NULL && tokens >= 0, 0);
+  if (serve__pc_fresh (r) && r->pc_rep == rep) {
+    /* without the cached units, but with the idle cache blocks it would
+     * take out of what policy_replica_free_blocks counts as free */
+    gint64 idle, h = serve__pc_peek (rep, r, &idle);
+    gint64 need = policy_replica_blocks_for (rep, tokens) - h * rep->pc_unit_blocks;
+    return MAX (need, 0) + idle;
+  }
   return serve__kv_blocks_for (rep, r, tokens);
 }
 

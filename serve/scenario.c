@@ -23,6 +23,7 @@ static const char default_json[] =
   "  \"catalog\": null,\n"
   "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1, \"network\": null },\n"
   "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9, \"preemption\": \"recompute\",\n"
+  "             \"prefix_caching\": false, \"prefix_block_tokens\": 512,\n"
   "             \"swap\": { \"overlap\": false, \"granularity_blocks\": 1, \"link_efficiency\": 0.8,\n"
   "                       \"op_latency_s\": 1e-05, \"reuse_host_copy\": false, \"host_gib\": 256,\n"
   "                       \"reuse_conversation\": false } },\n"
@@ -84,6 +85,8 @@ static const Field schema[] = {
   { "cache.block_size", T_INT, 1, 4096, NULL },
   { "cache.mem_util", T_NUM, 0.05, 1.0, NULL },
   { "cache.preemption", T_STR, 0, 0, "recompute|swap" },
+  { "cache.prefix_caching", T_BOOL, 0, 0, NULL },
+  { "cache.prefix_block_tokens", T_INT, 1, 1048576, NULL },
   { "cache.swap", T_OBJ, 0, 0, NULL },
   { "cache.swap.overlap", T_BOOL, 0, 0, NULL },
   { "cache.swap.granularity_blocks", T_INT, 1, 1e9, NULL },
@@ -430,6 +433,15 @@ fill_views (ServeScenario *sc, GError **error)
   sc->render = json_is_true (serve_scenario_get (sc, "output.render"));
   sc->timeline_interval = get_num (sc, "output.timeline_interval");
   sc->cpu_overlap = json_is_true (serve_scenario_get (sc, "engine.cpu_overlap"));
+  sc->prefix_caching = json_is_true (serve_scenario_get (sc, "cache.prefix_caching"));
+  sc->prefix_block_tokens = (gint64) get_num (sc, "cache.prefix_block_tokens");
+  if (sc->prefix_block_tokens % sc->block_size != 0) {
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                 "cache.prefix_block_tokens: must be a multiple of cache.block_size (%d), got %"
+                 G_GINT64_FORMAT " (a trace's hash covers whole KV blocks)", sc->block_size,
+                 sc->prefix_block_tokens);
+    return FALSE;
+  }
   sc->swap = g_strcmp0 (get_str (sc, "cache.preemption"), "swap") == 0;
   sc->swap_overlap = json_is_true (serve_scenario_get (sc, "cache.swap.overlap"));
   sc->swap_granularity = (gint64) get_num (sc, "cache.swap.granularity_blocks");

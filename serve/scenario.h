@@ -48,6 +48,10 @@ typedef struct {
   /* engine.cpu_overlap: the CPU prepares the next iteration while the GPU runs
    * this one (vLLM V1's async scheduling, SGLang's overlap scheduler) */
   gboolean    cpu_overlap;
+  /* prefix caching: prompt units of prefix_block_tokens tokens, named by the
+   * trace's block hashes, shared through each replica's KV cache */
+  gboolean    prefix_caching;
+  gint64      prefix_block_tokens;
   /* preemption by swapping (cache.preemption, cache.swap.*) */
   gboolean    swap, swap_overlap, swap_reuse;
   gint64      swap_granularity;   /* blocks per host-link copy operation */

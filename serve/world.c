@@ -83,14 +83,182 @@ serve_cost_cache_free (ServeCostCache *cache)
 
 /* ---- KV accounting (called through policies/policy.h) ----------------- */
 
+/* ---- prefix caching (cache.prefix_caching) -------------------------------
+ *
+ * vLLM's automatic prefix caching and SGLang's radix cache, at the trace's
+ * hash granularity: a prompt unit of pc_unit_tokens tokens (Mooncake's 512)
+ * whose KV one request computed is kept under its hash, and a later request
+ * whose prompt starts with the same hashes takes those units instead of
+ * prefilling them. Only whole units of the prompt are cached, and at least
+ * one prompt token is always computed (the first token comes from a forward
+ * pass), as in vLLM. A unit no request holds stays cached while its blocks
+ * are not needed; blocks run out -> the least recently released go first. */
+
+static gint64 pc_max_units (const struct ServeReplica *rep, const struct ServeRequest *r);
+
+gint64
+serve__pc_peek (const struct ServeReplica *rep, const struct ServeRequest *r, gint64 *idle_blocks)
+{
+  gint64 idle = 0, h = 0;
+  if (rep->pc && r->prefix_blocks) {
+    /* the whole units of the prompt, leaving at least one token to compute */
+    gint64 max = MIN (pc_max_units (rep, r),
+                      (r->prompt + r->generated - 1) / rep->pc_unit_tokens);
+    for (; h < max; h++) {
+      ServePrefixEntry *e = g_hash_table_lookup (rep->pc, &r->prefix_blocks[h]);
+      if (!e)
+        break;
+      if (e->refs == 0)
+        idle += rep->pc_unit_blocks;
+    }
+  }
+  if (idle_blocks)
+    *idle_blocks = idle;
+  return h;
+}
+
+/* Units of r's prompt the cache may hold: whole units with a hash. */
+static gint64
+pc_max_units (const struct ServeReplica *rep, const struct ServeRequest *r)
+{
+  return MIN ((gint64) r->n_prefix_blocks, r->prompt / rep->pc_unit_tokens);
+}
+
+static void
+pc_ref (struct ServeReplica *rep, ServePrefixEntry *e)
+{
+  if (e->refs++ == 0) {
+    g_queue_unlink (&rep->pc_idle, &e->link);
+    rep->pc_idle_blocks -= rep->pc_unit_blocks;
+  }
+}
+
+/* Let go of r's cached units, last first: the end of a prompt is the least
+ * likely to be shared, so it is evicted first (vLLM frees a request's blocks
+ * in reverse for the same reason). */
+static void
+pc_release (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  for (gint64 i = r->pc_units - 1; i >= 0; i--) {
+    ServePrefixEntry *e = g_hash_table_lookup (rep->pc, &r->prefix_blocks[i]);
+    g_assert (e && e->refs > 0);
+    if (--e->refs == 0) {
+      g_queue_push_tail_link (&rep->pc_idle, &e->link);
+      rep->pc_idle_blocks += rep->pc_unit_blocks;
+    }
+  }
+  r->pc_units = r->pc_blocks = 0;
+}
+
+/* A fresh request is admitted: take the units the cache holds for it. */
+static void
+pc_acquire (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  ServeMetrics *m = rep->world->metrics;
+  gint64 h = serve__pc_peek (rep, r, NULL);
+  for (gint64 i = 0; i < h; i++)
+    pc_ref (rep, g_hash_table_lookup (rep->pc, &r->prefix_blocks[i]));
+  r->pc_units = h;
+  r->pc_blocks = h * rep->pc_unit_blocks;
+  r->computed = h * rep->pc_unit_tokens;
+  m->pc_lookups++;
+  m->pc_lookup_tokens += (guint64) (r->prompt + r->generated);
+  m->pc_hit_tokens += (guint64) r->computed;
+}
+
+/* Undo pc_acquire (the reservation it preceded failed). */
+static void
+pc_unacquire (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  ServeMetrics *m = rep->world->metrics;
+  m->pc_lookups--;
+  m->pc_lookup_tokens -= (guint64) (r->prompt + r->generated);
+  m->pc_hit_tokens -= (guint64) r->computed;
+  pc_release (rep, r);
+  r->computed = 0;
+}
+
+/* Evict idle units, least recently released first, until `blocks` are free
+ * or none is left. */
+static void
+pc_evict (struct ServeReplica *rep, gint64 blocks)
+{
+  while (rep->free_blocks < blocks && rep->pc_idle.head) {
+    ServePrefixEntry *e = rep->pc_idle.head->data;
+    g_queue_unlink (&rep->pc_idle, &e->link);
+    rep->pc_idle_blocks -= rep->pc_unit_blocks;
+    rep->free_blocks += rep->pc_unit_blocks;
+    rep->world->metrics->pc_evicted_units++;
+    g_hash_table_remove (rep->pc, &e->hash);   /* frees e */
+  }
+}
+
+/* After an iteration: the prompt units r has now computed join the cache
+ * (r's own blocks become the entry's), or, where another request computed
+ * the same unit meanwhile, r takes the cached one and frees its copy. */
+static void
+pc_insert (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  gint64 n = MIN (pc_max_units (rep, r), MIN (r->computed, r->prompt) / rep->pc_unit_tokens);
+  for (gint64 i = r->pc_units; i < n; i++) {
+    ServePrefixEntry *e = g_hash_table_lookup (rep->pc, &r->prefix_blocks[i]);
+    if (e) {
+      pc_ref (rep, e);
+      rep->free_blocks += rep->pc_unit_blocks;
+    } else {
+      e = g_new0 (ServePrefixEntry, 1);
+      e->hash = r->prefix_blocks[i];
+      e->refs = 1;
+      e->link.data = e;
+      g_hash_table_insert (rep->pc, &e->hash, e);
+      rep->world->metrics->pc_inserted_units++;
+    }
+    r->blocks -= rep->pc_unit_blocks;
+    g_assert (r->blocks >= 0);
+  }
+  r->pc_units = MAX (r->pc_units, n);
+  r->pc_blocks = r->pc_units * rep->pc_unit_blocks;
+}
+
+/* ---- KV accounting (called through policies/policy.h) ----------------- */
+
+/* serve__kv_reserve for a fresh request with the prefix cache on: take its
+ * cached units, then reserve the rest; no change when that fails. */
+/* Free blocks short of `blocks`: evict idle prefix-cache units to make them
+ * up; FALSE (nothing evicted) when even all of them would not do. */
+G_GNUC_NO_INLINE static gboolean
+kv_make_room (struct ServeReplica *rep, gint64 blocks)
+{
+  if (blocks > serve__kv_free_for_use (rep))
+    return FALSE;
+  pc_evict (rep, blocks);
+  return TRUE;
+}
+
+G_GNUC_NO_INLINE static gboolean
+pc_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
+{
+  pc_acquire (rep, r);
+  gint64 need = serve__kv_blocks_for (rep, r, tokens);
+  if (!kv_make_room (rep, need)) {
+    pc_unacquire (rep, r);
+    return FALSE;
+  }
+  rep->free_blocks -= need;
+  r->blocks = need;
+  return TRUE;
+}
+
 gboolean
-serve__kv_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
+serve__kv_reserve_slow (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
 {
   gint64 need = serve__kv_blocks_for (rep, r, tokens);
   gint64 extra = need - r->blocks;   /* < 0: blocks slid out of the window */
   if (extra == 0 && rep->kv_window == 0)
-    return TRUE;   /* the usual case: a decode within its last block */
-  if (extra > 0 && extra > rep->free_blocks)
+    return TRUE;
+  if (serve__pc_fresh (r))   /* (holds nothing: never the case above) */
+    return pc_reserve (rep, r, tokens);
+  if (extra > 0 && extra > rep->free_blocks && !kv_make_room (rep, extra))
     return FALSE;
   rep->free_blocks -= extra;
   r->blocks = need;
@@ -105,6 +273,8 @@ kv_release (struct ServeReplica *rep, struct ServeRequest *r)
   rep->free_blocks += r->blocks;
   r->blocks = 0;
   r->kv_first = 0;
+  if (r->pc_units > 0)
+    pc_release (rep, r);
 }
 
 static void
@@ -257,9 +427,12 @@ serve__swap_out (struct ServeReplica *rep, struct ServeRequest *r)
   /* Blocks that were full when last copied are still valid on the host: KV
    * of earlier tokens never changes, so only the blocks written since move
    * (the then-partial last block among them). */
-  gint64 valid = sc->swap_reuse ? MIN (r->host_valid, r->blocks) : 0;
-  gint64 copy = r->blocks - valid;
-  gint64 host_after = MAX (r->blocks, r->host_blocks);
+  /* its blocks, the prefix cache's it holds among them: on the host they
+   * are its own copy (it comes back without sharing them) */
+  gint64 held = r->blocks + r->pc_blocks;
+  gint64 valid = sc->swap_reuse ? MIN (r->host_valid, held) : 0;
+  gint64 copy = held - valid;
+  gint64 host_after = MAX (held, r->host_blocks);
   /* a live request's KV outranks kept conversations */
   if (rep->conv_host)
     conv_make_room (rep, host_after - r->host_blocks);
@@ -280,7 +453,7 @@ gboolean
 serve__swap_in (struct ServeReplica *rep, struct ServeRequest *r)
 {
   gint64 need = serve__kv_blocks_for (rep, r, r->computed);   /* it holds none */
-  if (need > rep->free_blocks)
+  if (!kv_make_room (rep, need))
     return FALSE;
   rep->free_blocks -= need;
   r->blocks = need;
@@ -438,9 +611,34 @@ serve_world_kv_conserved (const ServeWorld *w)
   /* free + blocks held by the live requests == total, on every replica */
   for (guint i = 0; i < w->replicas->len; i++) {
     struct ServeReplica *rep = g_ptr_array_index (w->replicas, i);
-    gint64 held = 0;
-    for (GList *l = rep->live.head; l; l = l->next)
-      held += ((struct ServeRequest *) l->data)->blocks;
+    gint64 held = 0, refs = 0;
+    for (GList *l = rep->live.head; l; l = l->next) {
+      const struct ServeRequest *r = l->data;
+      held += r->blocks;
+      for (gint64 u = 0; u < r->pc_units; u++) {
+        const ServePrefixEntry *e = g_hash_table_lookup (rep->pc, &r->prefix_blocks[u]);
+        if (!e || e->refs <= 0)
+          return FALSE;
+        refs++;
+      }
+    }
+    /* and the prefix cache: every entry's blocks, the idle ones counted
+     * apart, and as many references as the live requests hold */
+    if (rep->pc) {
+      GHashTableIter it;
+      gpointer v;
+      gint64 n_refs = 0, n_idle = 0;
+      g_hash_table_iter_init (&it, rep->pc);
+      while (g_hash_table_iter_next (&it, NULL, &v)) {
+        const ServePrefixEntry *e = v;
+        n_refs += e->refs;
+        n_idle += e->refs == 0;
+      }
+      if (n_refs != refs || n_idle != (gint64) g_queue_get_length (&rep->pc_idle)
+          || rep->pc_idle_blocks != n_idle * rep->pc_unit_blocks)
+        return FALSE;
+      held += (gint64) g_hash_table_size (rep->pc) * rep->pc_unit_blocks;
+    }
     if (rep->free_blocks < 0 || rep->free_blocks + held != rep->mem.num_blocks)
       return FALSE;
   }
@@ -452,8 +650,9 @@ serve_world_kv_conserved (const ServeWorld *w)
 static void
 kv_sample (struct ServeReplica *rep)
 {
+  /* idle prefix-cache blocks count as free, as vLLM reports its usage */
   double used = rep->mem.num_blocks
-                  ? 1.0 - (double) rep->free_blocks / (double) rep->mem.num_blocks : 0.0;
+                  ? 1.0 - (double) serve__kv_free_for_use (rep) / (double) rep->mem.num_blocks : 0.0;
   sim_time_avg_set (&rep->kv_used, sim_engine_now (rep->world->engine), used);
 }
 
@@ -564,6 +763,8 @@ on_iteration_end (SimEngine *engine, gpointer user, gpointer target, gpointer da
     if (r->rejected)
       continue;
     r->computed += e->q;
+    if (G_UNLIKELY (r->pc_rep != NULL) && r->pc_units < (gint64) r->n_prefix_blocks)
+      pc_insert (rep, r);
     if (r->computed < r->prompt + r->generated)
       continue; /* a prefill chunk that emits no token yet */
     if (G_UNLIKELY (e->k > 0)) {
@@ -669,6 +870,8 @@ on_arrival (SimEngine *engine, gpointer user, gpointer target, gpointer data)
     g_assert (k < w->replicas->len);
     struct ServeReplica *rep = g_ptr_array_index (w->replicas, k);
     r->replica = k;
+    if (rep->pc && r->prefix_blocks)
+      r->pc_rep = rep;
     r->live_link.data = r;
     g_queue_push_tail_link (&rep->live, &r->live_link);
     rep->load++;
@@ -703,7 +906,7 @@ on_sample (SimEngine *engine, gpointer user, gpointer target, gpointer data)
     row.queued += rep->ops->queued ? rep->ops->queued (rep->state) : 0;
     row.running += rep->busy ? rep->batch.len : 0;
     blocks += (double) rep->mem.num_blocks;
-    free_blocks += (double) rep->free_blocks;
+    free_blocks += (double) serve__kv_free_for_use (rep);
   }
   row.kv_used = blocks > 0 ? 1.0 - free_blocks / blocks : 0;
   serve_metrics_sample (w->metrics, &row);
@@ -815,6 +1018,8 @@ replica_free (gpointer p)
     sim_rng_free (rep->spec_rng);
   if (rep->conv_host)
     g_hash_table_destroy (rep->conv_host); /* frees the entries */
+  if (rep->pc)
+    g_hash_table_destroy (rep->pc);
   /* requests still live after a failed run */
   GList *l;
   while ((l = g_queue_pop_head_link (&rep->live)))
@@ -991,6 +1196,15 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
       w->client_cdf[c] = (acc += pow (c + 1.0, -sc->client_skew) / tot);
   }
 
+  if (sc->prefix_caching && w->llm->sliding_window > 0) {
+    /* vLLM V1 caches a windowed model's prefix only inside the window
+     * (a hybrid KV manager); that is not modelled */
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                 "cache.prefix_caching: model '%s' attends over a sliding window of %" G_GINT64_FORMAT
+                 " tokens; prefix caching with a sliding window is not modelled (set it to false)",
+                 sc->model, (gint64) w->llm->sliding_window);
+    goto fail;
+  }
   for (int i = 0; i < sc->replicas; i++) {
     struct ServeReplica *rep = g_new0 (struct ServeReplica, 1);
     rep->index = i;
@@ -998,9 +1212,15 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
     rep->mem = mem;
     rep->free_blocks = mem.num_blocks;
     rep->kv_window = w->llm->sliding_window;
-      if (sc->swap_conversation)
+    if (sc->swap_conversation)
       rep->conv_host = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
     g_queue_init (&rep->conv_lru);
+    if (sc->prefix_caching) {
+      rep->pc = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
+      rep->pc_unit_tokens = sc->prefix_block_tokens;
+      rep->pc_unit_blocks = sc->prefix_block_tokens / sc->block_size;
+    }
+    g_queue_init (&rep->pc_idle);
     rep->ops = sops;
     rep->batch.owner = rep;
 

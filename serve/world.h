@@ -53,8 +53,23 @@ struct ServeRequest {
   double   spec_alpha;      /* this request's per-token draft acceptance */
   guint64 *prefix_blocks;   /* prompt block hashes from the trace (Mooncake hash_ids), or NULL */
   gsize    n_prefix_blocks;
+  /* prefix caching (cache.prefix_caching): the first pc_units of its prompt's
+   * hash units are held through the replica's prefix cache, shared, and not
+   * counted in `blocks` (which holds only its own) */
+  gint64   pc_units;
+  gint64   pc_blocks;       /* their KV blocks: pc_units x the replica's pc_unit_blocks */
+  struct ServeReplica *pc_rep; /* its replica when the cache is on and it has hashes, else NULL */
   GList    live_link;       /* in its replica's live list (data = the request) */
 };
+
+/* One hash unit of prompt KV in a replica's prefix cache
+ * (cache.prefix_caching): pc_unit_blocks KV blocks, shared by every request
+ * whose prompt starts with the same units. */
+typedef struct {
+  guint64 hash;             /* the key: the trace's block hash (Mooncake hash_ids) */
+  gint64  refs;             /* requests holding it; 0 = idle: evictable, still a hit */
+  GList   link;             /* in the replica's pc_idle while refs == 0 (data = the entry) */
+} ServePrefixEntry;
 
 /* A finished turn's KV kept in one replica's host memory (cache.swap.reuse_conversation). */
 typedef struct {
@@ -107,6 +122,14 @@ struct ServeReplica {
    * kept in host memory, by conversation id; NULL when off */
   GHashTable               *conv_host;    /* gint64 * -> ServeConvEntry * (owned) */
   GQueue                    conv_lru;     /* the entries' links, least recently stored first */
+  /* prefix caching (cache.prefix_caching): NULL when off. Every entry holds
+   * pc_unit_blocks blocks out of the KV cache; idle ones (no request holds
+   * them) are evicted least recently released first when blocks run out, and
+   * count as free to the schedulers. */
+  GHashTable               *pc;           /* guint64 * -> ServePrefixEntry * (owned) */
+  GQueue                    pc_idle;      /* idle entries' links, least recently released first */
+  gint64                    pc_idle_blocks;
+  gint64                    pc_unit_tokens, pc_unit_blocks;
   /* speculation */
   SimRng                   *spec_rng;
   guint64                   spec_proposed, spec_accepted;
@@ -172,7 +195,6 @@ struct ServeOutput *serve_world_output (const ServeWorld *w);
 gboolean    serve_world_kv_conserved (const ServeWorld *w);
 
 /* Internal to serve/ (double underscore): used by serve/policy_api.c and serve/output.c. */
-gboolean        serve__kv_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens);
 /* Blocks r would hold once `tokens` of its context are reserved (what
  * serve__kv_reserve asks for; fewer than ceil(tokens / block size) under a
  * sliding window: the blocks wholly before the first key its next query
@@ -192,9 +214,39 @@ static inline gint64
 serve__kv_blocks_for (const struct ServeReplica *rep, const struct ServeRequest *r, gint64 tokens)
 {
   gint64 need = (tokens + rep->mem.block_size - 1) / rep->mem.block_size;
-  if (G_LIKELY (rep->kv_window == 0))
-    return MAX (need, r->blocks);
+  if (G_LIKELY (rep->kv_window == 0))   /* (prefix caching runs only without a window) */
+    return MAX (need - r->pc_blocks, r->blocks);
   return MAX (need, r->kv_first + r->blocks) - serve__kv_first_needed (rep, r);
+}
+/* Prefix caching, for serve/policy_api.c. A request is "fresh" while it holds
+ * no KV and has nothing computed (new, or preempted by recomputation): the
+ * policies then see as computed the prompt units its replica's cache holds
+ * (serve__pc_peek; tokens, and the idle cache blocks it would take), and
+ * serve__kv_reserve takes them. Blocks free for a scheduler: the free ones
+ * and the idle cache entries' (evictable). */
+static inline gboolean
+serve__pc_fresh (const struct ServeRequest *r)
+{
+  return G_UNLIKELY (r->pc_rep != NULL) && r->computed == 0 && r->blocks == 0 && !r->swapped;
+}
+gint64          serve__pc_peek (const struct ServeReplica *rep, const struct ServeRequest *r,
+                                gint64 *idle_blocks);
+static inline gint64
+serve__kv_free_for_use (const struct ServeReplica *rep)
+{
+  return rep->free_blocks + rep->pc_idle_blocks;
+}
+/* Grow (or, under a window, slide) r's KV to hold `tokens` tokens; FALSE, and
+ * no change, when the blocks are not there. The usual case, a decode step
+ * inside its last block, is inline. */
+gboolean        serve__kv_reserve_slow (struct ServeReplica *rep, struct ServeRequest *r,
+                                        gint64 tokens);
+static inline gboolean
+serve__kv_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
+{
+  if (G_LIKELY (rep->kv_window == 0) && serve__kv_blocks_for (rep, r, tokens) == r->blocks)
+    return TRUE;
+  return serve__kv_reserve_slow (rep, r, tokens);
 }
 void            serve__preempt (struct ServeReplica *rep, struct ServeRequest *r);
 void            serve__reject (struct ServeReplica *rep, struct ServeRequest *r, const char *why);

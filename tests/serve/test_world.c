@@ -1440,6 +1440,193 @@ done:
   g_free (out);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* prefix caching (cache.prefix_caching)                                    */
+
+/* One iteration's time for the default model and GPU, by the cost model. */
+static gint64
+iter_ns (const ModelSeqWork *work, guint n)
+{
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+  ModelCost cost;
+  model_cost_init (&cost, model_catalog_llm (cat, "llama-3.1-8b", NULL),
+                   model_catalog_gpu (cat, "h100-sxm", NULL), 1);
+  ModelIterCost it;
+  model_cost_iteration (&cost, work, n, &it);
+  model_catalog_free (cat);
+  return model_iter_ns (&it);
+}
+
+/* Four requests, each alone on one replica, in Mooncake's format (512-token
+ * hash units). B shares A's first two units: it prefills only its last 76
+ * tokens, against 1,024 cached, and its TTFT is exactly that iteration's.
+ * C's prompt is exactly two units: the last token is always computed, so
+ * only one unit is taken. D's first hash differs, so nothing is (a hash
+ * names a unit with everything before it). */
+static void
+test_prefix_cache_exact (void)
+{
+  char *out = subdir ("prefix", TRUE);
+  char *trace = test_write_file (out, "t.jsonl",
+    "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [1, 2, 3]}\n"
+    "{\"timestamp\": 10000, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [1, 2, 9]}\n"
+    "{\"timestamp\": 20000, \"input_length\": 1024, \"output_length\": 2, \"hash_ids\": [1, 2]}\n"
+    "{\"timestamp\": 30000, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [7, 2, 3]}\n");
+  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
+  char *dir = g_build_filename (out, "run", NULL);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  kv_checks = kv_violations = 0;
+  if (!run_ok (&r, dir, NULL, registry_with_checked (), set_trace, "cluster.replicas=1",
+               "scheduler.name=vllm-checked", "cache.prefix_caching=true", NULL))
+    goto done;
+  CU_ASSERT_EQUAL (kv_violations, 0);
+  ServeMetrics *m = serve_world_metrics (r.w);
+  CU_ASSERT_EQUAL (m->completed, 4);
+  CU_ASSERT_EQUAL (m->pc_lookups, 4);
+  CU_ASSERT_EQUAL (m->pc_lookup_tokens, 1100 + 1100 + 1024 + 1100);
+  CU_ASSERT_EQUAL (m->pc_hit_tokens, 1024 + 512);
+  /* A: units 1, 2 (3 is partial); D: unit 7, and takes the cached 2 */
+  CU_ASSERT_EQUAL (m->pc_inserted_units, 3);
+  CU_ASSERT_EQUAL (m->pc_evicted_units, 0);
+  GPtrArray *rows = read_requests (dir);
+  if (rows->len == 4) {
+    ModelSeqWork a = { 1100, 0 }, b = { 76, 1024 }, c = { 512, 512 };
+    CU_ASSERT_EQUAL (col_ns (rows, 0, C_TTFT), iter_ns (&a, 1));
+    CU_ASSERT_EQUAL (col_ns (rows, 1, C_TTFT), iter_ns (&b, 1));
+    CU_ASSERT_EQUAL (col_ns (rows, 2, C_TTFT), iter_ns (&c, 1));
+    CU_ASSERT_EQUAL (col_ns (rows, 3, C_TTFT), iter_ns (&a, 1));
+    CU_ASSERT_TRUE (col_ns (rows, 1, C_TTFT) < col_ns (rows, 0, C_TTFT) / 3);
+  }
+  g_ptr_array_unref (rows);
+  /* all done: the cache holds its 3 units, idle, and they count as free */
+  struct ServeReplica *rep = serve_world_replica (r.w, 0);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+  CU_ASSERT_EQUAL (g_hash_table_size (rep->pc), 3);
+  CU_ASSERT_EQUAL (rep->pc_idle_blocks, 3 * 512 / 16);
+  CU_ASSERT_EQUAL (rep->free_blocks + rep->pc_idle_blocks, rep->mem.num_blocks);
+  CU_ASSERT_EQUAL (policy_replica_free_blocks (rep), rep->mem.num_blocks);
+  json_t *sum = load_summary (dir);
+  CU_ASSERT_EQUAL (jpath (sum, "prefix_cache", "hit_tokens"), 1536);
+  CU_ASSERT_DOUBLE_EQUAL (jpath (sum, "prefix_cache", "hit_rate"), 1536.0 / 4324.0, 1e-9);
+  CU_ASSERT_EQUAL (jpath (sum, "prefix_cache", "block_tokens"), 512);
+  json_decref (sum);
+  char *text = serve_world_summary_text (r.w);
+  CU_ASSERT_TRUE (contains (text, "prefix cache: 35.5% of prompt tokens found cached (1536 of 4324"));
+  g_free (text);
+  run_clear (&r);
+
+  /* off: the same trace prefills every prompt whole, and says nothing of it */
+  if (run_ok (&r, dir, NULL, NULL, set_trace, "cluster.replicas=1", NULL)) {
+    rows = read_requests (dir);
+    ModelSeqWork a = { 1100, 0 };
+    if (rows->len == 4)
+      CU_ASSERT_EQUAL (col_ns (rows, 1, C_TTFT), iter_ns (&a, 1));
+    g_ptr_array_unref (rows);
+    sum = load_summary (dir);
+    CU_ASSERT_PTR_NULL (json_object_get (sum, "prefix_cache"));
+    json_decref (sum);
+  }
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+done:
+  run_clear (&r);
+  g_free (set_trace);
+  g_free (trace);
+  g_free (dir);
+  g_free (out);
+}
+
+/* A Mooncake-like burst: 60 requests of 4 x 512-token units, the first 2
+ * shared within each of 2 groups, into a cache of ~400 blocks (about three
+ * prompts): prefills share, decodes preempt, idle units are evicted, and KV
+ * stays conserved at every scheduling decision, with vllm (by recompute and
+ * by swap) and with chunked prefills (sarathi). */
+static void
+test_prefix_cache_pressure (void)
+{
+  gint64 blocks;
+  double mu = small_mem_util (400, &blocks);
+  CU_ASSERT_TRUE_FATAL (mu > 0);
+  char *mus = g_strdup_printf ("cache.mem_util=%.17g", mu);
+  char *out = subdir ("prefix-pressure", TRUE);
+  GString *t = g_string_new (NULL);
+  for (int i = 0; i < 60; i++) {
+    int g = i % 2;
+    g_string_append_printf (t, "{\"timestamp\": %d, \"input_length\": %d, \"output_length\": %d, "
+                               "\"hash_ids\": [%d, %d, %d, %d]}\n",
+                            i * 20, 4 * 512 - 7 * i, 300 + 37 * (i % 7), 100 * g, 100 * g + 1,
+                            1000 + 2 * i, 1001 + 2 * i);
+  }
+  char *trace = test_write_file (out, "t.jsonl", t->str);
+  g_string_free (t, TRUE);
+  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
+  static const char *const variants[][2] = {
+    { "scheduler.name=vllm-checked", "cache.preemption=\"recompute\"" },
+    { "scheduler.name=vllm-checked", "cache.preemption=\"swap\"" },
+    { "scheduler.name=sarathi", "scheduler.token_budget=512" },
+  };
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++) {
+    char *dir = g_build_filename (out, v == 0 ? "a" : v == 1 ? "b" : "c", NULL);
+    Run r = { 0 };
+    guint bad0 = n_bad_logs;
+    kv_checks = kv_violations = 0;
+    if (run_ok (&r, dir, NULL, registry_with_checked (), set_trace, mus, "cluster.replicas=1",
+                "cache.prefix_caching=true", variants[v][0], variants[v][1], NULL)) {
+      ServeMetrics *m = serve_world_metrics (r.w);
+      CU_ASSERT_EQUAL (m->completed, 60);
+      CU_ASSERT_EQUAL (m->rejected, 0);
+      CU_ASSERT_TRUE (m->pc_hit_tokens > 0);
+      CU_ASSERT_TRUE (m->pc_evicted_units > 0);
+      CU_ASSERT_TRUE (m->preemptions > 0 || v == 2);
+      CU_ASSERT_TRUE (v == 2 || kv_checks > 100);
+      CU_ASSERT_EQUAL (kv_violations, 0);
+      CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+      struct ServeReplica *rep = serve_world_replica (r.w, 0);
+      CU_ASSERT_EQUAL (policy_replica_free_blocks (rep), rep->mem.num_blocks);
+      printf ("\n  variant %u: %.1f%% of %" G_GUINT64_FORMAT " tokens hit, %" G_GUINT64_FORMAT
+              " preemptions, %" G_GUINT64_FORMAT " evictions", v,
+              100.0 * m->pc_hit_tokens / m->pc_lookup_tokens, m->pc_lookup_tokens,
+              m->preemptions, m->pc_evicted_units);
+    }
+    CU_ASSERT_EQUAL (n_bad_logs, bad0);
+    run_clear (&r);
+    g_free (dir);
+  }
+  g_free (set_trace);
+  g_free (trace);
+  g_free (mus);
+  g_free (out);
+}
+
+/* Bad settings: a unit that is not whole KV blocks, and a windowed model. */
+static void
+test_prefix_cache_bad (void)
+{
+  GError *e = NULL;
+  ServeScenario *sc = scen (NULL, NULL, &e, "cache.prefix_caching=true",
+                            "cache.prefix_block_tokens=500", NULL);
+  CU_ASSERT_PTR_NULL (sc);
+  CU_ASSERT_TRUE (e && contains (e->message, "cache.prefix_block_tokens: must be a multiple of "
+                                             "cache.block_size (16), got 500"));
+  g_clear_error (&e);
+  sc = scen (NULL, NULL, &e, "cache.prefix_caching=1", NULL);
+  CU_ASSERT_PTR_NULL (sc);
+  CU_ASSERT_TRUE (e && contains (e->message, "cache.prefix_caching"));
+  g_clear_error (&e);
+  sc = scen (NULL, NULL, &e, "cache.prefix_block_tokens=0", NULL);
+  CU_ASSERT_PTR_NULL (sc);
+  CU_ASSERT_TRUE (e && contains (e->message, "cache.prefix_block_tokens"));
+  g_clear_error (&e);
+  Run r = { 0 };
+  CU_ASSERT_FALSE (run_sc (&r, scen (NULL, NULL, &e, "model=mistral-7b",
+                                      "cache.prefix_caching=true", NULL), NULL, &e));
+  CU_ASSERT_TRUE (e && contains (e->message, "sliding window of 4096 tokens; prefix caching"));
+  g_clear_error (&e);
+  run_clear (&r);
+}
+
 int
 main (void)
 {
@@ -1449,6 +1636,9 @@ main (void)
     { "engine.cpu_overlap: back-to-back iterations take max(GPU, CPU)", test_cpu_overlap_exact },
     { "KV conserved at every step under preemption", test_kv_conserved_under_preemption },
     { "sliding window: KV held only for the window", test_sliding_window_kv },
+    { "prefix caching: shared units skip prefill, times exact", test_prefix_cache_exact },
+    { "prefix caching under KV pressure: evicts, preempts, conserved", test_prefix_cache_pressure },
+    { "prefix caching: bad settings rejected with the field", test_prefix_cache_bad },
     { "prompts that never fit are rejected, rest complete", test_reject_prompt_too_long_mixed },
     { "all requests rejected: run ends cleanly", test_reject_all },
     { "output outgrowing the cache: rejected, run ends", test_reject_output_outgrows_cache },
