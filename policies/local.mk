@@ -14,4 +14,5 @@ policies_libpolicies_a_SOURCES = \
 	policies/sched_specdec.c \
 	policies/router_rr.c \
 	policies/router_conversation.c \
+	policies/router_cache.c \
 	policies/template.c

@@ -81,6 +81,10 @@ gint64  policy_replica_blocks_for (const PolicyReplica *rep, gint64 tokens);
  * before its next query's window are not held (they are freed when it
  * reserves). What a scheduler should compare with the free blocks. */
 gint64  policy_req_blocks_for (const PolicyReplica *rep, const PolicyRequest *r, gint64 tokens);
+/* Tokens of r's prompt that the replica's prefix cache holds now
+ * (cache.prefix_caching), as it would count them were r admitted there: 0
+ * when the cache is off or the trace names no prompt blocks. For routers. */
+gint64  policy_replica_cached_prefix (const PolicyReplica *rep, const PolicyRequest *r);
 /* Requests assigned to the replica and not finished (waiting or running). */
 guint   policy_replica_load (const PolicyReplica *rep);
 SimTime policy_replica_now (const PolicyReplica *rep);

@@ -28,6 +28,7 @@ extern const PolicySchedulerOps policy_sched_specdec;
 extern const PolicySchedulerOps policy_sched_smartspec;
 extern const PolicyRouterOps    policy_router_round_robin;
 extern const PolicyRouterOps    policy_router_conversation;
+extern const PolicyRouterOps    policy_router_cache_aware;
 
 static const PolicySchedulerOps *const builtin_schedulers[] = {
   &policy_sched_vllm, &policy_sched_template, &policy_sched_static, &policy_sched_orca,
@@ -37,6 +38,7 @@ static const PolicySchedulerOps *const builtin_schedulers[] = {
 static const PolicyRouterOps *const builtin_routers[] = {
   &policy_router_round_robin,
   &policy_router_conversation,
+  &policy_router_cache_aware,
 };
 
 struct PolicyRegistry {

@@ -54,6 +54,13 @@ guint   policy_replica_load (const PolicyReplica *rep) { return rep->load; }
 SimTime policy_replica_now (const PolicyReplica *rep) { return serve_world_now (rep->world); }
 
 gint64
+policy_replica_cached_prefix (const PolicyReplica *rep, const PolicyRequest *r)
+{
+  g_return_val_if_fail (rep != NULL && r != NULL, 0);
+  return serve__pc_peek (rep, r, NULL) * rep->pc_unit_tokens;
+}
+
+gint64
 policy_replica_blocks_for (const PolicyReplica *rep, gint64 tokens)
 {
   return (tokens + rep->mem.block_size - 1) / rep->mem.block_size;

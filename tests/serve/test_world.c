@@ -1600,6 +1600,54 @@ test_prefix_cache_pressure (void)
   g_free (out);
 }
 
+/* The cache-aware router on two replicas: A and B arrive together and are
+ * spread by load; C, later, shares B's first two units and goes to B's
+ * replica (round-robin would send it to A's); D, arriving with C, shares
+ * them too, but with C queued there its replica is busier: at beta 1 the
+ * load outweighs a 49% hit and D goes to the other replica, at beta 0 it
+ * follows the hit. */
+static void
+test_cache_aware_router (void)
+{
+  char *out = subdir ("cache-router", TRUE);
+  char *trace = test_write_file (out, "t.jsonl",
+    "{\"timestamp\": 0, \"input_length\": 2100, \"output_length\": 2, \"hash_ids\": [1, 2, 3, 4, 40]}\n"
+    "{\"timestamp\": 0, \"input_length\": 2100, \"output_length\": 2, \"hash_ids\": [5, 6, 7, 8, 80]}\n"
+    "{\"timestamp\": 10000, \"input_length\": 2100, \"output_length\": 2, \"hash_ids\": [5, 6, 9, 10, 90]}\n"
+    "{\"timestamp\": 10000, \"input_length\": 2100, \"output_length\": 2, \"hash_ids\": [5, 6, 11, 12, 91]}\n");
+  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
+  static const struct { const char *router, *beta; const char *replicas; guint64 hits; } cases[] = {
+    { "router.name=round-robin", NULL, "0101", 1024 },   /* D lands on B's by turn */
+    { "router.name=cache-aware", "router.beta=1", "0110", 1024 },
+    { "router.name=cache-aware", "router.beta=0", "0111", 2048 },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    Run r = { 0 };
+    if (run_ok (&r, out, NULL, NULL, set_trace, "cluster.replicas=2", "cache.prefix_caching=true",
+                cases[c].router, cases[c].beta, NULL)) {
+      GPtrArray *rows = read_requests (out);
+      char got[5] = "????";
+      for (guint i = 0; i < 4 && i < rows->len; i++)
+        got[i] = field (rows, i, C_REPLICA)[0];
+      CU_ASSERT_STRING_EQUAL (got, cases[c].replicas);
+      CU_ASSERT_EQUAL (serve_world_metrics (r.w)->pc_hit_tokens, cases[c].hits);
+      g_ptr_array_unref (rows);
+    }
+    run_clear (&r);
+  }
+  /* a bad parameter names itself */
+  GError *e = NULL;
+  Run r = { 0 };
+  CU_ASSERT_FALSE (run_sc (&r, scen (NULL, NULL, &e, "router.name=cache-aware", "router.beta=-1",
+                                      NULL), NULL, &e));
+  CU_ASSERT_TRUE (e && contains (e->message, "beta"));
+  g_clear_error (&e);
+  run_clear (&r);
+  g_free (set_trace);
+  g_free (trace);
+  g_free (out);
+}
+
 /* Bad settings: a unit that is not whole KV blocks, and a windowed model. */
 static void
 test_prefix_cache_bad (void)
@@ -1639,6 +1687,7 @@ main (void)
     { "prefix caching: shared units skip prefill, times exact", test_prefix_cache_exact },
     { "prefix caching under KV pressure: evicts, preempts, conserved", test_prefix_cache_pressure },
     { "prefix caching: bad settings rejected with the field", test_prefix_cache_bad },
+    { "cache-aware router: prefix hits weighed against load", test_cache_aware_router },
     { "prompts that never fit are rejected, rest complete", test_reject_prompt_too_long_mixed },
     { "all requests rejected: run ends cleanly", test_reject_all },
     { "output outgrowing the cache: rejected, run ends", test_reject_output_outgrows_cache },
