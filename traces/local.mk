@@ -6,7 +6,8 @@ traces_libtraces_a_SOURCES = \
 nobase_dist_pkgdata_DATA += \
 	traces/data/README.md \
 	traces/data/azure_conv_1k.csv \
-	traces/data/arxiv_lengths_1k.csv
+	traces/data/arxiv_lengths_1k.csv \
+	traces/data/mooncake_conv_1k.jsonl
 
 check_PROGRAMS += tests/traces/test_trace
 TESTS += tests/traces/test_trace
