@@ -42,6 +42,10 @@ struct ServeMetrics {
   guint64 conv_blocks_in;     /* blocks copied host -> GPU for them */
   guint64 conv_blocks_out;    /* blocks copied GPU -> host when turns finished */
   guint64 conv_saves, conv_evictions, conv_skipped;
+  /* prefill/decode disaggregation (cluster.prefill_replicas) */
+  guint64 kv_xfers;           /* requests whose KV moved to a decode replica */
+  double  kv_xfer_bytes;      /* per GPU (each TP rank sends its shard) */
+  SimTime kv_xfer_ns;         /* summed transfer times */
   /* prefix caching (cache.prefix_caching) */
   guint64 pc_lookups;         /* admissions that looked their prompt up (a preempted request again) */
   guint64 pc_lookup_tokens;   /* tokens they had to process (prompt + generated) */

@@ -255,6 +255,17 @@ serve_world_summary_json (ServeWorld *w)
     }
     json_object_set_new (o, "swap", sw);
   }
+  if (sc->prefill_replicas > 0) {
+    json_t *d = json_object ();
+    json_object_set_new (d, "prefill_replicas", json_integer (sc->prefill_replicas));
+    json_object_set_new (d, "decode_replicas", json_integer (sc->replicas - sc->prefill_replicas));
+    json_object_set_new (d, "kv_transfer", json_string (sc->kv_transfer_nvlink ? "nvlink" : "network"));
+    json_object_set_new (d, "transfers", json_integer ((json_int_t) m->kv_xfers));
+    json_object_set_new (d, "gib_per_gpu", json_real (m->kv_xfer_bytes / 1073741824.0));
+    json_object_set_new (d, "transfer_time_mean_s",
+                         json_real (m->kv_xfers ? SIM_TIME_TO_S (m->kv_xfer_ns) / (double) m->kv_xfers : 0.0));
+    json_object_set_new (o, "disaggregation", d);
+  }
   if (sc->prefix_caching) {
     json_t *pc = json_object ();
     json_object_set_new (pc, "block_tokens", json_integer ((json_int_t) sc->prefix_block_tokens));
@@ -381,6 +392,17 @@ serve_world_summary_text (ServeWorld *w)
                             (gint64) json_integer_value (json_object_get (sw, "conversation_tokens_reused")),
                             json_number_value (json_object_get (sw, "conversation_bytes_copied_per_gpu"))
                               / 1073741824.0);
+  json_t *dg = json_object_get (j, "disaggregation");
+  if (dg)
+    g_string_append_printf (s, "  disaggregated: %" G_GINT64_FORMAT " prefill + %" G_GINT64_FORMAT
+                            " decode replicas; %" G_GINT64_FORMAT " KV transfers over %s, %.2f GiB "
+                            "per GPU, %.3f ms each on average\n",
+                            (gint64) json_integer_value (json_object_get (dg, "prefill_replicas")),
+                            (gint64) json_integer_value (json_object_get (dg, "decode_replicas")),
+                            (gint64) json_integer_value (json_object_get (dg, "transfers")),
+                            json_string_value (json_object_get (dg, "kv_transfer")),
+                            json_number_value (json_object_get (dg, "gib_per_gpu")),
+                            1e3 * json_number_value (json_object_get (dg, "transfer_time_mean_s")));
   json_t *pc = json_object_get (j, "prefix_cache");
   if (pc && json_integer_value (json_object_get (pc, "lookups")) == 0)
     g_string_append (s, "  prefix cache: no request's prompt had block hashes (a Mooncake-format "

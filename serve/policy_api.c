@@ -22,12 +22,22 @@ computed_fresh (const PolicyRequest *r)
   return serve__pc_peek (r->pc_rep, r, NULL) * r->pc_rep->pc_unit_tokens;
 }
 
+/* (out of line and called last: the usual path of policy_req_pending needs
+ * no stack frame) */
+G_GNUC_NO_INLINE static gint64
+pending_fresh (const PolicyRequest *r)
+{
+  return r->prompt + r->generated - computed_fresh (r);
+}
+
 gint64
 policy_req_computed (const PolicyRequest *r)
 {
   return serve__pc_fresh (r) ? computed_fresh (r) : r->computed;
 }
-gboolean policy_req_finished (const PolicyRequest *r) { return r->finished || r->rejected; }
+/* a request whose prefill is done on a prefill replica (disaggregation) is
+ * finished there: its scheduler lets go of it */
+gboolean policy_req_finished (const PolicyRequest *r) { return (r->finished | r->rejected | r->migrating) != 0; }
 guint   policy_req_preemptions (const PolicyRequest *r) { return r->preemptions; }
 gint64  policy_req_blocks (const PolicyRequest *r) { return r->blocks; }
 int     policy_req_priority (const PolicyRequest *r) { return r->priority; }
@@ -40,9 +50,12 @@ gboolean policy_req_swapped (const PolicyRequest *r) { return r->swapped; }
 gint64
 policy_req_pending (const PolicyRequest *r)
 {
-  if (r->finished || r->rejected)
+  /* (bitwise: one test for the three flags, on every batch entry's path) */
+  if (G_UNLIKELY (r->finished | r->rejected | r->migrating))
     return 0;
-  return r->prompt + r->generated - (serve__pc_fresh (r) ? computed_fresh (r) : r->computed);
+  if (G_UNLIKELY (serve__pc_fresh (r)))
+    return pending_fresh (r);
+  return r->prompt + r->generated - r->computed;
 }
 
 guint   policy_replica_index (const PolicyReplica *rep) { return rep->index; }
@@ -83,7 +96,7 @@ policy_req_blocks_for (const PolicyReplica *rep, const PolicyRequest *r, gint64 
 gboolean
 policy_kv_reserve (PolicyReplica *rep, PolicyRequest *r, gint64 tokens)
 {
-  g_return_val_if_fail (r->replica == rep->index && !r->finished && !r->rejected, FALSE);
+  g_return_val_if_fail (r->replica == rep->index && !r->finished && !r->rejected && !r->migrating, FALSE);
   g_return_val_if_fail (!r->swapped, FALSE);
   g_return_val_if_fail (tokens >= 0, FALSE);
   return serve__kv_reserve (rep, r, tokens);
@@ -123,7 +136,7 @@ policy_reject (PolicyReplica *rep, PolicyRequest *r, const char *why)
 void
 policy_batch_add (PolicyBatch *b, PolicyRequest *r, gint64 q)
 {
-  g_return_if_fail (!r->in_batch && !r->finished && !r->rejected && !r->swapped);
+  g_return_if_fail (!r->in_batch && !r->finished && !r->rejected && !r->swapped && !r->migrating);
   g_return_if_fail (q >= 1 && q <= policy_req_pending (r));
   /* The KV for the new tokens must already be reserved. */
   g_return_if_fail (r->blocks >= serve__kv_blocks_for (b->owner, r, r->computed + q));

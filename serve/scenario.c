@@ -21,7 +21,8 @@ static const char default_json[] =
   "  \"seed\": 1,\n"
   "  \"model\": \"llama-3.1-8b\",\n"
   "  \"catalog\": null,\n"
-  "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1, \"network\": null },\n"
+  "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1, \"network\": null,\n"
+  "               \"prefill_replicas\": 0, \"kv_transfer\": \"network\" },\n"
   "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9, \"preemption\": \"recompute\",\n"
   "             \"prefix_caching\": false, \"prefix_block_tokens\": 512,\n"
   "             \"swap\": { \"overlap\": false, \"granularity_blocks\": 1, \"link_efficiency\": 0.8,\n"
@@ -81,6 +82,8 @@ static const Field schema[] = {
   { "cluster.replicas", T_INT, 1, 100000, NULL },
   { "cluster.tp", T_INT, 1, 64, NULL },
   { "cluster.network", T_STR_NULL, 0, 0, NULL },
+  { "cluster.prefill_replicas", T_INT, 0, 99999, NULL },
+  { "cluster.kv_transfer", T_STR, 0, 0, "network|nvlink" },
   { "cache", T_OBJ, 0, 0, NULL },
   { "cache.block_size", T_INT, 1, 4096, NULL },
   { "cache.mem_util", T_NUM, 0.05, 1.0, NULL },
@@ -415,6 +418,15 @@ fill_views (ServeScenario *sc, GError **error)
   sc->replicas = (int) get_num (sc, "cluster.replicas");
   sc->tp = (int) get_num (sc, "cluster.tp");
   sc->network = get_str (sc, "cluster.network");
+  sc->prefill_replicas = (int) get_num (sc, "cluster.prefill_replicas");
+  sc->kv_transfer_nvlink = g_strcmp0 (get_str (sc, "cluster.kv_transfer"), "nvlink") == 0;
+  if (sc->prefill_replicas >= sc->replicas) {
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                 "cluster.prefill_replicas: must be below cluster.replicas (%d) to leave decode "
+                 "replicas, or 0 for none (prefill and decode on every replica), got %d",
+                 sc->replicas, sc->prefill_replicas);
+    return FALSE;
+  }
   sc->block_size = (int) get_num (sc, "cache.block_size");
   sc->mem_util = get_num (sc, "cache.mem_util");
   sc->scheduler = get_str (sc, "scheduler.name");

@@ -29,6 +29,11 @@ typedef struct {
   const char *catalog;      /* extra catalog file, or NULL */
   const char *gpu;
   int         replicas;
+  /* prefill/decode disaggregation: replicas [0, prefill_replicas) only
+   * prefill, the rest only decode, the KV moving between them over NVLink or
+   * the network (cluster.kv_transfer); 0 = every replica does both */
+  int         prefill_replicas;
+  gboolean    kv_transfer_nvlink;
   int         tp;
   const char *network;      /* cluster.network: a networks catalog id, or NULL = the
                              * inter-node parameters of the GPU's own profile */

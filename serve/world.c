@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "sim/util.h"
+#include "models/comm.h"
 #include "serve/metrics.h"
 #include "serve/output.h"
 #include "serve/world.h"
@@ -38,7 +39,9 @@ struct ServeWorld {
   double                *sched_params;
   GPtrArray             *replicas;       /* ServeReplica* */
 
-  SimEventType           ev_arrival, ev_iter_end, ev_sample;
+  SimEventType           ev_arrival, ev_iter_end, ev_sample, ev_kv_xfer;
+  guint                  n_prefill;      /* cluster.prefill_replicas: 0 = no disaggregation */
+  guint64                in_transfer;    /* requests whose KV is on its way */
   ServeMetrics          *metrics;
   ServeOutput           *out;
   GError                *error;          /* set by a handler; stops the run */
@@ -459,6 +462,12 @@ serve__swap_in (struct ServeReplica *rep, struct ServeRequest *r)
   r->blocks = need;
   r->kv_first = serve__kv_first_needed (rep, r);
   r->swapped = FALSE;
+  if (r->kv_remote) {
+    /* its KV came from a prefill replica, already paid for (kv_xfer_time):
+     * blocks are all it takes */
+    r->kv_remote = FALSE;
+    return TRUE;
+  }
   swap_charge (rep, need);
   if (r->conv_restore) {
     r->conv_restore = FALSE;
@@ -749,6 +758,81 @@ replica_step (struct ServeReplica *rep)
   sim_engine_schedule_in (w->engine, dt, w->ev_iter_end, rep, NULL);
 }
 
+/* ---- prefill/decode disaggregation (cluster.prefill_replicas) ------------
+ *
+ * As DistServe and Splitwise run it: a prefill replica computes a prompt and
+ * emits its first token; the request's KV then moves to a decode replica
+ * while neither computes (the copy engines and NICs move it: a send/recv of
+ * each TP rank's shard, priced by the calibrated collective model over NVLink
+ * or the network, cluster.kv_transfer), and the prefill replica holds the
+ * blocks until the copy ends. The decode replica chosen is the least loaded
+ * (then the one with most free blocks, then the first); there the request
+ * waits like a swapped-out one, with its KV ready: admitting it takes blocks
+ * and no host copy, and it decodes from then on. A request of one output
+ * token finishes on its prefill replica. Both pools run the scenario's
+ * scheduler on the same GPU at the same TP. */
+
+/* Seconds to move r's KV (its computed tokens, whole blocks) from one replica
+ * to another: each TP rank sends its own shard, all at once. */
+static double
+kv_xfer_time (const struct ServeReplica *rep, const struct ServeRequest *r, double *bytes)
+{
+  const ServeWorld *w = rep->world;
+  gint64 blocks = (r->computed + rep->mem.block_size - 1) / rep->mem.block_size;
+  *bytes = (double) blocks * rep->mem.kv_bytes_per_block;
+  return model_comm_time (&w->cost->params, w->gpu, MODEL_COLL_SENDRECV, *bytes, 2,
+                          w->sc->kv_transfer_nvlink ? 2 : 1, NULL);
+}
+
+/* r's prefill on rep emitted its first token: start moving its KV. Its
+ * scheduler lets go of it (policy_req_finished); its blocks stay. */
+static void
+kv_handoff (struct ServeReplica *rep, struct ServeRequest *r)
+{
+  ServeWorld *w = rep->world;
+  double bytes;
+  SimTime dt = MAX (1, SIM_TIME_FROM_S (kv_xfer_time (rep, r, &bytes)));
+  r->migrating = TRUE;
+  rep->load--;
+  w->in_transfer++;
+  w->metrics->kv_xfers++;
+  w->metrics->kv_xfer_bytes += bytes;
+  w->metrics->kv_xfer_ns += dt;
+  sim_engine_schedule_in (w->engine, dt, w->ev_kv_xfer, rep, r);
+}
+
+/* The copy ended: free the prefill replica's blocks and queue r on a decode
+ * replica with its KV there. */
+static void
+on_kv_xfer_end (SimEngine *engine, gpointer user, gpointer target, gpointer data)
+{
+  ServeWorld *w = user;
+  struct ServeReplica *src = target, *dst = NULL;
+  struct ServeRequest *r = data;
+  kv_release (src, r);
+  g_queue_unlink (&src->live, &r->live_link);
+  w->in_transfer--;
+  for (guint i = w->n_prefill; i < w->replicas->len; i++) {
+    struct ServeReplica *d = g_ptr_array_index (w->replicas, i);
+    if (!dst || d->load < dst->load
+        || (d->load == dst->load && serve__kv_free_for_use (d) > serve__kv_free_for_use (dst)))
+      dst = d;
+  }
+  r->migrating = FALSE;
+  r->swapped = r->kv_remote = TRUE;
+  r->replica = dst->index;
+  r->pc_rep = dst->pc && r->prefix_blocks ? dst : NULL;
+  g_queue_push_tail_link (&dst->live, &r->live_link);
+  dst->load++;
+  if (dst->ops->on_arrival)
+    dst->ops->on_arrival (dst->state, dst, r);
+  kv_sample (src);
+  if (!src->busy)
+    replica_step (src);
+  if (!dst->busy)
+    replica_step (dst);
+}
+
 static void
 on_iteration_end (SimEngine *engine, gpointer user, gpointer target, gpointer data)
 {
@@ -783,6 +867,10 @@ on_iteration_end (SimEngine *engine, gpointer user, gpointer target, gpointer da
     else
       serve_metrics_token_gap (w->metrics, now - r->last_token);
     r->last_token = now;
+    if (G_UNLIKELY (rep->index < w->n_prefill) && r->generated < r->output) {
+      kv_handoff (rep, r);
+      continue;
+    }
     if (r->generated == r->output) {
       r->finished = TRUE;
       r->completion = now;
@@ -865,9 +953,11 @@ on_arrival (SimEngine *engine, gpointer user, gpointer target, gpointer data)
       w->metrics->first_arrival = now;
     w->metrics->arrived++;
     w->in_flight++;
+    /* disaggregated: the router places requests on the prefill replicas */
+    guint n_route = w->n_prefill > 0 ? w->n_prefill : w->replicas->len;
     guint k = w->router->route (w->router_state, (PolicyReplica *const *) w->replicas->pdata,
-                                w->replicas->len, r);
-    g_assert (k < w->replicas->len);
+                                n_route, r);
+    g_assert (k < n_route);
     struct ServeReplica *rep = g_ptr_array_index (w->replicas, k);
     r->replica = k;
     if (rep->pc && r->prefix_blocks)
@@ -910,7 +1000,7 @@ on_sample (SimEngine *engine, gpointer user, gpointer target, gpointer data)
   }
   row.kv_used = blocks > 0 ? 1.0 - free_blocks / blocks : 0;
   serve_metrics_sample (w->metrics, &row);
-  gboolean any_busy = FALSE;
+  gboolean any_busy = w->in_transfer > 0;
   for (guint i = 0; i < w->replicas->len; i++)
     any_busy |= ((struct ServeReplica *) g_ptr_array_index (w->replicas, i))->busy;
   /* Nothing running and nothing left to arrive: requests still in flight
@@ -1233,7 +1323,10 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
       goto fail;
   }
   w->router_state = g_malloc0 (MAX (w->router->state_size, 1));
-  if (w->router->init && !w->router->init (w->router_state, w->replicas->len, w->router_params, error))
+  if (w->router->init
+      && !w->router->init (w->router_state, sc->prefill_replicas > 0 ? (guint) sc->prefill_replicas
+                                                                     : w->replicas->len,
+                           w->router_params, error))
     goto fail;
 
   if (!(w->source = open_workload (w, error)))
@@ -1244,6 +1337,8 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
   w->ev_arrival = sim_engine_register (w->engine, "arrival", on_arrival, w);
   w->ev_iter_end = sim_engine_register (w->engine, "iteration-end", on_iteration_end, w);
   w->ev_sample = sim_engine_register (w->engine, "sample", on_sample, w);
+  w->ev_kv_xfer = sim_engine_register (w->engine, "kv-transfer-end", on_kv_xfer_end, w);
+  w->n_prefill = (guint) sc->prefill_replicas;
   return w;
 
 fail:

@@ -44,6 +44,8 @@ struct ServeRequest {
   gboolean rejected;
   gboolean in_batch;        /* guards against adding twice to one batch */
   gboolean swapped;         /* KV in host memory (blocks == 0, computed kept) */
+  gboolean migrating;       /* disaggregated: prefilled, its KV on the way to a decode replica */
+  gboolean kv_remote;       /* swapped = its KV arrived from a prefill replica (no host copy) */
   int      priority;        /* 0 = normal; higher = more important */
   guint    client;
   gint64   host_blocks;     /* blocks of host memory holding its KV copy */

@@ -18,6 +18,7 @@
 
 #include "models/catalog.h"
 #include "models/cost.h"
+#include "models/comm.h"
 #include "policies/registry.h"
 #include "serve/metrics.h"
 #include "serve/scenario.h"
@@ -544,6 +545,11 @@ checked_schedule (void *state, PolicyReplica *rep, PolicyBatch *b)
   check_kv (rep);
   policy_sched_vllm.schedule (state, rep, b);
   check_kv (rep);
+  /* disaggregated: a prefill replica never runs a token after the first */
+  if (rep->index < (guint) serve_world_scenario (rep->world)->prefill_replicas)
+    for (guint i = 0; i < b->len; i++)
+      if (b->entries[i].req->generated > 0)
+        kv_violations++;
   /* reserved for this iteration: decodes past the window */
   if (win_from > 0)
     for (GList *l = rep->live.head; l; l = l->next) {
@@ -1648,6 +1654,133 @@ test_cache_aware_router (void)
   g_free (out);
 }
 
+/* ------------------------------------------------------------------------ */
+/* prefill/decode disaggregation (cluster.prefill_replicas)                 */
+
+/* One request, one prefill and one decode replica, by hand: the first token
+ * after the prefill alone; then its KV (63 blocks of 1,000 tokens) moves as a
+ * send/recv over the network, priced by the calibrated collective model;
+ * then the decode replica runs its two decode steps. */
+static void
+test_disagg_exact (void)
+{
+  char *out = subdir ("disagg", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  kv_checks = kv_violations = 0;
+  if (!run_ok (&r, out, SYNTH, registry_with_checked (), "scheduler.name=vllm-checked",
+               "cluster.replicas=2", "cluster.prefill_replicas=1",
+               "workload.generator.num_requests=1", "workload.generator.prompt_tokens=1000",
+               "workload.generator.output_tokens=3", NULL))
+    goto done;
+  CU_ASSERT_EQUAL (kv_violations, 0);
+  ModelSeqWork pre = { 1000, 0 }, d1 = { 1, 1000 }, d2 = { 1, 1001 };
+  struct ServeReplica *p0 = serve_world_replica (r.w, 0), *d = serve_world_replica (r.w, 1);
+  double bytes = 63 * p0->mem.kv_bytes_per_block;
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  SimTime xfer = SIM_TIME_FROM_S (model_comm_time (&h100->profile, h100, MODEL_COLL_SENDRECV,
+                                                   bytes, 2, 1, NULL));
+  model_catalog_free (cat);
+  CU_ASSERT_TRUE (xfer > 0);
+  GPtrArray *rows = read_requests (out);
+  if (rows->len == 1) {
+    gint64 first = col_ns (rows, 0, C_FIRST_TOKEN) - col_ns (rows, 0, C_ARRIVAL);
+    gint64 done_ns = col_ns (rows, 0, C_COMPLETION) - col_ns (rows, 0, C_FIRST_TOKEN);
+    CU_ASSERT_EQUAL (first, iter_ns (&pre, 1));
+    CU_ASSERT_EQUAL (done_ns, xfer + iter_ns (&d1, 1) + iter_ns (&d2, 1));
+    CU_ASSERT_STRING_EQUAL (field (rows, 0, C_REPLICA), "1");
+  }
+  g_ptr_array_unref (rows);
+  ServeMetrics *m = serve_world_metrics (r.w);
+  CU_ASSERT_EQUAL (m->kv_xfers, 1);
+  CU_ASSERT_DOUBLE_EQUAL (m->kv_xfer_bytes, bytes, 1e-6);
+  CU_ASSERT_EQUAL (m->swap_ins, 0);
+  CU_ASSERT_EQUAL (p0->iterations, 1);
+  CU_ASSERT_EQUAL (d->iterations, 2);
+  CU_ASSERT_EQUAL (p0->free_blocks, p0->mem.num_blocks);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+  json_t *sum = load_summary (out);
+  CU_ASSERT_EQUAL (jpath (sum, "disaggregation", "transfers"), 1);
+  CU_ASSERT_EQUAL (jpath (sum, "disaggregation", "decode_replicas"), 1);
+  json_decref (sum);
+  run_clear (&r);
+  /* over NVLink (one node) the same copy is faster */
+  if (run_ok (&r, out, SYNTH, NULL, "cluster.replicas=2", "cluster.prefill_replicas=1",
+              "cluster.kv_transfer=\"nvlink\"", "workload.generator.num_requests=1",
+              "workload.generator.prompt_tokens=1000", "workload.generator.output_tokens=3", NULL)) {
+    m = serve_world_metrics (r.w);
+    CU_ASSERT_EQUAL (m->kv_xfers, 1);
+    CU_ASSERT_TRUE (m->kv_xfer_ns > 0 && m->kv_xfer_ns < xfer);
+  }
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+done:
+  run_clear (&r);
+  g_free (out);
+}
+
+/* Under KV pressure, 2 prefill + 2 decode replicas: decode replicas preempt,
+ * prefill replicas never decode, requests of one output token finish where
+ * they were prefilled, KV is conserved at every decision (in flight too),
+ * every request completes; with vllm and with sarathi's chunked prefill. */
+static void
+test_disagg_pressure (void)
+{
+  gint64 blocks;
+  double mu = small_mem_util (200, &blocks);
+  CU_ASSERT_TRUE_FATAL (mu > 0);
+  gint64 cap = blocks * 16;
+  char *mus = g_strdup_printf ("cache.mem_util=%.17g", mu);
+  char *ps = g_strdup_printf ("workload.generator.prompt_max=%" G_GINT64_FORMAT, cap / 8);
+  char *os = g_strdup_printf ("workload.generator.output_max=%" G_GINT64_FORMAT, cap / 6);
+  char *out = subdir ("disagg-pressure", FALSE);
+  static const char *const scheds[] = { "scheduler.name=vllm-checked", "scheduler.name=sarathi" };
+  for (guint v = 0; v < G_N_ELEMENTS (scheds); v++) {
+    Run r = { 0 };
+    guint bad0 = n_bad_logs;
+    kv_checks = kv_violations = 0;
+    if (run_ok (&r, out, SYNTH, registry_with_checked (), scheds[v], mus, ps, os,
+                "cluster.replicas=4", "cluster.prefill_replicas=2",
+                "workload.generator.lengths=\"uniform\"", "workload.generator.prompt_min=16",
+                "workload.generator.output_min=1", "workload.generator.num_requests=80",
+                "workload.generator.rate=50", NULL)) {
+      ServeMetrics *m = serve_world_metrics (r.w);
+      CU_ASSERT_EQUAL (m->completed + m->rejected, 80);
+      CU_ASSERT_EQUAL (m->rejected, 0);
+      CU_ASSERT_TRUE (m->kv_xfers > 40 && m->kv_xfers < 80);   /* outputs of 1 stay */
+      CU_ASSERT_TRUE (v == 1 || kv_checks > 100);
+      CU_ASSERT_EQUAL (kv_violations, 0);
+      CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+      CU_ASSERT_TRUE (m->preemptions > 0);
+      for (guint i = 0; i < 4; i++) {
+        struct ServeReplica *rep = serve_world_replica (r.w, i);
+        CU_ASSERT_EQUAL (rep->free_blocks, rep->mem.num_blocks);
+        CU_ASSERT_TRUE (rep->iterations > 0);
+      }
+      printf ("\n  %s: %" G_GUINT64_FORMAT " transfers, %" G_GUINT64_FORMAT " preemptions", scheds[v],
+              m->kv_xfers, m->preemptions);
+    }
+    CU_ASSERT_EQUAL (n_bad_logs, bad0);
+    run_clear (&r);
+  }
+  /* bad settings name the key */
+  GError *e = NULL;
+  CU_ASSERT_PTR_NULL (scen (NULL, NULL, &e, "cluster.replicas=2", "cluster.prefill_replicas=2", NULL));
+  CU_ASSERT_TRUE (e && contains (e->message, "cluster.prefill_replicas: must be below cluster.replicas (2)"));
+  g_clear_error (&e);
+  CU_ASSERT_PTR_NULL (scen (NULL, NULL, &e, "cluster.kv_transfer=\"pcie\"", NULL));
+  CU_ASSERT_TRUE (e && contains (e->message, "cluster.kv_transfer"));
+  g_clear_error (&e);
+  CU_ASSERT_PTR_NULL (scen (NULL, NULL, &e, "cluster.prefill_replicas=-1", NULL));
+  CU_ASSERT_TRUE (e && contains (e->message, "cluster.prefill_replicas"));
+  g_clear_error (&e);
+  g_free (mus);
+  g_free (ps);
+  g_free (os);
+  g_free (out);
+}
+
 /* Bad settings: a unit that is not whole KV blocks, and a windowed model. */
 static void
 test_prefix_cache_bad (void)
@@ -1688,6 +1821,8 @@ main (void)
     { "prefix caching under KV pressure: evicts, preempts, conserved", test_prefix_cache_pressure },
     { "prefix caching: bad settings rejected with the field", test_prefix_cache_bad },
     { "cache-aware router: prefix hits weighed against load", test_cache_aware_router },
+    { "disaggregation: prefill, KV transfer, decode exact", test_disagg_exact },
+    { "disaggregation under KV pressure: conserved, all complete", test_disagg_pressure },
     { "prompts that never fit are rejected, rest complete", test_reject_prompt_too_long_mixed },
     { "all requests rejected: run ends cleanly", test_reject_all },
     { "output outgrowing the cache: rejected, run ends", test_reject_output_outgrows_cache },
