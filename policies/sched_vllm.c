@@ -13,6 +13,8 @@
  *    preemption_mode=swap): swapped requests come back FIFO in a decode
  *    iteration with no preemption, before any new prefill is admitted, and
  *    the copies cost host-link time (serve/, cache.swap.*).
+ * On a decode replica (cluster.prefill_replicas) a request arrives with its
+ * prompt's KV and its first token: it joins the swapped queue and decodes.
  * A turn arriving with its conversation's KV on the host
  * (cache.swap.reuse_conversation) waits among the new requests and is
  * swapped in when admitted; only the rest of its prompt is prefilled.
@@ -71,7 +73,14 @@ vllm_clear (void *state)
 static void
 vllm_on_arrival (void *state, PolicyReplica *rep, PolicyRequest *r)
 {
-  g_queue_push_tail (&((VllmState *) state)->waiting, r);
+  VllmState *s = state;
+  /* a request that arrives mid-decode with its KV ready (prefilled on a
+   * prefill replica, cluster.prefill_replicas) joins the decodes as a
+   * swapped-out one does; anything else waits to be prefilled */
+  if (policy_req_swapped (r) && policy_req_generated (r) > 0)
+    g_queue_push_tail (&s->swapped, r);
+  else
+    g_queue_push_tail (&s->waiting, r);
 }
 
 /* Admit waiting requests as whole prefills. Returns TRUE if any was added. */
