@@ -505,10 +505,19 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
   gboolean nvlink = gpu->nvlink_bw > 0;
   const ModelNetwork *net = serve__world_network (w);
   const int node_gpus = net ? net->gpus_per_node : MODEL_NODE_GPUS;   /* as the cost model's all-reduce */
+  /* disaggregated: the router feeds the prefill replicas, whose KV goes
+   * through one "KV transfer" node to the decode replicas */
+  const int np = sc->prefill_replicas;
+  if (np > 0) {
+    char *kl = g_strdup_printf ("KV transfer\n%s", sc->kv_transfer_nvlink ? "NVLink" : "network");
+    plot_graph_node (g, "kv", kl, "ellipse");
+    g_free (kl);
+  }
   for (int i = 0; i < sc->replicas; i++) {
     char *cid = g_strdup_printf ("replica%d", i);
-    char *clabel = g_strdup_printf ("replica %d: %s, TP %d, scheduler %s", i, sc->model, sc->tp,
-                                    sc->scheduler);
+    char *clabel = g_strdup_printf ("%sreplica %d: %s, TP %d, scheduler %s",
+                                    np == 0 ? "" : i < np ? "prefill " : "decode ", i, sc->model,
+                                    sc->tp, sc->scheduler);
     plot_graph_begin_cluster (g, cid, clabel);
     for (int k = 0; k < sc->tp; k++) {
       char *nid = g_strdup_printf ("r%dg%d", i, k);
@@ -519,7 +528,10 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
     }
     plot_graph_end_cluster (g);
     char *first = g_strdup_printf ("r%dg0", i);
-    plot_graph_edge (g, "router", first, NULL);
+    if (np == 0 || i < np)
+      plot_graph_edge (g, "router", first, NULL);
+    if (np > 0)
+      plot_graph_edge (g, i < np ? first : "kv", i < np ? "kv" : first, NULL);
     g_free (first);
     for (int k = 0; k + 1 < sc->tp; k++) {
       char *x = g_strdup_printf ("r%dg%d", i, k), *y = g_strdup_printf ("r%dg%d", i, k + 1);

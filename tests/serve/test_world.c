@@ -1705,6 +1705,13 @@ test_disagg_exact (void)
   CU_ASSERT_EQUAL (jpath (sum, "disaggregation", "transfers"), 1);
   CU_ASSERT_EQUAL (jpath (sum, "disaggregation", "decode_replicas"), 1);
   json_decref (sum);
+  /* the cluster graph: router -> prefill replica -> KV transfer -> decode */
+  char *dot = read_text (out, "cluster.dot");
+  CU_ASSERT_TRUE (contains (dot, "label=\"prefill replica 0: "));
+  CU_ASSERT_TRUE (contains (dot, "label=\"decode replica 1: "));
+  CU_ASSERT_TRUE (contains (dot, "\"router\" -> \"r0g0\";\n  \"r0g0\" -> \"kv\";\n  \"kv\" -> \"r1g0\";"));
+  CU_ASSERT_FALSE (dot && strstr (dot, "\"router\" -> \"r1g0\""));
+  g_free (dot);
   run_clear (&r);
   /* over NVLink (one node) the same copy is faster */
   if (run_ok (&r, out, SYNTH, NULL, "cluster.replicas=2", "cluster.prefill_replicas=1",
