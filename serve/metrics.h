@@ -51,6 +51,9 @@ struct ServeMetrics {
   guint64 pc_lookup_tokens;   /* tokens they had to process (prompt + generated) */
   guint64 pc_hit_tokens;      /* of which the cache held */
   guint64 pc_inserted_units, pc_evicted_units;
+  guint64 pc_offloaded_units;     /* evicted units copied to the host tier */
+  guint64 pc_host_dropped_units;  /* dropped from a full host tier */
+  guint64 pc_host_hit_tokens;     /* hit tokens copied back from it */
   GArray *timeline;           /* ServeTimelineRow */
   double  timeline_interval;  /* seconds; doubles when the timeline is folded */
 };

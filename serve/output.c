@@ -277,6 +277,12 @@ serve_world_summary_json (ServeWorld *w)
                                                       : 0.0));
     json_object_set_new (pc, "inserted_units", json_integer ((json_int_t) m->pc_inserted_units));
     json_object_set_new (pc, "evicted_units", json_integer ((json_int_t) m->pc_evicted_units));
+    if (sc->prefix_host_gib > 0) {
+      json_object_set_new (pc, "host_gib", json_real (sc->prefix_host_gib));
+      json_object_set_new (pc, "offloaded_units", json_integer ((json_int_t) m->pc_offloaded_units));
+      json_object_set_new (pc, "host_dropped_units", json_integer ((json_int_t) m->pc_host_dropped_units));
+      json_object_set_new (pc, "host_hit_tokens", json_integer ((json_int_t) m->pc_host_hit_tokens));
+    }
     json_object_set_new (o, "prefix_cache", pc);
   }
   guint64 prop = 0, acc = 0;
@@ -419,6 +425,13 @@ serve_world_summary_text (ServeWorld *w)
                             (gint64) json_integer_value (json_object_get (pc, "inserted_units")),
                             (gint64) json_integer_value (json_object_get (pc, "block_tokens")),
                             (gint64) json_integer_value (json_object_get (pc, "evicted_units")));
+  if (pc && json_object_get (pc, "host_gib"))
+    g_string_append_printf (s, "  prefix cache host tier (%g GiB): %" G_GINT64_FORMAT " units offloaded, %"
+                            G_GINT64_FORMAT " dropped, %" G_GINT64_FORMAT " hit tokens copied back\n",
+                            json_number_value (json_object_get (pc, "host_gib")),
+                            (gint64) json_integer_value (json_object_get (pc, "offloaded_units")),
+                            (gint64) json_integer_value (json_object_get (pc, "host_dropped_units")),
+                            (gint64) json_integer_value (json_object_get (pc, "host_hit_tokens")));
   json_t *sp = json_object_get (j, "speculation");
   if (sp)
     g_string_append_printf (s, "  speculation (%s): %" G_GINT64_FORMAT " draft tokens, %.1f%% accepted\n",

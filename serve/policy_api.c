@@ -19,7 +19,7 @@ gint64  policy_req_generated (const PolicyRequest *r) { return r->generated; }
 G_GNUC_NO_INLINE static gint64
 computed_fresh (const PolicyRequest *r)
 {
-  return serve__pc_peek (r->pc_rep, r, NULL) * r->pc_rep->pc_unit_tokens;
+  return serve__pc_peek (r->pc_rep, r, NULL, NULL) * r->pc_rep->pc_unit_tokens;
 }
 
 /* (out of line and called last: the usual path of policy_req_pending needs
@@ -70,7 +70,7 @@ gint64
 policy_replica_cached_prefix (const PolicyReplica *rep, const PolicyRequest *r)
 {
   g_return_val_if_fail (rep != NULL && r != NULL, 0);
-  return serve__pc_peek (rep, r, NULL) * rep->pc_unit_tokens;
+  return serve__pc_peek (rep, r, NULL, NULL) * rep->pc_unit_tokens;
 }
 
 gint64
@@ -85,10 +85,11 @@ policy_req_blocks_for (const PolicyReplica *rep, const PolicyRequest *r, gint64 
   g_return_val_if_fail (rep != NULL && r != NULL && tokens >= 0, 0);
   if (serve__pc_fresh (r) && r->pc_rep == rep) {
     /* without the cached units, but with the idle cache blocks it would
-     * take out of what policy_replica_free_blocks counts as free */
-    gint64 idle, h = serve__pc_peek (rep, r, &idle);
+     * take out of what policy_replica_free_blocks counts as free, and the
+     * blocks its units in the host tier are copied back into */
+    gint64 idle, host, h = serve__pc_peek (rep, r, &idle, &host);
     gint64 need = policy_replica_blocks_for (rep, tokens) - h * rep->pc_unit_blocks;
-    return MAX (need, 0) + idle;
+    return MAX (need, 0) + idle + host * rep->pc_unit_blocks;
   }
   return serve__kv_blocks_for (rep, r, tokens);
 }

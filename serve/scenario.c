@@ -24,7 +24,7 @@ static const char default_json[] =
   "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1, \"network\": null,\n"
   "               \"prefill_replicas\": 0, \"kv_transfer\": \"network\" },\n"
   "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9, \"preemption\": \"recompute\",\n"
-  "             \"prefix_caching\": false, \"prefix_block_tokens\": 512,\n"
+  "             \"prefix_caching\": false, \"prefix_block_tokens\": 512, \"prefix_host_gib\": 0,\n"
   "             \"swap\": { \"overlap\": false, \"granularity_blocks\": 1, \"link_efficiency\": 0.8,\n"
   "                       \"op_latency_s\": 1e-05, \"reuse_host_copy\": false, \"host_gib\": 256,\n"
   "                       \"reuse_conversation\": false } },\n"
@@ -90,6 +90,7 @@ static const Field schema[] = {
   { "cache.preemption", T_STR, 0, 0, "recompute|swap" },
   { "cache.prefix_caching", T_BOOL, 0, 0, NULL },
   { "cache.prefix_block_tokens", T_INT, 1, 1048576, NULL },
+  { "cache.prefix_host_gib", T_NUM, 0, 1e6, NULL },
   { "cache.swap", T_OBJ, 0, 0, NULL },
   { "cache.swap.overlap", T_BOOL, 0, 0, NULL },
   { "cache.swap.granularity_blocks", T_INT, 1, 1e9, NULL },
@@ -447,6 +448,7 @@ fill_views (ServeScenario *sc, GError **error)
   sc->cpu_overlap = json_is_true (serve_scenario_get (sc, "engine.cpu_overlap"));
   sc->prefix_caching = json_is_true (serve_scenario_get (sc, "cache.prefix_caching"));
   sc->prefix_block_tokens = (gint64) get_num (sc, "cache.prefix_block_tokens");
+  sc->prefix_host_gib = get_num (sc, "cache.prefix_host_gib");
   if (sc->prefix_block_tokens % sc->block_size != 0) {
     g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
                  "cache.prefix_block_tokens: must be a multiple of cache.block_size (%d), got %"

@@ -57,6 +57,7 @@ typedef struct {
    * trace's block hashes, shared through each replica's KV cache */
   gboolean    prefix_caching;
   gint64      prefix_block_tokens;
+  double      prefix_host_gib;   /* host tier per replica (per GPU of it); 0 = none */
   /* preemption by swapping (cache.preemption, cache.swap.*) */
   gboolean    swap, swap_overlap, swap_reuse;
   gint64      swap_granularity;   /* blocks per host-link copy operation */

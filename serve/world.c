@@ -84,8 +84,6 @@ serve_cost_cache_free (ServeCostCache *cache)
   g_free (cache);
 }
 
-/* ---- KV accounting (called through policies/policy.h) ----------------- */
-
 /* ---- prefix caching (cache.prefix_caching) -------------------------------
  *
  * vLLM's automatic prefix caching and SGLang's radix cache, at the trace's
@@ -95,14 +93,22 @@ serve_cost_cache_free (ServeCostCache *cache)
  * prefilling them. Only whole units of the prompt are cached, and at least
  * one prompt token is always computed (the first token comes from a forward
  * pass), as in vLLM. A unit no request holds stays cached while its blocks
- * are not needed; blocks run out -> the least recently released go first. */
+ * are not needed; blocks run out -> the least recently released go first.
+ * With a host tier (cache.prefix_host_gib > 0; SGLang's HiCache, LMCache
+ * behind vLLM) an evicted unit is copied to the replica's host memory
+ * instead of dropped, least recently offloaded dropped from there when it
+ * is full, and a hit on it is copied back into GPU blocks; both copies go
+ * over the host link like swapping's (cache.swap.link_efficiency, charged
+ * to the next iteration or overlapped, cache.swap.overlap). */
 
 static gint64 pc_max_units (const struct ServeReplica *rep, const struct ServeRequest *r);
+static void swap_charge (struct ServeReplica *rep, gint64 blocks);
 
 gint64
-serve__pc_peek (const struct ServeReplica *rep, const struct ServeRequest *r, gint64 *idle_blocks)
+serve__pc_peek (const struct ServeReplica *rep, const struct ServeRequest *r, gint64 *idle_blocks,
+                gint64 *host_units)
 {
-  gint64 idle = 0, h = 0;
+  gint64 idle = 0, host = 0, h = 0;
   if (rep->pc && r->prefix_blocks) {
     /* the whole units of the prompt, leaving at least one token to compute */
     gint64 max = MIN (pc_max_units (rep, r),
@@ -111,12 +117,16 @@ serve__pc_peek (const struct ServeReplica *rep, const struct ServeRequest *r, gi
       ServePrefixEntry *e = g_hash_table_lookup (rep->pc, &r->prefix_blocks[h]);
       if (!e)
         break;
-      if (e->refs == 0)
+      if (e->on_host)
+        host++;
+      else if (e->refs == 0)
         idle += rep->pc_unit_blocks;
     }
   }
   if (idle_blocks)
     *idle_blocks = idle;
+  if (host_units)
+    *host_units = host;
   return h;
 }
 
@@ -136,6 +146,18 @@ pc_ref (struct ServeReplica *rep, ServePrefixEntry *e)
   }
 }
 
+/* A unit in host memory becomes a GPU entry held once (its blocks taken by
+ * the caller). */
+static void
+pc_host_take (struct ServeReplica *rep, ServePrefixEntry *e)
+{
+  g_queue_unlink (&rep->pc_host_lru, &e->link);
+  rep->pc_host_units--;
+  rep->pc_gpu_units++;
+  e->on_host = FALSE;
+  e->refs = 1;
+}
+
 /* Let go of r's cached units, last first: the end of a prompt is the least
  * likely to be shared, so it is evicted first (vLLM frees a request's blocks
  * in reverse for the same reason). */
@@ -144,7 +166,7 @@ pc_release (struct ServeReplica *rep, struct ServeRequest *r)
 {
   for (gint64 i = r->pc_units - 1; i >= 0; i--) {
     ServePrefixEntry *e = g_hash_table_lookup (rep->pc, &r->prefix_blocks[i]);
-    g_assert (e && e->refs > 0);
+    g_assert (e && e->refs > 0 && !e->on_host);
     if (--e->refs == 0) {
       g_queue_push_tail_link (&rep->pc_idle, &e->link);
       rep->pc_idle_blocks += rep->pc_unit_blocks;
@@ -153,59 +175,52 @@ pc_release (struct ServeReplica *rep, struct ServeRequest *r)
   r->pc_units = r->pc_blocks = 0;
 }
 
-/* A fresh request is admitted: take the units the cache holds for it. */
-static void
-pc_acquire (struct ServeReplica *rep, struct ServeRequest *r)
-{
-  ServeMetrics *m = rep->world->metrics;
-  gint64 h = serve__pc_peek (rep, r, NULL);
-  for (gint64 i = 0; i < h; i++)
-    pc_ref (rep, g_hash_table_lookup (rep->pc, &r->prefix_blocks[i]));
-  r->pc_units = h;
-  r->pc_blocks = h * rep->pc_unit_blocks;
-  r->computed = h * rep->pc_unit_tokens;
-  m->pc_lookups++;
-  m->pc_lookup_tokens += (guint64) (r->prompt + r->generated);
-  m->pc_hit_tokens += (guint64) r->computed;
-}
-
-/* Undo pc_acquire (the reservation it preceded failed). */
-static void
-pc_unacquire (struct ServeReplica *rep, struct ServeRequest *r)
-{
-  ServeMetrics *m = rep->world->metrics;
-  m->pc_lookups--;
-  m->pc_lookup_tokens -= (guint64) (r->prompt + r->generated);
-  m->pc_hit_tokens -= (guint64) r->computed;
-  pc_release (rep, r);
-  r->computed = 0;
-}
-
 /* Evict idle units, least recently released first, until `blocks` are free
- * or none is left. */
+ * or none is left: to the host tier when there is one (its least recently
+ * offloaded dropped beyond its capacity), else dropped. */
 static void
 pc_evict (struct ServeReplica *rep, gint64 blocks)
 {
+  ServeMetrics *m = rep->world->metrics;
   while (rep->free_blocks < blocks && rep->pc_idle.head) {
     ServePrefixEntry *e = rep->pc_idle.head->data;
     g_queue_unlink (&rep->pc_idle, &e->link);
     rep->pc_idle_blocks -= rep->pc_unit_blocks;
     rep->free_blocks += rep->pc_unit_blocks;
-    rep->world->metrics->pc_evicted_units++;
-    g_hash_table_remove (rep->pc, &e->hash);   /* frees e */
+    rep->pc_gpu_units--;
+    m->pc_evicted_units++;
+    if (rep->pc_host_cap_units <= 0) {
+      g_hash_table_remove (rep->pc, &e->hash);   /* frees e */
+      continue;
+    }
+    e->on_host = TRUE;
+    g_queue_push_tail_link (&rep->pc_host_lru, &e->link);
+    rep->pc_host_units++;
+    swap_charge (rep, rep->pc_unit_blocks);
+    m->pc_offloaded_units++;
+    while (rep->pc_host_units > rep->pc_host_cap_units) {
+      ServePrefixEntry *x = rep->pc_host_lru.head->data;
+      g_queue_unlink (&rep->pc_host_lru, &x->link);
+      rep->pc_host_units--;
+      m->pc_host_dropped_units++;
+      g_hash_table_remove (rep->pc, &x->hash);
+    }
   }
 }
 
 /* After an iteration: the prompt units r has now computed join the cache
  * (r's own blocks become the entry's), or, where another request computed
- * the same unit meanwhile, r takes the cached one and frees its copy. */
+ * the same unit meanwhile, r takes the cached one and frees its copy (a copy
+ * only in host memory is refreshed from r's blocks instead). */
 static void
 pc_insert (struct ServeReplica *rep, struct ServeRequest *r)
 {
   gint64 n = MIN (pc_max_units (rep, r), MIN (r->computed, r->prompt) / rep->pc_unit_tokens);
   for (gint64 i = r->pc_units; i < n; i++) {
     ServePrefixEntry *e = g_hash_table_lookup (rep->pc, &r->prefix_blocks[i]);
-    if (e) {
+    if (e && e->on_host)
+      pc_host_take (rep, e);
+    else if (e) {
       pc_ref (rep, e);
       rep->free_blocks += rep->pc_unit_blocks;
     } else {
@@ -214,6 +229,7 @@ pc_insert (struct ServeReplica *rep, struct ServeRequest *r)
       e->refs = 1;
       e->link.data = e;
       g_hash_table_insert (rep->pc, &e->hash, e);
+      rep->pc_gpu_units++;
       rep->world->metrics->pc_inserted_units++;
     }
     r->blocks -= rep->pc_unit_blocks;
@@ -223,10 +239,46 @@ pc_insert (struct ServeReplica *rep, struct ServeRequest *r)
   r->pc_blocks = r->pc_units * rep->pc_unit_blocks;
 }
 
+/* serve__kv_reserve for a fresh request with the prefix cache on: take the
+ * units the cache holds for it (those in host memory copied back into GPU
+ * blocks), then its own blocks for the rest; nothing changes when the
+ * blocks are not there. */
+G_GNUC_NO_INLINE static gboolean
+pc_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
+{
+  ServeMetrics *m = rep->world->metrics;
+  gint64 idle, host, h = serve__pc_peek (rep, r, &idle, &host);
+  gint64 own = MAX ((tokens + rep->mem.block_size - 1) / rep->mem.block_size
+                    - h * rep->pc_unit_blocks, 0);
+  gint64 take = own + host * rep->pc_unit_blocks;
+  /* its own idle units stop being evictable once it holds them */
+  if (take > serve__kv_free_for_use (rep) - idle)
+    return FALSE;
+  for (gint64 i = 0; i < h; i++) {
+    ServePrefixEntry *e = g_hash_table_lookup (rep->pc, &r->prefix_blocks[i]);
+    if (e->on_host)
+      pc_host_take (rep, e);   /* out of the host LRU before evicting into it */
+    else
+      pc_ref (rep, e);
+  }
+  pc_evict (rep, take);
+  rep->free_blocks -= take;
+  r->blocks = own;
+  r->pc_units = h;
+  r->pc_blocks = h * rep->pc_unit_blocks;
+  r->computed = h * rep->pc_unit_tokens;
+  if (host > 0) {
+    swap_charge (rep, host * rep->pc_unit_blocks);
+    m->pc_host_hit_tokens += (guint64) (host * rep->pc_unit_tokens);
+  }
+  m->pc_lookups++;
+  m->pc_lookup_tokens += (guint64) (r->prompt + r->generated);
+  m->pc_hit_tokens += (guint64) r->computed;
+  return TRUE;
+}
+
 /* ---- KV accounting (called through policies/policy.h) ----------------- */
 
-/* serve__kv_reserve for a fresh request with the prefix cache on: take its
- * cached units, then reserve the rest; no change when that fails. */
 /* Free blocks short of `blocks`: evict idle prefix-cache units to make them
  * up; FALSE (nothing evicted) when even all of them would not do. */
 G_GNUC_NO_INLINE static gboolean
@@ -235,20 +287,6 @@ kv_make_room (struct ServeReplica *rep, gint64 blocks)
   if (blocks > serve__kv_free_for_use (rep))
     return FALSE;
   pc_evict (rep, blocks);
-  return TRUE;
-}
-
-G_GNUC_NO_INLINE static gboolean
-pc_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
-{
-  pc_acquire (rep, r);
-  gint64 need = serve__kv_blocks_for (rep, r, tokens);
-  if (!kv_make_room (rep, need)) {
-    pc_unacquire (rep, r);
-    return FALSE;
-  }
-  rep->free_blocks -= need;
-  r->blocks = need;
   return TRUE;
 }
 
@@ -636,17 +674,23 @@ serve_world_kv_conserved (const ServeWorld *w)
     if (rep->pc) {
       GHashTableIter it;
       gpointer v;
-      gint64 n_refs = 0, n_idle = 0;
+      gint64 n_refs = 0, n_idle = 0, n_host = 0, n_gpu = 0;
       g_hash_table_iter_init (&it, rep->pc);
       while (g_hash_table_iter_next (&it, NULL, &v)) {
         const ServePrefixEntry *e = v;
+        if (e->on_host && e->refs != 0)
+          return FALSE;   /* a unit in host memory is held by nobody */
         n_refs += e->refs;
-        n_idle += e->refs == 0;
+        n_host += e->on_host;
+        n_gpu += !e->on_host;
+        n_idle += !e->on_host && e->refs == 0;
       }
       if (n_refs != refs || n_idle != (gint64) g_queue_get_length (&rep->pc_idle)
-          || rep->pc_idle_blocks != n_idle * rep->pc_unit_blocks)
+          || rep->pc_idle_blocks != n_idle * rep->pc_unit_blocks || n_gpu != rep->pc_gpu_units
+          || n_host != rep->pc_host_units || n_host != (gint64) g_queue_get_length (&rep->pc_host_lru)
+          || (rep->pc_host_cap_units > 0 ? n_host > rep->pc_host_cap_units : n_host != 0))
         return FALSE;
-      held += (gint64) g_hash_table_size (rep->pc) * rep->pc_unit_blocks;
+      held += n_gpu * rep->pc_unit_blocks;
     }
     if (rep->free_blocks < 0 || rep->free_blocks + held != rep->mem.num_blocks)
       return FALSE;
@@ -1309,8 +1353,12 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
       rep->pc = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
       rep->pc_unit_tokens = sc->prefix_block_tokens;
       rep->pc_unit_blocks = sc->prefix_block_tokens / sc->block_size;
+      /* host memory per GPU over a unit's bytes per GPU */
+      rep->pc_host_cap_units = (gint64) floor (sc->prefix_host_gib * 1073741824.0
+                                               / ((double) rep->pc_unit_blocks * mem.kv_bytes_per_block));
     }
     g_queue_init (&rep->pc_idle);
+    g_queue_init (&rep->pc_host_lru);
     rep->ops = sops;
     rep->batch.owner = rep;
 

@@ -70,7 +70,9 @@ struct ServeRequest {
 typedef struct {
   guint64 hash;             /* the key: the trace's block hash (Mooncake hash_ids) */
   gint64  refs;             /* requests holding it; 0 = idle: evictable, still a hit */
-  GList   link;             /* in the replica's pc_idle while refs == 0 (data = the entry) */
+  gboolean on_host;         /* evicted to the host tier (cache.prefix_host_gib): no GPU blocks, refs 0 */
+  GList   link;             /* in the replica's pc_idle while idle on the GPU, in pc_host_lru
+                               while on the host (data = the entry) */
 } ServePrefixEntry;
 
 /* A finished turn's KV kept in one replica's host memory (cache.swap.reuse_conversation). */
@@ -132,6 +134,11 @@ struct ServeReplica {
   GQueue                    pc_idle;      /* idle entries' links, least recently released first */
   gint64                    pc_idle_blocks;
   gint64                    pc_unit_tokens, pc_unit_blocks;
+  gint64                    pc_gpu_units;      /* entries holding GPU blocks */
+  /* its host tier (cache.prefix_host_gib): evicted units, least recently
+   * offloaded first; capacity 0 = none */
+  GQueue                    pc_host_lru;
+  gint64                    pc_host_units, pc_host_cap_units;
   /* speculation */
   SimRng                   *spec_rng;
   guint64                   spec_proposed, spec_accepted;
@@ -223,7 +230,8 @@ serve__kv_blocks_for (const struct ServeReplica *rep, const struct ServeRequest 
 /* Prefix caching, for serve/policy_api.c. A request is "fresh" while it holds
  * no KV and has nothing computed (new, or preempted by recomputation): the
  * policies then see as computed the prompt units its replica's cache holds
- * (serve__pc_peek; tokens, and the idle cache blocks it would take), and
+ * (serve__pc_peek: units, the idle GPU cache blocks it would take, and its
+ * units in the host tier, which need GPU blocks to come back into), and
  * serve__kv_reserve takes them. Blocks free for a scheduler: the free ones
  * and the idle cache entries' (evictable). */
 static inline gboolean
@@ -232,7 +240,7 @@ serve__pc_fresh (const struct ServeRequest *r)
   return G_UNLIKELY (r->pc_rep != NULL) && r->computed == 0 && r->blocks == 0 && !r->swapped;
 }
 gint64          serve__pc_peek (const struct ServeReplica *rep, const struct ServeRequest *r,
-                                gint64 *idle_blocks);
+                                gint64 *idle_blocks, gint64 *host_units);
 static inline gint64
 serve__kv_free_for_use (const struct ServeReplica *rep)
 {

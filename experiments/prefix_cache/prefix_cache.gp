@@ -1,5 +1,5 @@
 # gnuplot prefix_cache.gp -> prefix_cache.png (written by run.sh)
-set terminal pngcairo size 1000,480
+set terminal pngcairo size 1100,540
 set output 'prefix_cache.png'
 set datafile separator "\t"
 set title "Prefix caching on the Mooncake conversation trace (1,000 requests, 6 x llama-3.1-8b, servesim)"
@@ -12,7 +12,7 @@ set y2range [0:*]
 set y2label "prompt tokens found cached (%)"
 set y2tics
 set ytics nomirror
-set bmargin 8
+set bmargin 11
 set xtics rotate by -25
 set xrange [-0.5:*]
 set key top center horizontal

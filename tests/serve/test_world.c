@@ -1568,13 +1568,14 @@ test_prefix_cache_pressure (void)
   char *trace = test_write_file (out, "t.jsonl", t->str);
   g_string_free (t, TRUE);
   char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
-  static const char *const variants[][2] = {
-    { "scheduler.name=vllm-checked", "cache.preemption=\"recompute\"" },
-    { "scheduler.name=vllm-checked", "cache.preemption=\"swap\"" },
-    { "scheduler.name=sarathi", "scheduler.token_budget=512" },
+  static const char *const variants[][3] = {
+    { "scheduler.name=vllm-checked", "cache.preemption=\"recompute\"", NULL },
+    { "scheduler.name=vllm-checked", "cache.preemption=\"swap\"", NULL },
+    { "scheduler.name=sarathi", "scheduler.token_budget=512", NULL },
+    { "scheduler.name=vllm-checked", "cache.prefix_host_gib=0.5", NULL },
   };
   for (guint v = 0; v < G_N_ELEMENTS (variants); v++) {
-    char *dir = g_build_filename (out, v == 0 ? "a" : v == 1 ? "b" : "c", NULL);
+    char *dir = g_build_filename (out, (const char *[]) { "a", "b", "c", "d" }[v], NULL);
     Run r = { 0 };
     guint bad0 = n_bad_logs;
     kv_checks = kv_violations = 0;
@@ -1587,6 +1588,8 @@ test_prefix_cache_pressure (void)
       CU_ASSERT_TRUE (m->pc_evicted_units > 0);
       CU_ASSERT_TRUE (m->preemptions > 0 || v == 2);
       CU_ASSERT_TRUE (v == 2 || kv_checks > 100);
+      if (v == 3)   /* the host tier takes evicted units and gives some back */
+        CU_ASSERT_TRUE (m->pc_offloaded_units > 0 && m->pc_host_hit_tokens > 0);
       CU_ASSERT_EQUAL (kv_violations, 0);
       CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
       struct ServeReplica *rep = serve_world_replica (r.w, 0);
@@ -1788,6 +1791,87 @@ test_disagg_pressure (void)
   g_free (out);
 }
 
+/* The host tier (cache.prefix_host_gib), by hand, on a cache of ~200
+ * blocks: A's two units go idle when it finishes; F's prompt needs 40 blocks
+ * more than are free, so both are evicted, to host memory; B then shares
+ * them: they are copied back (64 blocks over PCIe at the swap link's
+ * efficiency plus 64 copy operations, cache.swap.*), and B prefills only its
+ * last 76 tokens. Without the tier B prefills all 1,100. */
+static void
+test_prefix_cache_host_tier (void)
+{
+  gint64 blocks;
+  double mu = small_mem_util (200, &blocks);
+  CU_ASSERT_TRUE_FATAL (mu > 0 && blocks < 400);
+  char *mus = g_strdup_printf ("cache.mem_util=%.17g", mu);
+  char *out = subdir ("prefix-host", TRUE);
+  gint64 pf = (blocks - 64 + 40) * 16 - 8;   /* F: 40 blocks over what is free */
+  char *text = g_strdup_printf (
+    "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [1, 2, 3]}\n"
+    "{\"timestamp\": 10000, \"input_length\": %" G_GINT64_FORMAT ", \"output_length\": 2, \"hash_ids\": [60]}\n"
+    "{\"timestamp\": 30000, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [1, 2, 9]}\n", pf);
+  char *trace = test_write_file (out, "t.jsonl", text);
+  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
+  char *dir = g_build_filename (out, "run", NULL);
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  ModelSeqWork full = { 1100, 0 }, rest = { 76, 1024 };
+  for (int tier = 1; tier >= 0; tier--) {
+    Run r = { 0 };
+    guint bad0 = n_bad_logs;
+    kv_checks = kv_violations = 0;
+    if (!run_ok (&r, dir, NULL, registry_with_checked (), set_trace, mus, "cluster.replicas=1",
+                 "scheduler.name=vllm-checked", "cache.prefix_caching=true",
+                 tier ? "cache.prefix_host_gib=1" : "cache.prefix_host_gib=0", NULL)) {
+      run_clear (&r);
+      continue;
+    }
+    CU_ASSERT_EQUAL (kv_violations, 0);
+    ServeMetrics *m = serve_world_metrics (r.w);
+    struct ServeReplica *rep = serve_world_replica (r.w, 0);
+    CU_ASSERT_EQUAL (m->completed, 3);
+    CU_ASSERT_EQUAL (m->pc_evicted_units, 2);
+    GPtrArray *rows = read_requests (dir);
+    if (tier) {
+      CU_ASSERT_EQUAL (rep->pc_host_cap_units, 1073741824.0 / (32 * rep->mem.kv_bytes_per_block));
+      CU_ASSERT_EQUAL (m->pc_offloaded_units, 2);
+      CU_ASSERT_EQUAL (m->pc_host_dropped_units, 0);
+      CU_ASSERT_EQUAL (m->pc_host_hit_tokens, 1024);
+      CU_ASSERT_EQUAL (m->pc_hit_tokens, 1024);
+      double copy_s = 64 * rep->mem.kv_bytes_per_block / (h100->pcie_bw * 0.8) + 64 * 1e-5;
+      if (rows->len == 3)
+        CU_ASSERT_EQUAL (col_ns (rows, 2, C_TTFT), iter_ns (&rest, 1) + SIM_TIME_FROM_S (copy_s));
+      CU_ASSERT_EQUAL (rep->pc_host_units, 0);   /* both came back */
+    } else {
+      CU_ASSERT_EQUAL (m->pc_offloaded_units, 0);
+      CU_ASSERT_EQUAL (m->pc_hit_tokens, 0);
+      if (rows->len == 3)
+        CU_ASSERT_EQUAL (col_ns (rows, 2, C_TTFT), iter_ns (&full, 1));
+    }
+    g_ptr_array_unref (rows);
+    CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+    CU_ASSERT_EQUAL (policy_replica_free_blocks (rep), rep->mem.num_blocks);
+    json_t *sum = load_summary (dir);
+    CU_ASSERT_EQUAL (json_object_get (json_object_get (sum, "prefix_cache"), "host_gib") != NULL, tier);
+    json_decref (sum);
+    CU_ASSERT_EQUAL (n_bad_logs, bad0);
+    run_clear (&r);
+  }
+  /* a negative size names the key */
+  GError *e = NULL;
+  CU_ASSERT_PTR_NULL (scen (NULL, NULL, &e, "cache.prefix_host_gib=-1", NULL));
+  CU_ASSERT_TRUE (e && contains (e->message, "cache.prefix_host_gib"));
+  g_clear_error (&e);
+  model_catalog_free (cat);
+  g_free (set_trace);
+  g_free (trace);
+  g_free (text);
+  g_free (dir);
+  g_free (mus);
+  g_free (out);
+}
+
 /* Bad settings: a unit that is not whole KV blocks, and a windowed model. */
 static void
 test_prefix_cache_bad (void)
@@ -1827,6 +1911,7 @@ main (void)
     { "prefix caching: shared units skip prefill, times exact", test_prefix_cache_exact },
     { "prefix caching under KV pressure: evicts, preempts, conserved", test_prefix_cache_pressure },
     { "prefix caching: bad settings rejected with the field", test_prefix_cache_bad },
+    { "prefix caching's host tier: offload, copy back, exact", test_prefix_cache_host_tier },
     { "cache-aware router: prefix hits weighed against load", test_cache_aware_router },
     { "disaggregation: prefill, KV transfer, decode exact", test_disagg_exact },
     { "disaggregation under KV pressure: conserved, all complete", test_disagg_pressure },
