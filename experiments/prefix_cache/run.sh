@@ -55,7 +55,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set ylabel "TTFT (s)"
 set yrange [0:5.5]
-set y2range [0:*]
+set y2range [0:27.5]
 set y2label "prompt tokens found cached (%)"
 set y2tics
 set ytics nomirror
