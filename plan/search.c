@@ -179,6 +179,15 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
     goto out;
   }
   facts->gpus = sc->replicas * sc->tp;
+  if (sc->decode_unused) {
+    why = g_strdup ("no-decode-pool: cluster.decode_gpu / decode_tp apply only with "
+                    "cluster.prefill_replicas > 0 (the same configuration without them is the one "
+                    "that runs)");
+    goto out;
+  }
+  const int np = sc->prefill_replicas, nd = sc->replicas - sc->prefill_replicas;
+  if (np > 0)   /* a decode pool of its own GPU or TP */
+    facts->gpus = np * sc->tp + nd * sc->decode_tp;
   const ModelLlm *llm = model_catalog_llm (spec->catalog, sc->model, &e);
   if (!llm) {
     why = g_strdup_printf ("unknown-model: %s", e->message);
@@ -190,6 +199,14 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
     goto out;
   }
   facts->price = gpu->price_per_hour;
+  const ModelGpu *dgpu = gpu;
+  if (np > 0 && !(dgpu = model_catalog_gpu (spec->catalog, sc->decode_gpu, &e))) {
+    why = g_strdup_printf ("unknown-gpu: cluster.decode_gpu: %s", e->message);
+    goto out;
+  }
+  if (np > 0)   /* the mean price of the two pools' GPUs */
+    facts->price = (np * sc->tp * gpu->price_per_hour + nd * sc->decode_tp * dgpu->price_per_hour)
+                   / facts->gpus;
   const PolicySchedulerOps *ops = policy_registry_scheduler (reg, sc->scheduler, &e);
   if (!ops) {
     why = g_strdup_printf ("unknown-scheduler: %s", e->message);
@@ -211,22 +228,38 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
                            sc->tp, llm->id, llm->num_heads, llm->num_kv_heads);
     goto out;
   }
-  ModelCost cost;
-  model_cost_init (&cost, llm, gpu, sc->tp);
-  ModelMemoryPlan mem;
-  if (!model_memory_plan (&cost, sc->block_size, sc->mem_util, (gint64) max_tokens, &mem, &e)) {
-    why = g_strdup_printf ("%s: %s", g_error_matches (e, MODEL_ERROR, MODEL_ERROR_NO_FIT)
-                                       ? "memory" : "tp-heads", e->message);
-    goto out;
+  /* the model must fit each pool's GPUs (the decode pool's are the others'
+   * when it has none of its own) */
+  for (int pool = 0; pool < (np > 0 ? 2 : 1); pool++) {
+    const ModelGpu *pg = pool ? dgpu : gpu;
+    const int ptp = pool ? sc->decode_tp : sc->tp;
+    if (!model_tp_valid (llm, ptp)) {
+      why = g_strdup_printf ("tp-heads: cluster.decode_tp %d does not split %s's %d query / %d KV "
+                             "heads", ptp, llm->id, llm->num_heads, llm->num_kv_heads);
+      goto out;
+    }
+    ModelCost cost;
+    model_cost_init (&cost, llm, pg, ptp);
+    ModelMemoryPlan mem;
+    if (!model_memory_plan (&cost, sc->block_size, sc->mem_util, (gint64) max_tokens, &mem, &e)) {
+      why = g_strdup_printf ("%s: %s%s", g_error_matches (e, MODEL_ERROR, MODEL_ERROR_NO_FIT)
+                                           ? "memory" : "tp-heads", pool ? "decode pool: " : "",
+                             e->message);
+      goto out;
+    }
   }
   if (spec->max_gpus > 0 && facts->gpus > spec->max_gpus) {
-    why = g_strdup_printf ("gpu-budget: %d GPUs (%d replicas x TP %d) exceed max_gpus %d",
-                           facts->gpus, sc->replicas, sc->tp, spec->max_gpus);
+    why = np > 0 ? g_strdup_printf ("gpu-budget: %d GPUs (%d prefill x TP %d + %d decode x TP %d) "
+                                    "exceed max_gpus %d", facts->gpus, np, sc->tp, nd, sc->decode_tp,
+                                    spec->max_gpus)
+                 : g_strdup_printf ("gpu-budget: %d GPUs (%d replicas x TP %d) exceed max_gpus %d",
+                                    facts->gpus, sc->replicas, sc->tp, spec->max_gpus);
     goto out;
   }
   if (spec->max_cost > 0 && isnan (facts->price)) {
     why = g_strdup_printf ("cost-unknown: the catalog has no price for %s, so max_cost_per_hour "
-                           "cannot be checked (add price_per_hour with --catalog)", gpu->id);
+                           "cannot be checked (add price_per_hour with --catalog)",
+                           isnan (gpu->price_per_hour) ? gpu->id : dgpu->id);
     goto out;
   }
   if (spec->max_cost > 0 && facts->gpus * facts->price > spec->max_cost) {

@@ -130,6 +130,22 @@ serve_output_notes (const ServeOutput *out)
 
 /* ---- summary ------------------------------------------------------------ */
 
+/* The text summary's line on where a GPU's times come from. */
+static void
+cost_model_line (GString *s, const ModelGpu *gpu)
+{
+  if (!gpu->profile_gpu)
+    g_string_append_printf (s, "  cost model: generic defaults (no calibrated GPU loaded)\n");
+  else if (!model_gpu_profile_carried (gpu))
+    g_string_append_printf (s, "  cost model: %s's calibrated profile (its data: 'servesim describe gpus')\n",
+                            gpu->id);
+  else
+    /* a GPU nobody measured: say so, as plainly as the calibrated case */
+    g_string_append_printf (s, "  cost model: %s's profile, carried over (no %s measurements: expect larger "
+                            "errors,\n              docs/cost-model.md \"GPUs not in the data\")\n",
+                            gpu->profile_gpu, gpu->id);
+}
+
 json_t *
 serve_world_summary_json (ServeWorld *w)
 {
@@ -259,6 +275,14 @@ serve_world_summary_json (ServeWorld *w)
     json_t *d = json_object ();
     json_object_set_new (d, "prefill_replicas", json_integer (sc->prefill_replicas));
     json_object_set_new (d, "decode_replicas", json_integer (sc->replicas - sc->prefill_replicas));
+    const struct ServeReplica *rd = serve_world_replica (w, nrep - 1);
+    json_object_set_new (d, "decode_gpu", json_string (rd->gpu->id));
+    json_object_set_new (d, "decode_tp", json_integer (rd->tp));
+    json_object_set_new (d, "decode_blocks_per_replica", json_integer (rd->mem.num_blocks));
+    json_t *dcm = json_object ();
+    json_object_set_new (dcm, "profile", rd->gpu->profile_gpu ? json_string (rd->gpu->profile_gpu) : json_null ());
+    json_object_set_new (dcm, "carried_over", json_boolean (model_gpu_profile_carried (rd->gpu)));
+    json_object_set_new (d, "decode_cost_model", dcm);
     json_object_set_new (d, "kv_transfer", json_string (sc->kv_transfer_nvlink ? "nvlink" : "network"));
     json_object_set_new (d, "transfers", json_integer ((json_int_t) m->kv_xfers));
     json_object_set_new (d, "gib_per_gpu", json_real (m->kv_xfer_bytes / 1073741824.0));
@@ -325,20 +349,21 @@ serve_world_summary_text (ServeWorld *w)
   double dur = json_number_value (json_object_get (j, "duration_s"));
   g_string_append_printf (s, "servesim %s  scenario '%s' (%s)  seed %" G_GUINT64_FORMAT "\n",
                           PACKAGE_VERSION, sc->name, sc->origin, sc->seed);
-  g_string_append_printf (s, "  model %s on %d x %s (TP %d per replica, %d GPU%s), scheduler %s, router %s\n",
-                          sc->model, sc->replicas, sc->gpu, sc->tp, sc->replicas * sc->tp,
-                          sc->replicas * sc->tp > 1 ? "s" : "", sc->scheduler, sc->router);
-  const ModelGpu *gpu = serve__world_gpu (w);
-  if (!gpu->profile_gpu)
-    g_string_append_printf (s, "  cost model: generic defaults (no calibrated GPU loaded)\n");
-  else if (!model_gpu_profile_carried (gpu))
-    g_string_append_printf (s, "  cost model: %s's calibrated profile (its data: 'servesim describe gpus')\n",
-                            gpu->id);
+  const int np = sc->prefill_replicas, nd = sc->replicas - np;
+  const int ngpu = np > 0 ? np * sc->tp + nd * sc->decode_tp : sc->replicas * sc->tp;
+  if (np > 0)
+    g_string_append_printf (s, "  model %s on %d x %s (TP %d) prefilling + %d x %s (TP %d) decoding, %d GPUs, "
+                            "scheduler %s, router %s\n", sc->model, np, sc->gpu, sc->tp, nd,
+                            sc->decode_gpu, sc->decode_tp, ngpu, sc->scheduler, sc->router);
   else
-    /* a GPU nobody measured: say so, as plainly as the calibrated case */
-    g_string_append_printf (s, "  cost model: %s's profile, carried over (no %s measurements: expect larger "
-                            "errors,\n              docs/cost-model.md \"GPUs not in the data\")\n",
-                            gpu->profile_gpu, gpu->id);
+    g_string_append_printf (s, "  model %s on %d x %s (TP %d per replica, %d GPU%s), scheduler %s, router %s\n",
+                            sc->model, sc->replicas, sc->gpu, sc->tp, ngpu, ngpu > 1 ? "s" : "",
+                            sc->scheduler, sc->router);
+  const ModelGpu *gpu = serve__world_gpu (w);
+  cost_model_line (s, gpu);
+  const ModelGpu *dgpu = serve_world_replica (w, serve_world_n_replicas (w) - 1)->gpu;
+  if (dgpu != gpu)
+    cost_model_line (s, dgpu);
   if (sc->cpu_overlap)
     g_string_append (s, "  engine: CPU work overlapped with the GPU (engine.cpu_overlap)\n");
   if (sc->network)
@@ -401,10 +426,14 @@ serve_world_summary_text (ServeWorld *w)
   json_t *dg = json_object_get (j, "disaggregation");
   if (dg)
     g_string_append_printf (s, "  disaggregated: %" G_GINT64_FORMAT " prefill + %" G_GINT64_FORMAT
-                            " decode replicas; %" G_GINT64_FORMAT " KV transfers over %s, %.2f GiB "
-                            "per GPU, %.3f ms each on average\n",
+                            " decode replicas (%s, TP %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                            " KV blocks each); %" G_GINT64_FORMAT " KV transfers over %s, %.2f GiB "
+                            "per sending GPU, %.3f ms each on average\n",
                             (gint64) json_integer_value (json_object_get (dg, "prefill_replicas")),
                             (gint64) json_integer_value (json_object_get (dg, "decode_replicas")),
+                            json_string_value (json_object_get (dg, "decode_gpu")),
+                            (gint64) json_integer_value (json_object_get (dg, "decode_tp")),
+                            (gint64) json_integer_value (json_object_get (dg, "decode_blocks_per_replica")),
                             (gint64) json_integer_value (json_object_get (dg, "transfers")),
                             json_string_value (json_object_get (dg, "kv_transfer")),
                             json_number_value (json_object_get (dg, "gib_per_gpu")),
@@ -510,12 +539,10 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
     return FALSE;
 
   /* cluster.dot: router -> replicas, each a cluster of its GPUs with links. */
-  const ModelGpu *gpu = serve__world_gpu (w);
   PlotGraph *g = plot_graph_new ("cluster");
   char *lbl = g_strdup_printf ("router\n%s", sc->router);
   plot_graph_node (g, "router", lbl, "diamond");
   g_free (lbl);
-  gboolean nvlink = gpu->nvlink_bw > 0;
   const ModelNetwork *net = serve__world_network (w);
   const int node_gpus = net ? net->gpus_per_node : MODEL_NODE_GPUS;   /* as the cost model's all-reduce */
   /* disaggregated: the router feeds the prefill replicas, whose KV goes
@@ -528,13 +555,15 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
   }
   for (int i = 0; i < sc->replicas; i++) {
     char *cid = g_strdup_printf ("replica%d", i);
+    const struct ServeReplica *rep = serve_world_replica (w, (guint) i);
+    const ModelGpu *rg = rep->gpu;
     char *clabel = g_strdup_printf ("%sreplica %d: %s, TP %d, scheduler %s",
                                     np == 0 ? "" : i < np ? "prefill " : "decode ", i, sc->model,
-                                    sc->tp, sc->scheduler);
+                                    rep->tp, sc->scheduler);
     plot_graph_begin_cluster (g, cid, clabel);
-    for (int k = 0; k < sc->tp; k++) {
+    for (int k = 0; k < rep->tp; k++) {
       char *nid = g_strdup_printf ("r%dg%d", i, k);
-      char *nl = g_strdup_printf ("GPU %d\n%s\n%.0f GiB", k, gpu->id, gpu->mem_bytes / (1 << 30));
+      char *nl = g_strdup_printf ("GPU %d\n%s\n%.0f GiB", k, rg->id, rg->mem_bytes / (1 << 30));
       plot_graph_node (g, nid, nl, "box");
       g_free (nid);
       g_free (nl);
@@ -546,14 +575,15 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
     if (np > 0)
       plot_graph_edge (g, i < np ? first : "kv", i < np ? "kv" : first, NULL);
     g_free (first);
-    for (int k = 0; k + 1 < sc->tp; k++) {
+    const gboolean rnvlink = rg->nvlink_bw > 0;
+    for (int k = 0; k + 1 < rep->tp; k++) {
       char *x = g_strdup_printf ("r%dg%d", i, k), *y = g_strdup_printf ("r%dg%d", i, k + 1);
       /* a TP group wider than a node crosses the network between nodes */
       char *el = (k + 1) % node_gpus == 0
                    ? g_strdup_printf ("network %s\n%.0f GB/s per GPU", net ? net->id : "(GPU profile's)",
-                                      (net ? net->params[MODEL_NET_BW_INTER] : gpu->profile.comm_bw_frac[MODEL_HOP_INTER]) / 1e9)
-                   : g_strdup_printf ("%s %.0f GB/s", nvlink ? "NVLink" : "PCIe",
-                                      (nvlink ? gpu->nvlink_bw : gpu->pcie_bw) / 1e9);
+                                      (net ? net->params[MODEL_NET_BW_INTER] : rg->profile.comm_bw_frac[MODEL_HOP_INTER]) / 1e9)
+                   : g_strdup_printf ("%s %.0f GB/s", rnvlink ? "NVLink" : "PCIe",
+                                      (rnvlink ? rg->nvlink_bw : rg->pcie_bw) / 1e9);
       plot_graph_edge (g, x, y, el);
       g_free (x);
       g_free (y);

@@ -22,7 +22,8 @@ static const char default_json[] =
   "  \"model\": \"llama-3.1-8b\",\n"
   "  \"catalog\": null,\n"
   "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1, \"network\": null,\n"
-  "               \"prefill_replicas\": 0, \"kv_transfer\": \"network\" },\n"
+  "               \"prefill_replicas\": 0, \"kv_transfer\": \"network\", \"decode_gpu\": null,\n"
+  "               \"decode_tp\": 0 },\n"
   "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9, \"preemption\": \"recompute\",\n"
   "             \"prefix_caching\": false, \"prefix_block_tokens\": 512, \"prefix_host_gib\": 0,\n"
   "             \"swap\": { \"overlap\": false, \"granularity_blocks\": 1, \"link_efficiency\": 0.8,\n"
@@ -84,6 +85,8 @@ static const Field schema[] = {
   { "cluster.network", T_STR_NULL, 0, 0, NULL },
   { "cluster.prefill_replicas", T_INT, 0, 99999, NULL },
   { "cluster.kv_transfer", T_STR, 0, 0, "network|nvlink" },
+  { "cluster.decode_gpu", T_STR_NULL, 0, 0, NULL },
+  { "cluster.decode_tp", T_INT, 0, 64, NULL },
   { "cache", T_OBJ, 0, 0, NULL },
   { "cache.block_size", T_INT, 1, 4096, NULL },
   { "cache.mem_util", T_NUM, 0.05, 1.0, NULL },
@@ -421,6 +424,15 @@ fill_views (ServeScenario *sc, GError **error)
   sc->network = get_str (sc, "cluster.network");
   sc->prefill_replicas = (int) get_num (sc, "cluster.prefill_replicas");
   sc->kv_transfer_nvlink = g_strcmp0 (get_str (sc, "cluster.kv_transfer"), "nvlink") == 0;
+  sc->decode_gpu = get_str (sc, "cluster.decode_gpu");
+  sc->decode_tp = (int) get_num (sc, "cluster.decode_tp");
+  /* without a decode pool they are unused: the run says so (serve_world_run),
+   * and a plan prunes such configurations as duplicates */
+  sc->decode_unused = (sc->decode_gpu || sc->decode_tp > 0) && sc->prefill_replicas == 0;
+  if (sc->decode_tp == 0)
+    sc->decode_tp = sc->tp;
+  if (!sc->decode_gpu)
+    sc->decode_gpu = sc->gpu;
   if (sc->prefill_replicas >= sc->replicas) {
     g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
                  "cluster.prefill_replicas: must be below cluster.replicas (%d) to leave decode "

@@ -34,6 +34,11 @@ typedef struct {
    * the network (cluster.kv_transfer); 0 = every replica does both */
   int         prefill_replicas;
   gboolean    kv_transfer_nvlink;
+  /* the decode pool's GPU and TP (cluster.decode_gpu / decode_tp; resolved:
+   * the prefill pool's when not given) */
+  const char *decode_gpu;
+  int         decode_tp;
+  gboolean    decode_unused;     /* given, but cluster.prefill_replicas is 0 */
   int         tp;
   const char *network;      /* cluster.network: a networks catalog id, or NULL = the
                              * inter-node parameters of the GPU's own profile */

@@ -62,6 +62,10 @@ struct ServeWorld {
   ModelCost             *cost;
   ModelCost             *own_cost;       /* NULL when the cost cache's is used */
   ModelCost             *draft_cost;     /* when draft_llm is set */
+  /* the decode pool's GPU and cost model when they differ from the prefill
+   * pool's (cluster.decode_gpu / decode_tp); NULL otherwise */
+  const ModelGpu        *decode_gpu;
+  ModelCost             *decode_cost;
 };
 
 struct ServeCostCache {
@@ -539,7 +543,7 @@ spec_work (struct ServeReplica *rep, const struct ServeBatch *b, int k, GArray *
     max_k = MAX (max_k, ek);
   }
   ModelIterCost c;
-  model_cost_iteration (rep->world->cost, (const ModelSeqWork *) work->data, work->len, &c);
+  model_cost_iteration (rep->cost, (const ModelSeqWork *) work->data, work->len, &c);
   *target_s = c.total_s;
   if (max_k <= 0)
     return 0;
@@ -731,7 +735,7 @@ static SimTime
 swap_time (struct ServeReplica *rep)
 {
   const ServeScenario *sc = rep->world->sc;
-  double swap_s = rep->swap_bytes_pending / (rep->world->gpu->pcie_bw * sc->swap_link_eff)
+  double swap_s = rep->swap_bytes_pending / (rep->gpu->pcie_bw * sc->swap_link_eff)
                   + (double) rep->swap_ops_pending * sc->swap_op_latency_s;
   SimTime st = SIM_TIME_FROM_S (swap_s);
   rep->world->metrics->swap_ns += st;
@@ -771,7 +775,7 @@ replica_step (struct ServeReplica *rep)
       e->req->first_scheduled = now;
   }
   ModelIterCost cost;
-  model_cost_iteration (rep->world->cost, b->work, b->len, &cost);
+  model_cost_iteration (rep->cost, b->work, b->len, &cost);
   SimTime dt = model_iter_ns (&cost);
   /* An engine that overlaps its CPU work with the GPU prepares this
    * iteration (schedule, inputs) and samples the last one while the GPU runs:
@@ -809,23 +813,32 @@ replica_step (struct ServeReplica *rep)
  * while neither computes (the copy engines and NICs move it: a send/recv of
  * each TP rank's shard, priced by the calibrated collective model over NVLink
  * or the network, cluster.kv_transfer), and the prefill replica holds the
- * blocks until the copy ends. The decode replica chosen is the least loaded
- * (then the one with most free blocks, then the first); there the request
- * waits like a swapped-out one, with its KV ready: admitting it takes blocks
- * and no host copy, and it decodes from then on. A request of one output
- * token finishes on its prefill replica. Both pools run the scenario's
- * scheduler on the same GPU at the same TP. */
+ * blocks until the copy ends. The decode replica, chosen when the copy
+ * starts, is the least loaded (counting requests on their way to it; then
+ * the one with most free blocks, then the first); there the request waits
+ * like a swapped-out one, with its KV ready: admitting it takes blocks and
+ * no host copy, and it decodes from then on. A request of one output token
+ * finishes on its prefill replica. Both pools run the scenario's scheduler;
+ * the decode pool may have its own GPU and TP (cluster.decode_gpu,
+ * decode_tp), with its own cost model and memory plan. */
 
-/* Seconds to move r's KV (its computed tokens, whole blocks) from one replica
- * to another: each TP rank sends its own shard, all at once. */
+/* Seconds to move r's KV (its computed tokens, whole blocks) from src to
+ * dst: each TP rank sends its own shard, all at once; a decode pool of
+ * another GPU or TP receives the same bytes over its own ranks' links, and
+ * the slower side sets the time. *bytes: per sending GPU. */
 static double
-kv_xfer_time (const struct ServeReplica *rep, const struct ServeRequest *r, double *bytes)
+kv_xfer_time (const struct ServeReplica *src, const struct ServeReplica *dst,
+              const struct ServeRequest *r, double *bytes)
 {
-  const ServeWorld *w = rep->world;
-  gint64 blocks = (r->computed + rep->mem.block_size - 1) / rep->mem.block_size;
-  *bytes = (double) blocks * rep->mem.kv_bytes_per_block;
-  return model_comm_time (&w->cost->params, w->gpu, MODEL_COLL_SENDRECV, *bytes, 2,
-                          w->sc->kv_transfer_nvlink ? 2 : 1, NULL);
+  const int per_node = src->world->sc->kv_transfer_nvlink ? 2 : 1;
+  gint64 blocks = (r->computed + src->mem.block_size - 1) / src->mem.block_size;
+  *bytes = (double) blocks * src->mem.kv_bytes_per_block;
+  double t = model_comm_time (&src->cost->params, src->gpu, MODEL_COLL_SENDRECV, *bytes, 2,
+                              per_node, NULL);
+  if (dst->cost != src->cost)
+    t = MAX (t, model_comm_time (&dst->cost->params, dst->gpu, MODEL_COLL_SENDRECV,
+                                 *bytes * src->tp / dst->tp, 2, per_node, NULL));
+  return t;
 }
 
 /* r's prefill on rep emitted its first token: start moving its KV. Its
@@ -834,9 +847,19 @@ static void
 kv_handoff (struct ServeReplica *rep, struct ServeRequest *r)
 {
   ServeWorld *w = rep->world;
+  /* the least loaded decode replica, counting what is on its way to it */
+  struct ServeReplica *dst = NULL;
+  for (guint i = w->n_prefill; i < w->replicas->len; i++) {
+    struct ServeReplica *d = g_ptr_array_index (w->replicas, i);
+    if (!dst || d->load < dst->load
+        || (d->load == dst->load && serve__kv_free_for_use (d) > serve__kv_free_for_use (dst)))
+      dst = d;
+  }
   double bytes;
-  SimTime dt = MAX (1, SIM_TIME_FROM_S (kv_xfer_time (rep, r, &bytes)));
+  SimTime dt = MAX (1, SIM_TIME_FROM_S (kv_xfer_time (rep, dst, r, &bytes)));
   r->migrating = TRUE;
+  r->xfer_dst = dst;
+  dst->load++;
   rep->load--;
   w->in_transfer++;
   w->metrics->kv_xfers++;
@@ -851,23 +874,18 @@ static void
 on_kv_xfer_end (SimEngine *engine, gpointer user, gpointer target, gpointer data)
 {
   ServeWorld *w = user;
-  struct ServeReplica *src = target, *dst = NULL;
+  struct ServeReplica *src = target;
   struct ServeRequest *r = data;
+  struct ServeReplica *dst = r->xfer_dst;   /* its load counts r already */
   kv_release (src, r);
   g_queue_unlink (&src->live, &r->live_link);
   w->in_transfer--;
-  for (guint i = w->n_prefill; i < w->replicas->len; i++) {
-    struct ServeReplica *d = g_ptr_array_index (w->replicas, i);
-    if (!dst || d->load < dst->load
-        || (d->load == dst->load && serve__kv_free_for_use (d) > serve__kv_free_for_use (dst)))
-      dst = d;
-  }
+  r->xfer_dst = NULL;
   r->migrating = FALSE;
   r->swapped = r->kv_remote = TRUE;
   r->replica = dst->index;
   r->pc_rep = dst->pc && r->prefix_blocks ? dst : NULL;
   g_queue_push_tail_link (&dst->live, &r->live_link);
-  dst->load++;
   if (dst->ops->on_arrival)
     dst->ops->on_arrival (dst->state, dst, r);
   kv_sample (src);
@@ -1330,6 +1348,32 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
       w->client_cdf[c] = (acc += pow (c + 1.0, -sc->client_skew) / tot);
   }
 
+  /* a decode pool of another GPU or TP: its own cost model and memory plan */
+  ModelMemoryPlan dmem = mem;
+  if (sc->prefill_replicas > 0 && (strcmp (sc->decode_gpu, sc->gpu) != 0 || sc->decode_tp != sc->tp)) {
+    if (!(w->decode_gpu = model_catalog_gpu (w->catalog, sc->decode_gpu, &e))) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster.decode_gpu: %s", e->message);
+      g_clear_error (&e);
+      goto fail;
+    }
+    if (w->draft_llm) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                   "speculation.draft: a draft model with a decode pool of its own GPU or TP "
+                   "(cluster.decode_gpu / decode_tp) is not modelled (use \"medusa\")");
+      goto fail;
+    }
+    w->decode_cost = g_new (ModelCost, 1);
+    model_cost_init (w->decode_cost, w->llm, w->decode_gpu, sc->decode_tp);
+    if (w->network)
+      model_cost_set_network (w->decode_cost, w->network);
+    if (!model_memory_plan (w->decode_cost, sc->block_size, sc->mem_util, (gint64) max_tokens,
+                            &dmem, &e)) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster.decode_gpu / decode_tp: %s",
+                   e->message);
+      g_clear_error (&e);
+      goto fail;
+    }
+  }
   if (sc->prefix_caching && w->llm->sliding_window > 0) {
     /* vLLM V1 caches a windowed model's prefix only inside the window
      * (a hybrid KV manager); that is not modelled */
@@ -1343,8 +1387,12 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
     struct ServeReplica *rep = g_new0 (struct ServeReplica, 1);
     rep->index = i;
     rep->world = w;
-    rep->mem = mem;
-    rep->free_blocks = mem.num_blocks;
+    gboolean dec = w->decode_cost && i >= sc->prefill_replicas;
+    rep->gpu = dec ? w->decode_gpu : w->gpu;
+    rep->tp = dec ? sc->decode_tp : sc->tp;
+    rep->cost = dec ? w->decode_cost : w->cost;
+    rep->mem = dec ? dmem : mem;
+    rep->free_blocks = rep->mem.num_blocks;
     rep->kv_window = w->llm->sliding_window;
     if (sc->swap_conversation)
       rep->conv_host = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
@@ -1355,7 +1403,8 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
       rep->pc_unit_blocks = sc->prefix_block_tokens / sc->block_size;
       /* host memory per GPU over a unit's bytes per GPU */
       rep->pc_host_cap_units = (gint64) floor (sc->prefix_host_gib * 1073741824.0
-                                               / ((double) rep->pc_unit_blocks * mem.kv_bytes_per_block));
+                                               / ((double) rep->pc_unit_blocks
+                                                  * rep->mem.kv_bytes_per_block));
     }
     g_queue_init (&rep->pc_idle);
     g_queue_init (&rep->pc_host_lru);
@@ -1408,6 +1457,7 @@ serve_world_free (ServeWorld *w)
   g_free (w->router_params);
   g_free (w->own_cost);
   g_free (w->draft_cost);
+  g_free (w->decode_cost);
   if (w->class_rng)
     sim_rng_free (w->class_rng);
   g_free (w->client_cdf);
@@ -1446,6 +1496,9 @@ serve_world_run (ServeWorld *w, GError **error)
     serve_output_add_note (w->out, note);
     g_free (note);
   }
+  if (w->sc->decode_unused)
+    serve_output_add_note (w->out, "cluster.decode_gpu / decode_tp are unused: there is no decode "
+                                   "pool without cluster.prefill_replicas > 0");
   if (read_next (w)) {
     sim_engine_schedule (w->engine, w->next.arrival, w->ev_arrival, NULL, NULL);
     sim_engine_schedule (w->engine, w->next.arrival, w->ev_sample, NULL, NULL);

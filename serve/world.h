@@ -46,6 +46,7 @@ struct ServeRequest {
   gboolean swapped;         /* KV in host memory (blocks == 0, computed kept) */
   gboolean migrating;       /* disaggregated: prefilled, its KV on the way to a decode replica */
   gboolean kv_remote;       /* swapped = its KV arrived from a prefill replica (no host copy) */
+  struct ServeReplica *xfer_dst; /* while migrating: the decode replica it goes to */
   int      priority;        /* 0 = normal; higher = more important */
   guint    client;
   gint64   host_blocks;     /* blocks of host memory holding its KV copy */
@@ -103,6 +104,11 @@ struct ServeBatch {
 struct ServeReplica {
   guint                     index;
   ServeWorld               *world;
+  /* what it runs on: the cluster's GPU and TP, or the decode pool's
+   * (cluster.decode_gpu / decode_tp); its cost model and memory plan */
+  const ModelGpu           *gpu;
+  int                       tp;
+  ModelCost                *cost;
   ModelMemoryPlan           mem;
   gint64                    free_blocks;
   gint64                    kv_window;    /* the model's sliding window in tokens; 0 = none */

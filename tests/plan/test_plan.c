@@ -289,6 +289,39 @@ t_pruning (void)
   r = plan_evaluate (spec, reg, 0, NULL, NULL); /* 3 x $3.99 = $11.97 */
   CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (r, "status")), "ok");
   json_decref (r);
+  plan_spec_free (spec);
+  /* a decode pool of its own (disaggregation): GPUs and cost count both
+   * pools; 1 H100 prefilling + 2 A100s at TP 2 decoding = 5 GPUs */
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+  const ModelGpu *a100 = model_catalog_gpu (cat, "a100-80gb", NULL);
+  spec = load ("{\"set\": {\"workload.trace\": null, \"workload.generator.num_requests\": 20,"
+               " \"cluster.replicas\": 3, \"cluster.prefill_replicas\": 1,"
+               " \"cluster.decode_gpu\": \"a100-80gb\"},"
+               " \"space\": {\"cluster.decode_tp\": [2, 3]}, \"constraints\": {\"max_gpus\": 6},"
+               " \"slo\": {\"ttft\": 2}}", &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (spec);
+  int gpus = 0;
+  double cph = 0;
+  char *why = NULL;
+  CU_ASSERT_TRUE (plan_config_check (spec, reg, 0, &gpus, &cph, &why));
+  CU_ASSERT_EQUAL (gpus, 5);
+  CU_ASSERT_PTR_NOT_NULL (a100);
+  if (a100 && !isnan (a100->price_per_hour))
+    CU_ASSERT_DOUBLE_EQUAL (cph, 3.99 + 4 * a100->price_per_hour, 1e-9);
+  model_catalog_free (cat);
+  g_free (why);
+  CU_ASSERT_FALSE (plan_config_check (spec, reg, 1, &gpus, NULL, &why));   /* TP 3 */
+  CU_ASSERT (why && strstr (why, "tp-heads: cluster.decode_tp 3") != NULL);
+  g_free (why);
+  plan_spec_free (spec);
+  /* without a decode pool the same configuration is the one without them */
+  spec = load ("{\"set\": {\"workload.trace\": null}, \"space\": {\"cluster.decode_tp\": [2]},"
+               " \"slo\": {\"ttft\": 2}}", &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (spec);
+  CU_ASSERT_FALSE (plan_config_check (spec, reg, 0, NULL, NULL, &why));
+  CU_ASSERT (why && g_str_has_prefix (why, "no-decode-pool: "));
+  g_free (why);
   policy_registry_free (reg);
   plan_spec_free (spec);
 }

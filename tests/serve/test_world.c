@@ -1872,6 +1872,98 @@ test_prefix_cache_host_tier (void)
   g_free (out);
 }
 
+/* A decode pool of its own GPU and TP (cluster.decode_gpu / decode_tp), by
+ * hand: the prefill on an H100 at TP 1 as before; the KV copy is the slower
+ * of the H100 sending its 63 blocks and the two A100s receiving half each;
+ * the decode steps are priced by the A100's cost model at TP 2, and the
+ * decode replica has the A100 TP 2 memory plan's blocks. */
+static void
+test_disagg_hetero (void)
+{
+  char *out = subdir ("disagg-hetero", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  if (!run_ok (&r, out, SYNTH, NULL, "cluster.replicas=2", "cluster.prefill_replicas=1",
+               "cluster.decode_gpu=\"a100-80gb\"", "cluster.decode_tp=2",
+               "workload.generator.num_requests=1", "workload.generator.prompt_tokens=1000",
+               "workload.generator.output_tokens=3", NULL))
+    goto done;
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+  const ModelLlm *llm = model_catalog_llm (cat, "llama-3.1-8b", NULL);
+  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  const ModelGpu *a100 = model_catalog_gpu (cat, "a100-80gb", NULL);
+  ModelCost ca;
+  model_cost_init (&ca, llm, a100, 2);
+  ModelIterCost it;
+  ModelSeqWork pre = { 1000, 0 }, d1 = { 1, 1000 }, d2 = { 1, 1001 };
+  model_cost_iteration (&ca, &d1, 1, &it);
+  SimTime dec = model_iter_ns (&it);
+  model_cost_iteration (&ca, &d2, 1, &it);
+  dec += model_iter_ns (&it);
+  struct ServeReplica *p0 = serve_world_replica (r.w, 0), *d = serve_world_replica (r.w, 1);
+  CU_ASSERT_STRING_EQUAL (p0->gpu->id, "h100-sxm");
+  CU_ASSERT_EQUAL (p0->tp, 1);
+  CU_ASSERT_STRING_EQUAL (d->gpu->id, "a100-80gb");
+  CU_ASSERT_EQUAL (d->tp, 2);
+  ModelMemoryPlan dm;
+  CU_ASSERT_TRUE (model_memory_plan (&ca, 16, 0.9, 8192, &dm, NULL));
+  CU_ASSERT_EQUAL (d->mem.num_blocks, dm.num_blocks);
+  double bytes = 63 * p0->mem.kv_bytes_per_block;
+  double xs = model_comm_time (&h100->profile, h100, MODEL_COLL_SENDRECV, bytes, 2, 1, NULL);
+  double xr = model_comm_time (&a100->profile, a100, MODEL_COLL_SENDRECV, bytes / 2, 2, 1, NULL);
+  SimTime xfer = SIM_TIME_FROM_S (MAX (xs, xr));
+  GPtrArray *rows = read_requests (out);
+  if (rows->len == 1) {
+    CU_ASSERT_EQUAL (col_ns (rows, 0, C_TTFT), iter_ns (&pre, 1));
+    CU_ASSERT_EQUAL (col_ns (rows, 0, C_COMPLETION) - col_ns (rows, 0, C_FIRST_TOKEN), xfer + dec);
+  }
+  g_ptr_array_unref (rows);
+  CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+  json_t *sum = load_summary (out);
+  json_t *dg = json_object_get (sum, "disaggregation");
+  CU_ASSERT_STRING_EQUAL (json_string_value (json_object_get (dg, "decode_gpu")), "a100-80gb");
+  CU_ASSERT_EQUAL (json_integer_value (json_object_get (dg, "decode_tp")), 2);
+  CU_ASSERT_EQUAL (json_integer_value (json_object_get (dg, "decode_blocks_per_replica")), dm.num_blocks);
+  json_decref (sum);
+  char *text = serve_world_summary_text (r.w);
+  CU_ASSERT_TRUE (contains (text, "1 x h100-sxm (TP 1) prefilling + 1 x a100-80gb (TP 2) decoding, 3 GPUs"));
+  CU_ASSERT_TRUE (contains (text, "cost model: a100-80gb's calibrated profile"));
+  g_free (text);
+  char *dot = read_text (out, "cluster.dot");
+  CU_ASSERT_TRUE (contains (dot, "\"r1g1\" [label=\"GPU 1\\na100-80gb"));
+  g_free (dot);
+  model_catalog_free (cat);
+  run_clear (&r);
+  /* bad pools: the key is named */
+  GError *e = NULL;
+  /* without a decode pool: unused, and the run says so */
+  if (run_ok (&r, out, SYNTH, NULL, "cluster.decode_tp=2", "workload.generator.num_requests=2", NULL)) {
+    CU_ASSERT_TRUE (contains (serve_output_notes (serve_world_output (r.w)),
+                              "cluster.decode_gpu / decode_tp are unused"));
+  }
+  run_clear (&r);
+  CU_ASSERT_FALSE (run_sc (&r, scen (NULL, NULL, &e, "cluster.prefill_replicas=1",
+                                      "cluster.decode_gpu=\"nope\"", NULL), NULL, &e));
+  CU_ASSERT_TRUE (e && contains (e->message, "cluster.decode_gpu: "));
+  g_clear_error (&e);
+  run_clear (&r);
+  CU_ASSERT_FALSE (run_sc (&r, scen (NULL, NULL, &e, "cluster.prefill_replicas=1",
+                                      "cluster.decode_tp=3", NULL), NULL, &e));
+  CU_ASSERT_TRUE (e && contains (e->message, "cluster.decode_gpu / decode_tp: tensor parallelism 3"));
+  g_clear_error (&e);
+  run_clear (&r);
+  CU_ASSERT_FALSE (run_sc (&r, scen (NULL, NULL, &e, "cluster.prefill_replicas=1", "cluster.decode_tp=2",
+                                      "speculation.draft=\"llama-3.2-1b\"", NULL), NULL, &e));
+  CU_ASSERT_TRUE (e && contains (e->message, "speculation.draft: a draft model with a decode pool"));
+  g_clear_error (&e);
+  run_clear (&r);
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+done:
+  run_clear (&r);
+  g_free (out);
+}
+
 /* Bad settings: a unit that is not whole KV blocks, and a windowed model. */
 static void
 test_prefix_cache_bad (void)
@@ -1915,6 +2007,7 @@ main (void)
     { "cache-aware router: prefix hits weighed against load", test_cache_aware_router },
     { "disaggregation: prefill, KV transfer, decode exact", test_disagg_exact },
     { "disaggregation under KV pressure: conserved, all complete", test_disagg_pressure },
+    { "disaggregation: a decode pool of its own GPU and TP", test_disagg_hetero },
     { "prompts that never fit are rejected, rest complete", test_reject_prompt_too_long_mixed },
     { "all requests rejected: run ends cleanly", test_reject_all },
     { "output outgrowing the cache: rejected, run ends", test_reject_output_outgrows_cache },
