@@ -1312,7 +1312,33 @@ model_cost_init (ModelCost *c, const ModelLlm *llm, const ModelGpu *gpu, int tp)
   c->dec_pad_keys = 0;
   c->dec_contig = FALSE;
   c->node_gpus = MODEL_NODE_GPUS;
+  c->pp = 1;
   model_cost_set_params (c, &gpu->profile, TRUE);
+}
+
+/* Layers of stage s of pp: L / pp, the first L mod pp one more. */
+static int
+stage_layers (int L, int pp, int s)
+{
+  return L / pp + (s < L % pp);
+}
+
+double
+model_cost_stage_times (const ModelCost *c, const ModelIterCost *it, gint64 tokens, double *stage_s)
+{
+  g_return_val_if_fail (c != NULL && it != NULL && stage_s != NULL, 0);
+  const int pp = MAX (c->pp, 1), L = c->llm->num_layers;
+  const double first = it->op[MODEL_OP_EMBED].time_s;
+  const double last = it->op[MODEL_OP_FINAL_NORM].time_s + it->op[MODEL_OP_LM_HEAD].time_s
+                      + it->op[MODEL_OP_LOGITS_GATHER].time_s;
+  const double per_layer = (it->gpu_s - first - last) / L;
+  for (int s = 0; s < pp; s++)
+    stage_s[s] = stage_layers (L, pp, s) * per_layer + (s == 0 ? first : 0) + (s == pp - 1 ? last : 0);
+  if (pp == 1 || tokens <= 0)
+    return 0;
+  double bytes = 2.0 * (double) tokens * c->shape.h * c->shape.ab;
+  return model_comm_time (&c->params, c->gpu, MODEL_COLL_SENDRECV, bytes, 2,
+                          c->tp * pp <= c->node_gpus ? 2 : 1, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1534,7 +1560,13 @@ plan_bytes (const ModelCost *c, int block_size, double mem_util, gint64 max_batc
   double layer = h * (s.nh_r + 2 * s.kv_r) * s.d + s.nh_r * s.d * h + mlp + s.norms * s.norm_w
                  + (s.qk_norm ? 2 * s.d : 0);
   double embed = s.vocab_r * h;
-  double params = s.L * layer + embed + (c->llm->tied_embeddings ? 0 : embed) + s.norm_w;
+  /* one stage GPU under pipeline parallelism: the most layers any stage has,
+   * and the embedding (first stage) or the LM head and final norm (last:
+   * its own copy of a tied embedding), whichever stage is heavier */
+  const int pp = MAX (c->pp, 1);
+  const double Ls = pp > 1 ? stage_layers ((int) s.L, pp, 0) : s.L;
+  double params = pp > 1 ? Ls * layer + embed + s.norm_w
+                         : s.L * layer + embed + (c->llm->tied_embeddings ? 0 : embed) + s.norm_w;
   out->weight_bytes = params * s.wb;
   /* peak forward workspace at M tokens: residual, normed input, QKV, MLP up and
    * activation outputs, plus fp32 logits for up to 256 sequences (vLLM's
@@ -1543,7 +1575,7 @@ plan_bytes (const ModelCost *c, int block_size, double mem_util, gint64 max_batc
   out->activation_bytes = M * act_row * s.ab + fmin (M, 256) * s.vocab_r * 4;
   out->reserved_bytes = c->gpu->mem_bytes * (1 - mem_util) + out->weight_bytes
                         + out->activation_bytes;
-  out->kv_bytes_per_token = 2 * s.L * s.kv_r * s.d * s.kvb;
+  out->kv_bytes_per_token = 2 * Ls * s.kv_r * s.d * s.kvb;
   out->kv_bytes_per_block = out->kv_bytes_per_token * block_size;
   out->block_size = block_size;
   double avail = c->gpu->mem_bytes * mem_util - out->weight_bytes - out->activation_bytes;
@@ -1596,13 +1628,15 @@ model_memory_plan (const ModelCost *c, int block_size, double mem_util,
   }
   char *hint = fit_tp ? g_strdup_printf ("try a larger tp: %d is the smallest that fits", fit_tp)
                       : g_strdup ("no valid tp fits it on this GPU; pick a GPU with more memory");
+  char *at = c->pp > 1 ? g_strdup_printf ("tp %d x pp %d", c->tp, c->pp) : g_strdup_printf ("tp %d", c->tp);
   g_set_error (error, MODEL_ERROR, MODEL_ERROR_NO_FIT,
-               "%s does not fit on %s at tp %d: weights %.2f GiB + activations %.2f GiB per GPU "
+               "%s does not fit on %s at %s: weights %.2f GiB + activations %.2f GiB per GPU "
                "leave no room for one KV block (%d tokens, %.2f MiB) in %.2f GiB usable "
                "(capacity %.2f GiB x mem_util %.2f); %s",
-               m->id, c->gpu->id, c->tp, out->weight_bytes / GIB, out->activation_bytes / GIB,
+               m->id, c->gpu->id, at, out->weight_bytes / GIB, out->activation_bytes / GIB,
                block_size, out->kv_bytes_per_block / (1024.0 * 1024.0),
                c->gpu->mem_bytes * mem_util / GIB, c->gpu->mem_bytes / GIB, mem_util, hint);
   g_free (hint);
+  g_free (at);
   return FALSE;
 }

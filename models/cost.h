@@ -123,6 +123,10 @@ typedef struct {
    * nodes. Set by model_cost_init to MODEL_NODE_GPUS; a network sets its own
    * (model_cost_set_network). */
   int             node_gpus;
+  /* pipeline-parallel stages the layers are split over (1 = none). Set by
+   * model_cost_init to 1; the memory plan is then one stage GPU's, and
+   * model_cost_stage_times splits an iteration's time over the stages. */
+  int             pp;
   ModelCostParams params;  /* the GPU's profile (gpu->profile) at init */
   /* internal, filled by model_cost_init / model_cost_set_params */
   ModelCostShape  shape;
@@ -250,6 +254,18 @@ typedef struct {
   gint64 num_blocks;         /* KV blocks that fit */
   int    block_size;         /* tokens per block */
 } ModelMemoryPlan;
+
+/* Pipeline parallelism (c->pp > 1): the GPU time of iteration `it` (over
+ * `tokens` tokens) split over the stages as vLLM partitions the layers (the
+ * first L mod pp stages take one layer more): each stage its layers' share
+ * of the per-layer operators, the first the embedding, the last the final
+ * norm, the LM head and the logits' gather. stage_s gets c->pp times; the
+ * return value is the seconds to pass one batch's activations (hidden
+ * states and residual, bf16) from one stage to the next: a send/recv inside
+ * a node when the whole TP x PP group fits one, else across the network.
+ * The stage times sum to it->gpu_s. */
+double model_cost_stage_times (const ModelCost *c, const ModelIterCost *it, gint64 tokens,
+                               double *stage_s);
 
 /* Plan memory for one GPU of a TP group. FALSE with MODEL_ERROR_NO_FIT and the
  * numbers (weights, activations, capacity) when not even one block fits, or

@@ -178,7 +178,7 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
     why = g_strdup_printf ("invalid: %s", e->message);
     goto out;
   }
-  facts->gpus = sc->replicas * sc->tp;
+  facts->gpus = sc->replicas * sc->tp * sc->pp;
   if (sc->decode_unused) {
     why = g_strdup ("no-decode-pool: cluster.decode_gpu / decode_tp apply only with "
                     "cluster.prefill_replicas > 0 (the same configuration without them is the one "
@@ -228,6 +228,12 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
                            sc->tp, llm->id, llm->num_heads, llm->num_kv_heads);
     goto out;
   }
+  if (sc->pp > llm->num_layers || (sc->pp > 1 && np > 0)) {
+    why = g_strdup_printf ("invalid: cluster.pp %d %s", sc->pp,
+                           sc->pp > llm->num_layers ? "exceeds the model's layers"
+                                                    : "with disaggregation is not modelled");
+    goto out;
+  }
   /* the model must fit each pool's GPUs (the decode pool's are the others'
    * when it has none of its own) */
   for (int pool = 0; pool < (np > 0 ? 2 : 1); pool++) {
@@ -240,6 +246,7 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
     }
     ModelCost cost;
     model_cost_init (&cost, llm, pg, ptp);
+    cost.pp = sc->pp;
     ModelMemoryPlan mem;
     if (!model_memory_plan (&cost, sc->block_size, sc->mem_util, (gint64) max_tokens, &mem, &e)) {
       why = g_strdup_printf ("%s: %s%s", g_error_matches (e, MODEL_ERROR, MODEL_ERROR_NO_FIT)
@@ -252,6 +259,9 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
     why = np > 0 ? g_strdup_printf ("gpu-budget: %d GPUs (%d prefill x TP %d + %d decode x TP %d) "
                                     "exceed max_gpus %d", facts->gpus, np, sc->tp, nd, sc->decode_tp,
                                     spec->max_gpus)
+                 : sc->pp > 1
+                 ? g_strdup_printf ("gpu-budget: %d GPUs (%d replicas x TP %d x PP %d) exceed max_gpus %d",
+                                    facts->gpus, sc->replicas, sc->tp, sc->pp, spec->max_gpus)
                  : g_strdup_printf ("gpu-budget: %d GPUs (%d replicas x TP %d) exceed max_gpus %d",
                                     facts->gpus, sc->replicas, sc->tp, spec->max_gpus);
     goto out;

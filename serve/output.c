@@ -167,8 +167,9 @@ serve_world_summary_json (ServeWorld *w)
   json_object_set_new (cm, "carried_over", json_boolean (model_gpu_profile_carried (gpu)));
   json_object_set_new (cm, "provenance", json_string (gpu->profile_from ? gpu->profile_from : ""));
   json_object_set_new (o, "cost_model", cm);
-  json_object_set_new (o, "replicas", json_integer (nrep));
+  json_object_set_new (o, "replicas", json_integer (sc->replicas));
   json_object_set_new (o, "tp", json_integer (sc->tp));
+  json_object_set_new (o, "pp", json_integer (sc->pp));
   json_object_set_new (o, "network", sc->network ? json_string (sc->network) : json_null ());
   json_object_set_new (o, "scheduler", json_string (sc->scheduler));
   json_object_set_new (o, "router", json_string (sc->router));
@@ -217,9 +218,10 @@ serve_world_summary_json (ServeWorld *w)
   struct ServeReplica *r0 = serve_world_replica (w, 0);
   json_t *kv = json_object ();
   json_object_set_new (kv, "block_size", json_integer (r0->mem.block_size));
-  json_object_set_new (kv, "blocks_per_replica", json_integer (r0->mem.num_blocks));
+  /* a replica at pp > 1: its virtual engines' blocks together */
+  json_object_set_new (kv, "blocks_per_replica", json_integer (r0->mem.num_blocks * sc->pp));
   json_object_set_new (kv, "tokens_per_replica",
-                       json_integer (r0->mem.num_blocks * r0->mem.block_size));
+                       json_integer (r0->mem.num_blocks * sc->pp * r0->mem.block_size));
   json_object_set_new (kv, "mean_utilisation", json_real (kv_mean / nrep));
   json_object_set_new (kv, "peak_utilisation", json_real (kv_peak));
   json_object_set_new (o, "kv_cache", kv);
@@ -350,11 +352,15 @@ serve_world_summary_text (ServeWorld *w)
   g_string_append_printf (s, "servesim %s  scenario '%s' (%s)  seed %" G_GUINT64_FORMAT "\n",
                           PACKAGE_VERSION, sc->name, sc->origin, sc->seed);
   const int np = sc->prefill_replicas, nd = sc->replicas - np;
-  const int ngpu = np > 0 ? np * sc->tp + nd * sc->decode_tp : sc->replicas * sc->tp;
+  const int ngpu = np > 0 ? np * sc->tp + nd * sc->decode_tp : sc->replicas * sc->tp * sc->pp;
   if (np > 0)
     g_string_append_printf (s, "  model %s on %d x %s (TP %d) prefilling + %d x %s (TP %d) decoding, %d GPUs, "
                             "scheduler %s, router %s\n", sc->model, np, sc->gpu, sc->tp, nd,
                             sc->decode_gpu, sc->decode_tp, ngpu, sc->scheduler, sc->router);
+  else if (sc->pp > 1)
+    g_string_append_printf (s, "  model %s on %d x %s (TP %d x PP %d per replica: %d virtual engines each, "
+                            "%d GPUs), scheduler %s, router %s\n", sc->model, sc->replicas, sc->gpu,
+                            sc->tp, sc->pp, sc->pp, ngpu, sc->scheduler, sc->router);
   else
     g_string_append_printf (s, "  model %s on %d x %s (TP %d per replica, %d GPU%s), scheduler %s, router %s\n",
                             sc->model, sc->replicas, sc->gpu, sc->tp, ngpu, ngpu > 1 ? "s" : "",
@@ -555,16 +561,23 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
   }
   for (int i = 0; i < sc->replicas; i++) {
     char *cid = g_strdup_printf ("replica%d", i);
-    const struct ServeReplica *rep = serve_world_replica (w, (guint) i);
+    /* at pp > 1 replica i is virtual engines i * pp .. i * pp + pp - 1, on
+     * pp stages of tp GPUs each (GPU k is stage k / tp) */
+    const int pp = sc->pp;
+    const struct ServeReplica *rep = serve_world_replica (w, (guint) (i * pp));
     const ModelGpu *rg = rep->gpu;
-    char *clabel = g_strdup_printf ("%sreplica %d: %s, TP %d, scheduler %s",
+    char *ppl = pp > 1 ? g_strdup_printf (" x PP %d (%d virtual engines)", pp, pp) : g_strdup ("");
+    char *clabel = g_strdup_printf ("%sreplica %d: %s, TP %d%s, scheduler %s",
                                     np == 0 ? "" : i < np ? "prefill " : "decode ", i, sc->model,
-                                    rep->tp, sc->scheduler);
+                                    rep->tp, ppl, sc->scheduler);
+    g_free (ppl);
     plot_graph_begin_cluster (g, cid, clabel);
-    for (int k = 0; k < rep->tp; k++) {
+    for (int k = 0; k < rep->tp * pp; k++) {
       char *nid = g_strdup_printf ("r%dg%d", i, k);
-      char *nl = g_strdup_printf ("GPU %d\n%s\n%.0f GiB", k, rg->id, rg->mem_bytes / (1 << 30));
+      char *stage = pp > 1 ? g_strdup_printf (" (stage %d)", k / rep->tp) : g_strdup ("");
+      char *nl = g_strdup_printf ("GPU %d%s\n%s\n%.0f GiB", k, stage, rg->id, rg->mem_bytes / (1 << 30));
       plot_graph_node (g, nid, nl, "box");
+      g_free (stage);
       g_free (nid);
       g_free (nl);
     }
@@ -576,7 +589,15 @@ write_plots (ServeOutput *o, ServeWorld *w, GError **error)
       plot_graph_edge (g, i < np ? first : "kv", i < np ? "kv" : first, NULL);
     g_free (first);
     const gboolean rnvlink = rg->nvlink_bw > 0;
-    for (int k = 0; k + 1 < rep->tp; k++) {
+    for (int s = 0; s + 1 < pp; s++) {
+      char *x = g_strdup_printf ("r%dg%d", i, s * rep->tp), *y = g_strdup_printf ("r%dg%d", i, (s + 1) * rep->tp);
+      plot_graph_edge (g, x, y, rep->tp * pp <= node_gpus ? "PP send/recv" : "PP send/recv\n(network)");
+      g_free (x);
+      g_free (y);
+    }
+    for (int k = 0; k + 1 < rep->tp * pp; k++) {
+      if ((k + 1) % rep->tp == 0)
+        continue;   /* the next stage's first GPU: linked above */
       char *x = g_strdup_printf ("r%dg%d", i, k), *y = g_strdup_printf ("r%dg%d", i, k + 1);
       /* a TP group wider than a node crosses the network between nodes */
       char *el = (k + 1) % node_gpus == 0

@@ -21,7 +21,7 @@ static const char default_json[] =
   "  \"seed\": 1,\n"
   "  \"model\": \"llama-3.1-8b\",\n"
   "  \"catalog\": null,\n"
-  "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1, \"network\": null,\n"
+  "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1, \"pp\": 1, \"network\": null,\n"
   "               \"prefill_replicas\": 0, \"kv_transfer\": \"network\", \"decode_gpu\": null,\n"
   "               \"decode_tp\": 0 },\n"
   "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9, \"preemption\": \"recompute\",\n"
@@ -82,6 +82,7 @@ static const Field schema[] = {
   { "cluster.gpu", T_STR, 0, 0, NULL },
   { "cluster.replicas", T_INT, 1, 100000, NULL },
   { "cluster.tp", T_INT, 1, 64, NULL },
+  { "cluster.pp", T_INT, 1, 64, NULL },
   { "cluster.network", T_STR_NULL, 0, 0, NULL },
   { "cluster.prefill_replicas", T_INT, 0, 99999, NULL },
   { "cluster.kv_transfer", T_STR, 0, 0, "network|nvlink" },
@@ -421,6 +422,7 @@ fill_views (ServeScenario *sc, GError **error)
   sc->gpu = get_str (sc, "cluster.gpu");
   sc->replicas = (int) get_num (sc, "cluster.replicas");
   sc->tp = (int) get_num (sc, "cluster.tp");
+  sc->pp = (int) get_num (sc, "cluster.pp");
   sc->network = get_str (sc, "cluster.network");
   sc->prefill_replicas = (int) get_num (sc, "cluster.prefill_replicas");
   sc->kv_transfer_nvlink = g_strcmp0 (get_str (sc, "cluster.kv_transfer"), "nvlink") == 0;

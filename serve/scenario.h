@@ -29,6 +29,7 @@ typedef struct {
   const char *catalog;      /* extra catalog file, or NULL */
   const char *gpu;
   int         replicas;
+  int         pp;          /* pipeline stages per replica (cluster.pp; 1 = none) */
   /* prefill/decode disaggregation: replicas [0, prefill_replicas) only
    * prefill, the rest only decode, the KV moving between them over NVLink or
    * the network (cluster.kv_transfer); 0 = every replica does both */

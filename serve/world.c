@@ -66,6 +66,7 @@ struct ServeWorld {
    * pool's (cluster.decode_gpu / decode_tp); NULL otherwise */
   const ModelGpu        *decode_gpu;
   ModelCost             *decode_cost;
+  GPtrArray             *pipes;          /* ServePipeline* (owned), one per replica at pp > 1 */
 };
 
 struct ServeCostCache {
@@ -73,7 +74,7 @@ struct ServeCostCache {
   const ModelLlm     *llm;      /* what `cost` was built for; NULL = nothing yet */
   const ModelGpu     *gpu;
   const ModelNetwork *network;
-  int                 tp;
+  int                 tp, pp;
 };
 
 ServeCostCache *
@@ -744,6 +745,30 @@ swap_time (struct ServeReplica *rep)
   return st;
 }
 
+/* Pipeline parallelism: the batch's CPU work, then its stages in order,
+ * each when the stage is free (another virtual engine's batch may hold it)
+ * and the previous stage has passed the activations on. Reserves the
+ * stages; returns the time from now to the last stage's end. *gpu_ns: the
+ * stages' summed time (GPU occupancy, for busy_ns). */
+static SimTime
+pipeline_ns (struct ServeReplica *rep, const ModelIterCost *it, gint64 tokens, SimTime now,
+             SimTime *gpu_ns)
+{
+  ServePipeline *p = rep->pipe;
+  double st[64];
+  const SimTime xfer = SIM_TIME_FROM_S (model_cost_stage_times (rep->cost, it, tokens, st));
+  SimTime t = now + SIM_TIME_FROM_S (it->cpu_s);
+  *gpu_ns = 0;
+  for (int s = 0; s < p->pp; s++) {
+    SimTime d = SIM_TIME_FROM_S (st[s]);
+    SimTime start = MAX (t, p->stage_free[s]);
+    p->stage_free[s] = start + d;
+    t = start + d + (s + 1 < p->pp ? xfer : 0);
+    *gpu_ns += d;
+  }
+  return t - now;
+}
+
 /* Ask the scheduler for a batch and start the iteration, or go idle. */
 static void
 replica_step (struct ServeReplica *rep)
@@ -777,12 +802,15 @@ replica_step (struct ServeReplica *rep)
   ModelIterCost cost;
   model_cost_iteration (rep->cost, b->work, b->len, &cost);
   SimTime dt = model_iter_ns (&cost);
+  SimTime gpu_ns = dt;   /* GPU time charged to busy_ns */
+  if (rep->pipe)
+    dt = pipeline_ns (rep, &cost, b->tokens, now, &gpu_ns);
   /* An engine that overlaps its CPU work with the GPU prepares this
    * iteration (schedule, inputs) and samples the last one while the GPU runs:
    * back to back, an iteration takes the longer of the two; after an idle
    * spell nothing was prepared and it pays both. (The one-step-late view of
    * finished requests such a scheduler has is not modelled.) */
-  if (w->sc->cpu_overlap && back_to_back)
+  if (w->sc->cpu_overlap && back_to_back && !rep->pipe)   /* (not modelled with PP) */
     dt = llround (MAX (cost.gpu_s, cost.cpu_s) * 1e9);
   if (b->n_spec > 0) {
     /* b->work already holds the k+1-token verifications; add the drafts */
@@ -800,7 +828,7 @@ replica_step (struct ServeReplica *rep)
     dt = w->sc->swap_overlap ? MAX (dt, st) : dt + st;
   dt = MAX (1, dt);
   rep->busy = TRUE;
-  rep->busy_ns += dt;
+  rep->busy_ns += rep->pipe ? gpu_ns : dt;
   rep->iterations++;
   serve_metrics_iteration (w->metrics, b->len, b->tokens);
   sim_engine_schedule_in (w->engine, dt, w->ev_iter_end, rep, NULL);
@@ -1204,6 +1232,7 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
   w->sc = sc;
   w->engine = sim_engine_new ();
   w->replicas = g_ptr_array_new_with_free_func (replica_free);
+  w->pipes = g_ptr_array_new_with_free_func (g_free);
   w->metrics = serve_metrics_new (sc->slo_ttft, sc->slo_tpot, sc->timeline_interval);
 
   if (catalog)
@@ -1264,18 +1293,20 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
   }
   ModelCost *cost;
   if (cache && cache->llm == w->llm && cache->gpu == w->gpu && cache->tp == sc->tp
-      && cache->network == w->network)
+      && cache->pp == sc->pp && cache->network == w->network)
     cost = &cache->cost;   /* built by an earlier world, memos and all */
   else {
     cost = cache ? &cache->cost : (w->own_cost = g_new (ModelCost, 1));
     model_cost_init (cost, w->llm, w->gpu, sc->tp);
     if (w->network)
       model_cost_set_network (cost, w->network);
+    cost->pp = sc->pp;
     if (cache) {
       cache->llm = w->llm;
       cache->gpu = w->gpu;
       cache->network = w->network;
       cache->tp = sc->tp;
+      cache->pp = sc->pp;
     }
   }
   w->cost = cost;
@@ -1288,6 +1319,18 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
     max_tokens = policy_param (sops->params, w->sched_params, token_caps[i]);
   if (isnan (max_tokens))
     max_tokens = 8192;
+  if (sc->pp > w->llm->num_layers) {
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                 "cluster.pp: %d stages for %s's %d layers (at most one stage per layer)", sc->pp,
+                 sc->model, w->llm->num_layers);
+    goto fail;
+  }
+  if (sc->pp > 1 && sc->prefill_replicas > 0) {
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                 "cluster.pp: pipeline parallelism with prefill/decode disaggregation "
+                 "(cluster.prefill_replicas) is not modelled");
+    goto fail;
+  }
   if (!model_memory_plan (cost, sc->block_size, sc->mem_util, (gint64) max_tokens, &mem, &e)) {
     g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster: %s", e->message);
     g_error_free (e);
@@ -1334,6 +1377,22 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
     }
     mem.num_blocks -= lose;
     mem.kv_bytes -= (double) lose * mem.kv_bytes_per_block;
+  }
+  if (sc->pp > 1) {
+    /* vLLM V0's virtual engines: the KV cache split evenly among them */
+    if (w->draft_llm) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                   "speculation.draft: a draft model with pipeline parallelism (cluster.pp) is not "
+                   "modelled (use \"medusa\")");
+      goto fail;
+    }
+    mem.num_blocks /= sc->pp;
+    if (mem.num_blocks < 1) {
+      g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                   "cluster.pp: %d virtual engines leave no KV block each (%s at tp %d x pp %d)",
+                   sc->pp, sc->model, sc->tp, sc->pp);
+      goto fail;
+    }
   }
   if (sc->priority_fraction > 0 || sc->clients > 1)
     w->class_rng = sim_rng_new (sc->seed, "classes", 0);
@@ -1383,8 +1442,18 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
                  sc->model, (gint64) w->llm->sliding_window);
     goto fail;
   }
-  for (int i = 0; i < sc->replicas; i++) {
+  /* a replica at pp > 1 is pp virtual engines sharing one pipeline */
+  ServePipeline *pipe = NULL;
+  for (int i = 0; i < sc->replicas * sc->pp; i++) {
     struct ServeReplica *rep = g_new0 (struct ServeReplica, 1);
+    if (sc->pp > 1) {
+      if (i % sc->pp == 0) {
+        pipe = g_malloc0 (sizeof (ServePipeline) + (gsize) sc->pp * sizeof (SimTime));
+        pipe->pp = sc->pp;
+        g_ptr_array_add (w->pipes, pipe);
+      }
+      rep->pipe = pipe;
+    }
     rep->index = i;
     rep->world = w;
     gboolean dec = w->decode_cost && i >= sc->prefill_replicas;
@@ -1453,6 +1522,7 @@ serve_world_free (ServeWorld *w)
     w->router->clear (w->router_state);
   g_free (w->router_state);
   g_ptr_array_free (w->replicas, TRUE);
+  g_ptr_array_free (w->pipes, TRUE);
   g_free (w->sched_params);
   g_free (w->router_params);
   g_free (w->own_cost);

@@ -84,6 +84,13 @@ typedef struct {
   GList  link;              /* in the replica's conv_lru (data = the entry) */
 } ServeConvEntry;
 
+/* One replica's pipeline under pipeline parallelism (cluster.pp > 1): when
+ * each stage is next free, shared by the replica's virtual engines. */
+typedef struct {
+  int     pp;
+  SimTime stage_free[];
+} ServePipeline;
+
 typedef struct {
   struct ServeRequest *req;
   gint64 q;
@@ -110,6 +117,10 @@ struct ServeReplica {
   int                       tp;
   ModelCost                *cost;
   ModelMemoryPlan           mem;
+  /* pipeline parallelism: this is one of its replica's cluster.pp virtual
+   * engines (vLLM V0's: own scheduler, 1/pp of the KV blocks) and `pipe` is
+   * the replica's stages; NULL at pp 1 */
+  ServePipeline            *pipe;
   gint64                    free_blocks;
   gint64                    kv_window;    /* the model's sliding window in tokens; 0 = none */
   const PolicySchedulerOps *ops;

@@ -315,6 +315,18 @@ t_pruning (void)
   CU_ASSERT (why && strstr (why, "tp-heads: cluster.decode_tp 3") != NULL);
   g_free (why);
   plan_spec_free (spec);
+  /* pipeline parallelism: replicas x TP x PP GPUs */
+  spec = load ("{\"set\": {\"workload.trace\": null, \"cluster.replicas\": 2, \"cluster.tp\": 2},"
+               " \"space\": {\"cluster.pp\": [2, 33]}, \"slo\": {\"ttft\": 2}}", &e);
+  CU_ASSERT_PTR_NOT_NULL_FATAL (spec);
+  CU_ASSERT_TRUE (plan_config_check (spec, reg, 0, &gpus, &cph, &why));
+  CU_ASSERT_EQUAL (gpus, 8);
+  CU_ASSERT_DOUBLE_EQUAL (cph, 8 * 3.99, 1e-9);
+  g_free (why);
+  CU_ASSERT_FALSE (plan_config_check (spec, reg, 1, NULL, NULL, &why));   /* 33 > 32 layers */
+  CU_ASSERT (why && g_str_has_prefix (why, "invalid: cluster.pp 33 exceeds"));
+  g_free (why);
+  plan_spec_free (spec);
   /* without a decode pool the same configuration is the one without them */
   spec = load ("{\"set\": {\"workload.trace\": null}, \"space\": {\"cluster.decode_tp\": [2]},"
                " \"slo\": {\"ttft\": 2}}", &e);

@@ -1996,6 +1996,146 @@ test_prefix_cache_mooncake (void)
   CU_ASSERT_TRUE (hit[2] > 1.5 * hit[1]);
 }
 
+/* ------------------------------------------------------------------------ */
+/* pipeline parallelism (cluster.pp)                                        */
+
+/* One replica at TP 1 x PP 2, by hand. The stage times split the
+ * iteration's GPU time (they sum to it); an iteration is its CPU time, stage
+ * 0, the activations' send/recv, stage 1. Two identical prompts arriving
+ * together go to the two virtual engines; the second engine's stage 0 waits
+ * for the first's. Each engine has half the KV blocks of a stage GPU. */
+static void
+test_pp_exact (void)
+{
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+  ModelCost c;
+  model_cost_init (&c, model_catalog_llm (cat, "llama-3.1-8b", NULL),
+                   model_catalog_gpu (cat, "h100-sxm", NULL), 1);
+  c.pp = 2;
+  ModelIterCost it;
+  ModelSeqWork pre = { 1000, 0 };
+  model_cost_iteration (&c, &pre, 1, &it);
+  double st[2];
+  double xs = model_cost_stage_times (&c, &it, 1000, st);
+  CU_ASSERT_DOUBLE_EQUAL (st[0] + st[1], it.gpu_s, 1e-12);
+  CU_ASSERT_TRUE (st[1] > st[0]);   /* the LM head outweighs the embedding */
+  CU_ASSERT_TRUE (xs > 0);
+  SimTime cpu = SIM_TIME_FROM_S (it.cpu_s), a = SIM_TIME_FROM_S (st[0]), b = SIM_TIME_FROM_S (st[1]);
+  SimTime x = SIM_TIME_FROM_S (xs);
+  ModelMemoryPlan mp;
+  CU_ASSERT_TRUE (model_memory_plan (&c, 16, 0.9, 8192, &mp, NULL));
+  char *out = subdir ("pp", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  g_mkdir_with_parents (out, 0755);
+  char *trace = test_write_file (out, "t.jsonl",
+    "{\"timestamp\": 0, \"input_length\": 1000, \"output_length\": 1}\n"
+    "{\"timestamp\": 0, \"input_length\": 1000, \"output_length\": 1}\n");
+  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
+  char *dir = g_build_filename (out, "run", NULL);
+  if (run_ok (&r, dir, NULL, NULL, set_trace, "cluster.replicas=1", "cluster.pp=2", NULL)) {
+    CU_ASSERT_EQUAL (serve_world_n_replicas (r.w), 2);
+    struct ServeReplica *e0 = serve_world_replica (r.w, 0), *e1 = serve_world_replica (r.w, 1);
+    CU_ASSERT_PTR_NOT_NULL (e0->pipe);
+    CU_ASSERT_PTR_EQUAL (e0->pipe, e1->pipe);
+    CU_ASSERT_EQUAL (e0->mem.num_blocks, mp.num_blocks / 2);
+    GPtrArray *rows = read_requests (dir);
+    if (rows->len == 2) {
+      gint64 t0 = col_ns (rows, 0, C_TTFT), t1 = col_ns (rows, 1, C_TTFT);
+      CU_ASSERT_EQUAL (t0, cpu + a + x + b);
+      CU_ASSERT_EQUAL (t1, MAX (cpu + 2 * a + x, cpu + a + x + b) + b);
+      CU_ASSERT_STRING_EQUAL (field (rows, 0, C_REPLICA), "0");
+      CU_ASSERT_STRING_EQUAL (field (rows, 1, C_REPLICA), "1");
+      printf ("\n  PP 2: stages %.3f + %.3f ms, send/recv %.3f ms; TTFT %.3f and %.3f ms", st[0] * 1e3,
+              st[1] * 1e3, xs * 1e3, t0 / 1e6, t1 / 1e6);
+    }
+    g_ptr_array_unref (rows);
+    json_t *sum = load_summary (dir);
+    CU_ASSERT_EQUAL (jpath (sum, "replicas", NULL), 1);
+    CU_ASSERT_EQUAL (jpath (sum, "pp", NULL), 2);
+    CU_ASSERT_EQUAL (jpath (sum, "kv_cache", "blocks_per_replica"), (double) (mp.num_blocks / 2 * 2));
+    json_decref (sum);
+    char *dot = read_text (dir, "cluster.dot");
+    CU_ASSERT_TRUE (contains (dot, "\"r0g0\" -> \"r0g1\" [label=\"PP send/recv\"]"));
+    g_free (dot);
+    CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+  }
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+  run_clear (&r);
+  /* bad: more stages than layers, with disaggregation */
+  GError *e = NULL;
+  CU_ASSERT_FALSE (run_sc (&r, scen (NULL, NULL, &e, "cluster.pp=33", NULL), NULL, &e));
+  CU_ASSERT_TRUE (e && contains (e->message, "cluster.pp: 33 stages for llama-3.1-8b's 32 layers"));
+  g_clear_error (&e);
+  run_clear (&r);
+  CU_ASSERT_FALSE (run_sc (&r, scen (NULL, NULL, &e, "cluster.pp=2", "cluster.prefill_replicas=1",
+                                      NULL), NULL, &e));
+  CU_ASSERT_TRUE (e && contains (e->message, "with prefill/decode disaggregation"));
+  g_clear_error (&e);
+  run_clear (&r);
+  CU_ASSERT_PTR_NULL (scen (NULL, NULL, &e, "cluster.pp=0", NULL));
+  CU_ASSERT_TRUE (e && contains (e->message, "cluster.pp"));
+  g_clear_error (&e);
+  model_catalog_free (cat);
+  g_free (set_trace);
+  g_free (trace);
+  g_free (dir);
+  g_free (out);
+}
+
+/* PP 2 under KV pressure: every virtual engine's KV conserved at every
+ * decision, preemptions, all complete; and with PP the same GPUs serve a
+ * burst faster than one engine would alone (the stages overlap). */
+static void
+test_pp_pressure (void)
+{
+  /* the smallest mem_util leaving a virtual engine >= 200 blocks */
+  ModelCatalog *cat = model_catalog_new ();
+  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
+  ModelCost c;
+  model_cost_init (&c, model_catalog_llm (cat, "llama-3.1-8b", NULL),
+                   model_catalog_gpu (cat, "h100-sxm", NULL), 1);
+  c.pp = 2;
+  double mu = 0;
+  gint64 blocks = 0;
+  for (double x = 0.11; x < 0.3 && !mu; x += 0.0025) {
+    ModelMemoryPlan mp;
+    if (model_memory_plan (&c, 16, x, 8192, &mp, NULL) && mp.num_blocks / 2 >= 200) {
+      mu = x;
+      blocks = mp.num_blocks / 2;
+    }
+  }
+  model_catalog_free (cat);
+  CU_ASSERT_TRUE_FATAL (mu > 0 && blocks < 400);
+  gint64 cap = blocks * 16;
+  char *mus = g_strdup_printf ("cache.mem_util=%.17g", mu);
+  char *ps = g_strdup_printf ("workload.generator.prompt_tokens=%" G_GINT64_FORMAT, cap / 16);
+  char *os = g_strdup_printf ("workload.generator.output_tokens=%" G_GINT64_FORMAT, cap / 8);
+  char *out = subdir ("pp-pressure", FALSE);
+  Run r = { 0 };
+  guint bad0 = n_bad_logs;
+  kv_checks = kv_violations = 0;
+  if (run_ok (&r, out, SYNTH, registry_with_checked (), "scheduler.name=vllm-checked", mus, ps, os,
+              "cluster.pp=2", "workload.generator.num_requests=80", "workload.generator.rate=1000",
+              NULL)) {
+    ServeMetrics *m = serve_world_metrics (r.w);
+    CU_ASSERT_EQUAL (m->completed, 80);
+    CU_ASSERT_TRUE (kv_checks > 100);
+    CU_ASSERT_EQUAL (kv_violations, 0);
+    CU_ASSERT_TRUE (m->preemptions > 0);
+    CU_ASSERT_TRUE (serve_world_kv_conserved (r.w));
+    for (guint i = 0; i < 2; i++)
+      CU_ASSERT_TRUE (serve_world_replica (r.w, i)->iterations > 0);
+  }
+  CU_ASSERT_EQUAL (n_bad_logs, bad0);
+  run_clear (&r);
+  g_free (mus);
+  g_free (ps);
+  g_free (os);
+  g_free (out);
+}
+
 /* Bad settings: a unit that is not whole KV blocks, and a windowed model. */
 static void
 test_prefix_cache_bad (void)
@@ -2041,6 +2181,8 @@ main (void)
     { "disaggregation: prefill, KV transfer, decode exact", test_disagg_exact },
     { "disaggregation under KV pressure: conserved, all complete", test_disagg_pressure },
     { "disaggregation: a decode pool of its own GPU and TP", test_disagg_hetero },
+    { "pipeline parallelism: stages, overlap, memory exact", test_pp_exact },
+    { "pipeline parallelism under KV pressure: conserved, all complete", test_pp_pressure },
     { "prompts that never fit are rejected, rest complete", test_reject_prompt_too_long_mixed },
     { "all requests rejected: run ends cleanly", test_reject_all },
     { "output outgrowing the cache: rejected, run ends", test_reject_output_outgrows_cache },
