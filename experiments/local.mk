@@ -20,6 +20,7 @@ EXTRA_DIST += experiments/prefix_cache/run.sh experiments/prefix_cache/results.t
 	experiments/prefix_cache/prefix_cache.gp experiments/prefix_cache/prefix_cache.png
 EXTRA_DIST += experiments/disaggregation/run.sh experiments/disaggregation/capacity.tsv \
 	experiments/disaggregation/disaggregation.gp experiments/disaggregation/disaggregation.png
+EXTRA_DIST += experiments/parallelism/run.sh experiments/parallelism/capacity.tsv
 EXTRA_DIST += experiments/plan/run.sh experiments/plan/azure-conv.json experiments/plan/bench-1000.json experiments/plan/tp16-networks.json \
 	experiments/plan/out/results.csv experiments/plan/out/results.json experiments/plan/out/recommendation.md \
 	experiments/plan/out/pareto_cost.dat experiments/plan/out/pareto_cost.gp experiments/plan/out/pareto_cost.png \

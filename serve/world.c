@@ -745,11 +745,13 @@ swap_time (struct ServeReplica *rep)
   return st;
 }
 
-/* Pipeline parallelism: the batch's CPU work, then its stages in order,
- * each when the stage is free (another virtual engine's batch may hold it)
- * and the previous stage has passed the activations on. Reserves the
- * stages; returns the time from now to the last stage's end. *gpu_ns: the
- * stages' summed time (GPU occupancy, for busy_ns). */
+/* Pipeline parallelism: the batch's CPU work when the replica's one engine
+ * process is free (it prepares every virtual engine's batches, as vLLM's
+ * driver does), then its stages in order, each when the stage is free
+ * (another virtual engine's batch may hold it) and the previous stage has
+ * passed the activations on. Reserves the CPU and the stages; returns the
+ * time from now to the last stage's end. *gpu_ns: the stages' summed time
+ * (GPU occupancy, for busy_ns). */
 static SimTime
 pipeline_ns (struct ServeReplica *rep, const ModelIterCost *it, gint64 tokens, SimTime now,
              SimTime *gpu_ns)
@@ -757,7 +759,8 @@ pipeline_ns (struct ServeReplica *rep, const ModelIterCost *it, gint64 tokens, S
   ServePipeline *p = rep->pipe;
   double st[64];
   const SimTime xfer = SIM_TIME_FROM_S (model_cost_stage_times (rep->cost, it, tokens, st));
-  SimTime t = now + SIM_TIME_FROM_S (it->cpu_s);
+  SimTime t = MAX (now, p->cpu_free) + SIM_TIME_FROM_S (it->cpu_s);
+  p->cpu_free = t;
   *gpu_ns = 0;
   for (int s = 0; s < p->pp; s++) {
     SimTime d = SIM_TIME_FROM_S (st[s]);

@@ -88,6 +88,7 @@ typedef struct {
  * each stage is next free, shared by the replica's virtual engines. */
 typedef struct {
   int     pp;
+  SimTime cpu_free;       /* the engine process: one CPU prepares every virtual engine's batches */
   SimTime stage_free[];
 } ServePipeline;
 
