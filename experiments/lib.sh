@@ -48,3 +48,11 @@ run_point () {
 
 # le A B: A <= B for decimals (awk), false when either is nan.
 le () { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a == a + 0 && b == b + 0 && a + 0 <= b + 0) }'; }
+
+# azure_conv_trace: the path of the whole Azure 2023 conversation trace in
+# the shared data; fails (with a message) when it is not there.
+azure_conv_trace () {
+  local t="$shared/traces/azure2023/AzureLLMInferenceTrace_conv.csv"
+  [ -f "$t" ] || { echo "run.sh: $t not found (set SERVESIM_SHARED_DATA)" >&2; return 1; }
+  echo "$t"
+}

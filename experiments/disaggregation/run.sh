@@ -18,8 +18,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../lib.sh"
 experiment_setup "$@"
-trace="$shared/traces/azure2023/AzureLLMInferenceTrace_conv.csv"
-[ -f "$trace" ] || { echo "run.sh: $trace not found (set SERVESIM_SHARED_DATA)" >&2; exit 1; }
+trace="$(azure_conv_trace)"
 printf "# ttft_slo_s\ttpot_slo_s\tconfiguration\tprefill_replicas\tscheduler\tcapacity_x\tcapacity_rps\tttft_p90_s\ttpot_p90_s\tbinding\tdecode_gpu\tcost_per_hour\n" > "$out/capacity.tsv"
 for slo in "0.25 0.020" "0.5 0.012" "1.0 0.010"; do
   set -- $slo

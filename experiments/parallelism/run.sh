@@ -12,8 +12,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../lib.sh"
 experiment_setup "$@"
-trace="$shared/traces/azure2023/AzureLLMInferenceTrace_conv.csv"
-[ -f "$trace" ] || { echo "run.sh: $trace not found (set SERVESIM_SHARED_DATA)" >&2; exit 1; }
+trace="$(azure_conv_trace)"
 cat > "$work/plan.json" <<JSON
 {
   "name": "tp-vs-pp-70b-8xh100",
