@@ -23,7 +23,7 @@ static const char default_json[] =
   "  \"catalog\": null,\n"
   "  \"cluster\": { \"gpu\": \"h100-sxm\", \"replicas\": 2, \"tp\": 1, \"pp\": 1, \"network\": null,\n"
   "               \"prefill_replicas\": 0, \"kv_transfer\": \"network\", \"decode_gpu\": null,\n"
-  "               \"decode_tp\": 0 },\n"
+  "               \"decode_tp\": 0, \"kv_transfer_layerwise\": false },\n"
   "  \"cache\": { \"block_size\": 16, \"mem_util\": 0.9, \"preemption\": \"recompute\",\n"
   "             \"prefix_caching\": false, \"prefix_block_tokens\": 512, \"prefix_host_gib\": 0,\n"
   "             \"swap\": { \"overlap\": false, \"granularity_blocks\": 1, \"link_efficiency\": 0.8,\n"
@@ -88,6 +88,7 @@ static const Field schema[] = {
   { "cluster.kv_transfer", T_STR, 0, 0, "network|nvlink" },
   { "cluster.decode_gpu", T_STR_NULL, 0, 0, NULL },
   { "cluster.decode_tp", T_INT, 0, 64, NULL },
+  { "cluster.kv_transfer_layerwise", T_BOOL, 0, 0, NULL },
   { "cache", T_OBJ, 0, 0, NULL },
   { "cache.block_size", T_INT, 1, 4096, NULL },
   { "cache.mem_util", T_NUM, 0.05, 1.0, NULL },
@@ -428,6 +429,7 @@ fill_views (ServeScenario *sc, GError **error)
   sc->kv_transfer_nvlink = g_strcmp0 (get_str (sc, "cluster.kv_transfer"), "nvlink") == 0;
   sc->decode_gpu = get_str (sc, "cluster.decode_gpu");
   sc->decode_tp = (int) get_num (sc, "cluster.decode_tp");
+  sc->kv_layerwise = json_is_true (serve_scenario_get (sc, "cluster.kv_transfer_layerwise"));
   /* without a decode pool they are unused: the run says so (serve_world_run),
    * and a plan prunes such configurations as duplicates */
   sc->decode_unused = (sc->decode_gpu || sc->decode_tp > 0) && sc->prefill_replicas == 0;

@@ -40,6 +40,7 @@ typedef struct {
   const char *decode_gpu;
   int         decode_tp;
   gboolean    decode_unused;     /* given, but cluster.prefill_replicas is 0 */
+  gboolean    kv_layerwise;      /* cluster.kv_transfer_layerwise: each layer's KV sent as it is computed */
   int         tp;
   const char *network;      /* cluster.network: a networks catalog id, or NULL = the
                              * inter-node parameters of the GPU's own profile */

@@ -806,6 +806,7 @@ replica_step (struct ServeReplica *rep)
   model_cost_iteration (rep->cost, b->work, b->len, &cost);
   SimTime dt = model_iter_ns (&cost);
   SimTime gpu_ns = dt;   /* GPU time charged to busy_ns */
+  rep->last_gpu_s = cost.gpu_s;
   if (rep->pipe)
     dt = pipeline_ns (rep, &cost, b->tokens, now, &gpu_ns);
   /* An engine that overlaps its CPU work with the GPU prepares this
@@ -886,8 +887,16 @@ kv_handoff (struct ServeReplica *rep, struct ServeRequest *r)
         || (d->load == dst->load && serve__kv_free_for_use (d) > serve__kv_free_for_use (dst)))
       dst = d;
   }
-  double bytes;
-  SimTime dt = MAX (1, SIM_TIME_FROM_S (kv_xfer_time (rep, dst, r, &bytes)));
+  double bytes, xs = kv_xfer_time (rep, dst, r, &bytes);
+  if (w->sc->kv_layerwise) {
+    /* each layer's KV left as soon as the last iteration had computed it:
+     * what is left after it ends is the copy beyond those layers' time, and
+     * at least the last layer's share (Splitwise's layer-wise transfer;
+     * earlier chunks of a chunked prefill are not counted as sent) */
+    const double L = rep->cost->llm->num_layers;
+    xs = MAX (xs / L, xs - rep->last_gpu_s * (L - 1) / L);
+  }
+  SimTime dt = MAX (1, SIM_TIME_FROM_S (xs));
   r->migrating = TRUE;
   r->xfer_dst = dst;
   dst->load++;

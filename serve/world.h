@@ -133,6 +133,7 @@ struct ServeReplica {
   GQueue                    live;         /* requests assigned here, not yet retired */
   /* statistics */
   SimTime                   busy_ns;
+  double                    last_gpu_s;   /* GPU time of its latest iteration */
   guint64                   iterations;
   SimTimeAvg                kv_used;      /* fraction of blocks in use */
   /* swapping: bytes and copy operations charged to the next iteration */

@@ -1716,6 +1716,28 @@ test_disagg_exact (void)
   CU_ASSERT_FALSE (dot && strstr (dot, "\"router\" -> \"r1g0\""));
   g_free (dot);
   run_clear (&r);
+  /* layer-wise: all but the last layer's KV left during the prefill */
+  if (run_ok (&r, out, SYNTH, NULL, "cluster.replicas=2", "cluster.prefill_replicas=1",
+              "cluster.kv_transfer_layerwise=true", "workload.generator.num_requests=1",
+              "workload.generator.prompt_tokens=1000", "workload.generator.output_tokens=3", NULL)) {
+    ModelCatalog *c2 = model_catalog_new ();
+    CU_ASSERT_TRUE_FATAL (model_catalog_load_default (c2, NULL));
+    const ModelGpu *g = model_catalog_gpu (c2, "h100-sxm", NULL);
+    ModelCost c;
+    model_cost_init (&c, model_catalog_llm (c2, "llama-3.1-8b", NULL), g, 1);
+    ModelIterCost it;
+    model_cost_iteration (&c, &pre, 1, &it);
+    double xs = model_comm_time (&g->profile, g, MODEL_COLL_SENDRECV, bytes, 2, 1, NULL);
+    SimTime lw = SIM_TIME_FROM_S (MAX (xs / 32, xs - it.gpu_s * 31 / 32));
+    model_catalog_free (c2);
+    GPtrArray *rows2 = read_requests (out);
+    if (rows2->len == 1)
+      CU_ASSERT_EQUAL (col_ns (rows2, 0, C_COMPLETION) - col_ns (rows2, 0, C_FIRST_TOKEN),
+                       lw + iter_ns (&d1, 1) + iter_ns (&d2, 1));
+    g_ptr_array_unref (rows2);
+    CU_ASSERT_TRUE (lw < xfer);
+  }
+  run_clear (&r);
   /* over NVLink (one node) the same copy is faster */
   if (run_ok (&r, out, SYNTH, NULL, "cluster.replicas=2", "cluster.prefill_replicas=1",
               "cluster.kv_transfer=\"nvlink\"", "workload.generator.num_requests=1",
