@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh — the three benchmarks whose figures are in the README.
+# bench/run.sh — the benchmarks whose figures are in the README.
 # Run from a configured build directory (default: the source tree after
 # scripts/setup.sh):  bash bench/run.sh [BUILD_DIR]
 set -euo pipefail
@@ -27,3 +27,14 @@ for n in 100000 1000000; do
     --set workload.generator.rate=20 --set workload.generator.lengths=uniform \
     --set cluster.replicas=4
 done
+echo "== (d) Mooncake conversation trace (long prompts), 8 x llama-3.1-8b on h100-sxm =="
+mooncake="$shared/traces/mooncake/conversation_trace.jsonl"
+if [ -f "$mooncake" ]; then
+  ./bench/bench_replay --label mooncake-conv --repeat 3 \
+    --set workload.trace="$mooncake" --set cluster.replicas=8
+  ./bench/bench_replay --label mooncake-conv-prefix-cache --repeat 3 \
+    --set workload.trace="$mooncake" --set cluster.replicas=8 --set cache.prefix_caching=true \
+    --set router.name=cache-aware --set cache.prefix_host_gib=64
+else
+  echo "skipped: $mooncake not found (set SERVESIM_SHARED_DATA)"
+fi
