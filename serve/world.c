@@ -3,8 +3,11 @@
  * Events: "arrival" (the next request(s) of the trace arrive; the next one is
  * read only then, so a trace is streamed), "iteration-end" (a replica's batch
  * finished: apply progress, emit tokens, retire finished requests, schedule
- * again) and "sample" (timeline row). Replicas are driven by their scheduler
- * policy; this file owns request progress and KV-block accounting, not the
+ * again), "kv-transfer-end" (disaggregation: a request's KV reached its
+ * decode replica) and "sample" (timeline row). Replicas are driven by their
+ * scheduler policy; this file owns request progress and KV-block accounting
+ * (with the prefix cache and its host tier), the handoff between prefill and
+ * decode replicas and the pipeline stages' timing at pp > 1, not the
  * decisions (policies/) or the time an iteration takes (models/cost.c).
  */
 #include "config.h"
