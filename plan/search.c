@@ -178,7 +178,7 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
     why = g_strdup_printf ("invalid: %s", e->message);
     goto out;
   }
-  facts->gpus = sc->replicas * sc->tp * sc->pp;
+  facts->gpus = serve_scenario_gpus (sc);
   if (sc->decode_unused) {
     why = g_strdup ("no-decode-pool: cluster.decode_gpu / decode_tp apply only with "
                     "cluster.prefill_replicas > 0 (the same configuration without them is the one "
@@ -186,8 +186,6 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
     goto out;
   }
   const int np = sc->prefill_replicas, nd = sc->replicas - sc->prefill_replicas;
-  if (np > 0)   /* a decode pool of its own GPU or TP */
-    facts->gpus = np * sc->tp + nd * sc->decode_tp;
   const ModelLlm *llm = model_catalog_llm (spec->catalog, sc->model, &e);
   if (!llm) {
     why = g_strdup_printf ("unknown-model: %s", e->message);
@@ -228,10 +226,8 @@ prune_reason (const PlanSpec *spec, PolicyRegistry *reg, guint i, ConfigFacts *f
                            sc->tp, llm->id, llm->num_heads, llm->num_kv_heads);
     goto out;
   }
-  if (sc->pp > llm->num_layers || (sc->pp > 1 && np > 0)) {
-    why = g_strdup_printf ("invalid: cluster.pp %d %s", sc->pp,
-                           sc->pp > llm->num_layers ? "exceeds the model's layers"
-                                                    : "with disaggregation is not modelled");
+  if (!serve_scenario_check_model (sc, llm->num_layers, &e)) {
+    why = g_strdup_printf ("invalid: %s", e->message);
     goto out;
   }
   /* the model must fit each pool's GPUs (the decode pool's are the others'

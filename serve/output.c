@@ -130,6 +130,17 @@ serve_output_notes (const ServeOutput *out)
 
 /* ---- summary ------------------------------------------------------------ */
 
+/* summary.json's account of where a GPU's times come from. */
+static json_t *
+cost_model_json (const ModelGpu *gpu)
+{
+  json_t *cm = json_object ();
+  json_object_set_new (cm, "profile", gpu->profile_gpu ? json_string (gpu->profile_gpu) : json_null ());
+  json_object_set_new (cm, "carried_over", json_boolean (model_gpu_profile_carried (gpu)));
+  json_object_set_new (cm, "provenance", json_string (gpu->profile_from ? gpu->profile_from : ""));
+  return cm;
+}
+
 /* The text summary's line on where a GPU's times come from. */
 static void
 cost_model_line (GString *s, const ModelGpu *gpu)
@@ -162,11 +173,7 @@ serve_world_summary_json (ServeWorld *w)
   json_object_set_new (o, "model", json_string (sc->model));
   json_object_set_new (o, "gpu", json_string (sc->gpu));
   /* which measurements the cost model's times come from */
-  json_t *cm = json_object ();
-  json_object_set_new (cm, "profile", gpu->profile_gpu ? json_string (gpu->profile_gpu) : json_null ());
-  json_object_set_new (cm, "carried_over", json_boolean (model_gpu_profile_carried (gpu)));
-  json_object_set_new (cm, "provenance", json_string (gpu->profile_from ? gpu->profile_from : ""));
-  json_object_set_new (o, "cost_model", cm);
+  json_object_set_new (o, "cost_model", cost_model_json (gpu));
   json_object_set_new (o, "replicas", json_integer (sc->replicas));
   json_object_set_new (o, "tp", json_integer (sc->tp));
   json_object_set_new (o, "pp", json_integer (sc->pp));
@@ -281,10 +288,7 @@ serve_world_summary_json (ServeWorld *w)
     json_object_set_new (d, "decode_gpu", json_string (rd->gpu->id));
     json_object_set_new (d, "decode_tp", json_integer (rd->tp));
     json_object_set_new (d, "decode_blocks_per_replica", json_integer (rd->mem.num_blocks));
-    json_t *dcm = json_object ();
-    json_object_set_new (dcm, "profile", rd->gpu->profile_gpu ? json_string (rd->gpu->profile_gpu) : json_null ());
-    json_object_set_new (dcm, "carried_over", json_boolean (model_gpu_profile_carried (rd->gpu)));
-    json_object_set_new (d, "decode_cost_model", dcm);
+    json_object_set_new (d, "decode_cost_model", cost_model_json (rd->gpu));
     json_object_set_new (d, "kv_transfer", json_string (sc->kv_transfer_nvlink ? "nvlink" : "network"));
     json_object_set_new (d, "transfers", json_integer ((json_int_t) m->kv_xfers));
     json_object_set_new (d, "gib_per_gpu", json_real (m->kv_xfer_bytes / 1073741824.0));
@@ -352,7 +356,7 @@ serve_world_summary_text (ServeWorld *w)
   g_string_append_printf (s, "servesim %s  scenario '%s' (%s)  seed %" G_GUINT64_FORMAT "\n",
                           PACKAGE_VERSION, sc->name, sc->origin, sc->seed);
   const int np = sc->prefill_replicas, nd = sc->replicas - np;
-  const int ngpu = np > 0 ? np * sc->tp + nd * sc->decode_tp : sc->replicas * sc->tp * sc->pp;
+  const int ngpu = serve_scenario_gpus (sc);
   if (np > 0)
     g_string_append_printf (s, "  model %s on %d x %s (TP %d) prefilling + %d x %s (TP %d) decoding, %d GPUs, "
                             "scheduler %s, router %s\n", sc->model, np, sc->gpu, sc->tp, nd,

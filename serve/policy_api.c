@@ -84,12 +84,9 @@ policy_req_blocks_for (const PolicyReplica *rep, const PolicyRequest *r, gint64 
 {
   g_return_val_if_fail (rep != NULL && r != NULL && tokens >= 0, 0);
   if (serve__pc_fresh (r) && r->pc_rep == rep) {
-    /* without the cached units, but with the idle cache blocks it would
-     * take out of what policy_replica_free_blocks counts as free, and the
-     * blocks its units in the host tier are copied back into */
-    gint64 idle, host, h = serve__pc_peek (rep, r, &idle, &host);
-    gint64 need = policy_replica_blocks_for (rep, tokens) - h * rep->pc_unit_blocks;
-    return MAX (need, 0) + idle + host * rep->pc_unit_blocks;
+    /* against policy_replica_free_blocks, as policy_kv_reserve will take it */
+    gint64 units, own, host;
+    return serve__pc_blocks_for (rep, r, tokens, &units, &own, &host);
   }
   return serve__kv_blocks_for (rep, r, tokens);
 }

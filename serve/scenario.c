@@ -579,6 +579,31 @@ serve_scenario_free (ServeScenario *sc)
   g_free (sc);
 }
 
+int
+serve_scenario_gpus (const ServeScenario *sc)
+{
+  const int np = sc->prefill_replicas;
+  return np > 0 ? np * sc->tp + (sc->replicas - np) * sc->decode_tp : sc->replicas * sc->tp * sc->pp;
+}
+
+gboolean
+serve_scenario_check_model (const ServeScenario *sc, int num_layers, GError **error)
+{
+  if (sc->pp > num_layers) {
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                 "cluster.pp: %d stages for %s's %d layers (at most one stage per layer)", sc->pp,
+                 sc->model, num_layers);
+    return FALSE;
+  }
+  if (sc->pp > 1 && sc->prefill_replicas > 0) {
+    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
+                 "cluster.pp: pipeline parallelism with prefill/decode disaggregation "
+                 "(cluster.prefill_replicas) is not modelled");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 char *
 serve_scenario_dump (const ServeScenario *sc)
 {

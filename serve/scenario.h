@@ -94,6 +94,16 @@ void           serve_scenario_free (ServeScenario *sc);
 /* Sub-object of the resolved scenario (e.g. "scheduler"); borrowed. */
 json_t        *serve_scenario_get (const ServeScenario *sc, const char *dotted);
 
+/* GPUs the scenario's cluster uses: replicas x TP x PP, or, disaggregated,
+ * each pool's replicas x its TP. */
+int            serve_scenario_gpus (const ServeScenario *sc);
+
+/* Checks that need the model: pipeline stages no more than its layers, and
+ * pipeline parallelism not combined with disaggregation (not modelled).
+ * FALSE with SERVE_ERROR_SCENARIO naming cluster.pp. Shared by the world and
+ * servesim plan's pruning. */
+gboolean       serve_scenario_check_model (const ServeScenario *sc, int num_layers, GError **error);
+
 /* Pretty JSON of the resolved scenario (g_free). Deterministic key order. */
 char          *serve_scenario_dump (const ServeScenario *sc);
 

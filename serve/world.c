@@ -109,8 +109,14 @@ serve_cost_cache_free (ServeCostCache *cache)
  * over the host link like swapping's (cache.swap.link_efficiency, charged
  * to the next iteration or overlapped, cache.swap.overlap). */
 
-static gint64 pc_max_units (const struct ServeReplica *rep, const struct ServeRequest *r);
 static void swap_charge (struct ServeReplica *rep, gint64 blocks);
+
+/* Units of r's prompt the cache may hold: whole units with a hash. */
+static gint64
+pc_max_units (const struct ServeReplica *rep, const struct ServeRequest *r)
+{
+  return MIN ((gint64) r->n_prefix_blocks, r->prompt / rep->pc_unit_tokens);
+}
 
 gint64
 serve__pc_peek (const struct ServeReplica *rep, const struct ServeRequest *r, gint64 *idle_blocks,
@@ -138,11 +144,14 @@ serve__pc_peek (const struct ServeReplica *rep, const struct ServeRequest *r, gi
   return h;
 }
 
-/* Units of r's prompt the cache may hold: whole units with a hash. */
-static gint64
-pc_max_units (const struct ServeReplica *rep, const struct ServeRequest *r)
+gint64
+serve__pc_blocks_for (const struct ServeReplica *rep, const struct ServeRequest *r, gint64 tokens,
+                      gint64 *units, gint64 *own, gint64 *host)
 {
-  return MIN ((gint64) r->n_prefix_blocks, r->prompt / rep->pc_unit_tokens);
+  gint64 idle, h = serve__pc_peek (rep, r, &idle, host);
+  *units = h;
+  *own = MAX ((tokens + rep->mem.block_size - 1) / rep->mem.block_size - h * rep->pc_unit_blocks, 0);
+  return *own + *host * rep->pc_unit_blocks + idle;
 }
 
 static void
@@ -255,13 +264,10 @@ G_GNUC_NO_INLINE static gboolean
 pc_reserve (struct ServeReplica *rep, struct ServeRequest *r, gint64 tokens)
 {
   ServeMetrics *m = rep->world->metrics;
-  gint64 idle, host, h = serve__pc_peek (rep, r, &idle, &host);
-  gint64 own = MAX ((tokens + rep->mem.block_size - 1) / rep->mem.block_size
-                    - h * rep->pc_unit_blocks, 0);
-  gint64 take = own + host * rep->pc_unit_blocks;
-  /* its own idle units stop being evictable once it holds them */
-  if (take > serve__kv_free_for_use (rep) - idle)
+  gint64 h, own, host;
+  if (serve__pc_blocks_for (rep, r, tokens, &h, &own, &host) > serve__kv_free_for_use (rep))
     return FALSE;
+  const gint64 take = own + host * rep->pc_unit_blocks;   /* taken from the free blocks */
   for (gint64 i = 0; i < h; i++) {
     ServePrefixEntry *e = g_hash_table_lookup (rep->pc, &r->prefix_blocks[i]);
     if (e->on_host)
@@ -1334,18 +1340,8 @@ serve_world_new_cached (const ServeScenario *sc, PolicyRegistry *reg,
     max_tokens = policy_param (sops->params, w->sched_params, token_caps[i]);
   if (isnan (max_tokens))
     max_tokens = 8192;
-  if (sc->pp > w->llm->num_layers) {
-    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
-                 "cluster.pp: %d stages for %s's %d layers (at most one stage per layer)", sc->pp,
-                 sc->model, w->llm->num_layers);
+  if (!serve_scenario_check_model (sc, w->llm->num_layers, error))
     goto fail;
-  }
-  if (sc->pp > 1 && sc->prefill_replicas > 0) {
-    g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO,
-                 "cluster.pp: pipeline parallelism with prefill/decode disaggregation "
-                 "(cluster.prefill_replicas) is not modelled");
-    goto fail;
-  }
   if (!model_memory_plan (cost, sc->block_size, sc->mem_util, (gint64) max_tokens, &mem, &e)) {
     g_set_error (error, SERVE_ERROR, SERVE_ERROR_SCENARIO, "cluster: %s", e->message);
     g_error_free (e);

@@ -260,6 +260,12 @@ serve__pc_fresh (const struct ServeRequest *r)
 }
 gint64          serve__pc_peek (const struct ServeReplica *rep, const struct ServeRequest *r,
                                 gint64 *idle_blocks, gint64 *host_units);
+/* What reserving `tokens` would take from serve__kv_free_for_use for a fresh
+ * r: its own blocks beyond the cached units, GPU blocks for its units in
+ * the host tier, and its idle cached units (no longer evictable once held).
+ * *units, *own, *host: the cached units, its own blocks, the host units. */
+gint64          serve__pc_blocks_for (const struct ServeReplica *rep, const struct ServeRequest *r,
+                                      gint64 tokens, gint64 *units, gint64 *own, gint64 *host);
 static inline gint64
 serve__kv_free_for_use (const struct ServeReplica *rep)
 {
