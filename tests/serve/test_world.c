@@ -304,6 +304,45 @@ read_text (const char *dir, const char *name)
   return t;
 }
 
+/* The bundled catalog, loaded once for the program (freed in main). */
+static ModelCatalog *the_catalog;
+
+static const ModelCatalog *
+catalog (void)
+{
+  if (!the_catalog) {
+    the_catalog = model_catalog_new ();
+    if (!model_catalog_load_default (the_catalog, NULL))
+      g_error ("the bundled catalog does not load");
+  }
+  return the_catalog;
+}
+
+static const ModelGpu *
+gpu_of (const char *id)
+{
+  return model_catalog_gpu (catalog (), id, NULL);
+}
+
+/* *c: the cost model of `model` on `gpu` at tp x pp. */
+static void
+cost_of (ModelCost *c, const char *model, const char *gpu, int tp, int pp)
+{
+  model_cost_init (c, model_catalog_llm (catalog (), model, NULL), gpu_of (gpu), tp);
+  c->pp = pp;
+}
+
+/* "workload.trace=PATH" for `text` written to dir/name, dir created (g_free). */
+static char *
+trace_set (const char *dir, const char *name, const char *text)
+{
+  g_mkdir_with_parents (dir, 0755);
+  char *p = test_write_file (dir, name, text);
+  char *set = g_strdup_printf ("workload.trace=%s", p);
+  g_free (p);
+  return set;
+}
+
 /* KV blocks per replica for a model/gpu/tp at mem_util (vLLM's default
  * max_batched_tokens sizes the activations), or 0 when it does not fit. */
 static gint64
@@ -1454,14 +1493,10 @@ done:
 static gint64
 iter_ns (const ModelSeqWork *work, guint n)
 {
-  ModelCatalog *cat = model_catalog_new ();
-  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
   ModelCost cost;
-  model_cost_init (&cost, model_catalog_llm (cat, "llama-3.1-8b", NULL),
-                   model_catalog_gpu (cat, "h100-sxm", NULL), 1);
+  cost_of (&cost, "llama-3.1-8b", "h100-sxm", 1, 1);
   ModelIterCost it;
   model_cost_iteration (&cost, work, n, &it);
-  model_catalog_free (cat);
   return model_iter_ns (&it);
 }
 
@@ -1475,12 +1510,11 @@ static void
 test_prefix_cache_exact (void)
 {
   char *out = subdir ("prefix", TRUE);
-  char *trace = test_write_file (out, "t.jsonl",
+  char *set_trace = trace_set (out, "t.jsonl",
     "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [1, 2, 3]}\n"
     "{\"timestamp\": 10000, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [1, 2, 9]}\n"
     "{\"timestamp\": 20000, \"input_length\": 1024, \"output_length\": 2, \"hash_ids\": [1, 2]}\n"
     "{\"timestamp\": 30000, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [7, 2, 3]}\n");
-  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
   char *dir = g_build_filename (out, "run", NULL);
   Run r = { 0 };
   guint bad0 = n_bad_logs;
@@ -1539,7 +1573,6 @@ test_prefix_cache_exact (void)
 done:
   run_clear (&r);
   g_free (set_trace);
-  g_free (trace);
   g_free (dir);
   g_free (out);
 }
@@ -1565,9 +1598,8 @@ test_prefix_cache_pressure (void)
                             i * 20, 4 * 512 - 7 * i, 300 + 37 * (i % 7), 100 * g, 100 * g + 1,
                             1000 + 2 * i, 1001 + 2 * i);
   }
-  char *trace = test_write_file (out, "t.jsonl", t->str);
+  char *set_trace = trace_set (out, "t.jsonl", t->str);
   g_string_free (t, TRUE);
-  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
   static const char *const variants[][3] = {
     { "scheduler.name=vllm-checked", "cache.preemption=\"recompute\"", NULL },
     { "scheduler.name=vllm-checked", "cache.preemption=\"swap\"", NULL },
@@ -1604,7 +1636,6 @@ test_prefix_cache_pressure (void)
     g_free (dir);
   }
   g_free (set_trace);
-  g_free (trace);
   g_free (mus);
   g_free (out);
 }
@@ -1619,12 +1650,11 @@ static void
 test_cache_aware_router (void)
 {
   char *out = subdir ("cache-router", TRUE);
-  char *trace = test_write_file (out, "t.jsonl",
+  char *set_trace = trace_set (out, "t.jsonl",
     "{\"timestamp\": 0, \"input_length\": 2100, \"output_length\": 2, \"hash_ids\": [1, 2, 3, 4, 40]}\n"
     "{\"timestamp\": 0, \"input_length\": 2100, \"output_length\": 2, \"hash_ids\": [5, 6, 7, 8, 80]}\n"
     "{\"timestamp\": 10000, \"input_length\": 2100, \"output_length\": 2, \"hash_ids\": [5, 6, 9, 10, 90]}\n"
     "{\"timestamp\": 10000, \"input_length\": 2100, \"output_length\": 2, \"hash_ids\": [5, 6, 11, 12, 91]}\n");
-  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
   static const struct { const char *router, *beta; const char *replicas; guint64 hits; } cases[] = {
     { "router.name=round-robin", NULL, "0101", 1024 },   /* D lands on B's by turn */
     { "router.name=cache-aware", "router.beta=1", "0110", 1024 },
@@ -1653,7 +1683,6 @@ test_cache_aware_router (void)
   g_clear_error (&e);
   run_clear (&r);
   g_free (set_trace);
-  g_free (trace);
   g_free (out);
 }
 
@@ -1680,12 +1709,9 @@ test_disagg_exact (void)
   ModelSeqWork pre = { 1000, 0 }, d1 = { 1, 1000 }, d2 = { 1, 1001 };
   struct ServeReplica *p0 = serve_world_replica (r.w, 0), *d = serve_world_replica (r.w, 1);
   double bytes = 63 * p0->mem.kv_bytes_per_block;
-  ModelCatalog *cat = model_catalog_new ();
-  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
-  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  const ModelGpu *h100 = gpu_of ("h100-sxm");
   SimTime xfer = SIM_TIME_FROM_S (model_comm_time (&h100->profile, h100, MODEL_COLL_SENDRECV,
                                                    bytes, 2, 1, NULL));
-  model_catalog_free (cat);
   CU_ASSERT_TRUE (xfer > 0);
   GPtrArray *rows = read_requests (out);
   if (rows->len == 1) {
@@ -1720,16 +1746,12 @@ test_disagg_exact (void)
   if (run_ok (&r, out, SYNTH, NULL, "cluster.replicas=2", "cluster.prefill_replicas=1",
               "cluster.kv_transfer_layerwise=true", "workload.generator.num_requests=1",
               "workload.generator.prompt_tokens=1000", "workload.generator.output_tokens=3", NULL)) {
-    ModelCatalog *c2 = model_catalog_new ();
-    CU_ASSERT_TRUE_FATAL (model_catalog_load_default (c2, NULL));
-    const ModelGpu *g = model_catalog_gpu (c2, "h100-sxm", NULL);
     ModelCost c;
-    model_cost_init (&c, model_catalog_llm (c2, "llama-3.1-8b", NULL), g, 1);
+    cost_of (&c, "llama-3.1-8b", "h100-sxm", 1, 1);
     ModelIterCost it;
     model_cost_iteration (&c, &pre, 1, &it);
-    double xs = model_comm_time (&g->profile, g, MODEL_COLL_SENDRECV, bytes, 2, 1, NULL);
+    double xs = model_comm_time (&h100->profile, h100, MODEL_COLL_SENDRECV, bytes, 2, 1, NULL);
     SimTime lw = SIM_TIME_FROM_S (MAX (xs / 32, xs - it.gpu_s * 31 / 32));
-    model_catalog_free (c2);
     GPtrArray *rows2 = read_requests (out);
     if (rows2->len == 1)
       CU_ASSERT_EQUAL (col_ns (rows2, 0, C_COMPLETION) - col_ns (rows2, 0, C_FIRST_TOKEN),
@@ -1854,12 +1876,9 @@ test_prefix_cache_host_tier (void)
     "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [1, 2, 3]}\n"
     "{\"timestamp\": 10000, \"input_length\": %" G_GINT64_FORMAT ", \"output_length\": 2, \"hash_ids\": [60]}\n"
     "{\"timestamp\": 30000, \"input_length\": 1100, \"output_length\": 2, \"hash_ids\": [1, 2, 9]}\n", pf);
-  char *trace = test_write_file (out, "t.jsonl", text);
-  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
+  char *set_trace = trace_set (out, "t.jsonl", text);
   char *dir = g_build_filename (out, "run", NULL);
-  ModelCatalog *cat = model_catalog_new ();
-  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
-  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
+  const ModelGpu *h100 = gpu_of ("h100-sxm");
   ModelSeqWork full = { 1100, 0 }, rest = { 76, 1024 };
   for (int tier = 1; tier >= 0; tier--) {
     Run r = { 0 };
@@ -1907,9 +1926,7 @@ test_prefix_cache_host_tier (void)
   CU_ASSERT_PTR_NULL (scen (NULL, NULL, &e, "cache.prefix_host_gib=-1", NULL));
   CU_ASSERT_TRUE (e && contains (e->message, "cache.prefix_host_gib"));
   g_clear_error (&e);
-  model_catalog_free (cat);
   g_free (set_trace);
-  g_free (trace);
   g_free (text);
   g_free (dir);
   g_free (mus);
@@ -1932,13 +1949,9 @@ test_disagg_hetero (void)
                "workload.generator.num_requests=1", "workload.generator.prompt_tokens=1000",
                "workload.generator.output_tokens=3", NULL))
     goto done;
-  ModelCatalog *cat = model_catalog_new ();
-  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
-  const ModelLlm *llm = model_catalog_llm (cat, "llama-3.1-8b", NULL);
-  const ModelGpu *h100 = model_catalog_gpu (cat, "h100-sxm", NULL);
-  const ModelGpu *a100 = model_catalog_gpu (cat, "a100-80gb", NULL);
+  const ModelGpu *h100 = gpu_of ("h100-sxm"), *a100 = gpu_of ("a100-80gb");
   ModelCost ca;
-  model_cost_init (&ca, llm, a100, 2);
+  cost_of (&ca, "llama-3.1-8b", "a100-80gb", 2, 1);
   ModelIterCost it;
   ModelSeqWork pre = { 1000, 0 }, d1 = { 1, 1000 }, d2 = { 1, 1001 };
   model_cost_iteration (&ca, &d1, 1, &it);
@@ -1977,7 +1990,6 @@ test_disagg_hetero (void)
   char *dot = read_text (out, "cluster.dot");
   CU_ASSERT_TRUE (contains (dot, "\"r1g1\" [label=\"GPU 1\\na100-80gb"));
   g_free (dot);
-  model_catalog_free (cat);
   run_clear (&r);
   /* bad pools: the key is named */
   GError *e = NULL;
@@ -2051,12 +2063,8 @@ test_prefix_cache_mooncake (void)
 static void
 test_pp_exact (void)
 {
-  ModelCatalog *cat = model_catalog_new ();
-  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
   ModelCost c;
-  model_cost_init (&c, model_catalog_llm (cat, "llama-3.1-8b", NULL),
-                   model_catalog_gpu (cat, "h100-sxm", NULL), 1);
-  c.pp = 2;
+  cost_of (&c, "llama-3.1-8b", "h100-sxm", 1, 2);
   ModelIterCost it;
   ModelSeqWork pre = { 1000, 0 };
   model_cost_iteration (&c, &pre, 1, &it);
@@ -2072,11 +2080,9 @@ test_pp_exact (void)
   char *out = subdir ("pp", FALSE);
   Run r = { 0 };
   guint bad0 = n_bad_logs;
-  g_mkdir_with_parents (out, 0755);
-  char *trace = test_write_file (out, "t.jsonl",
+  char *set_trace = trace_set (out, "t.jsonl",
     "{\"timestamp\": 0, \"input_length\": 1000, \"output_length\": 1}\n"
     "{\"timestamp\": 0, \"input_length\": 1000, \"output_length\": 1}\n");
-  char *set_trace = g_strdup_printf ("workload.trace=%s", trace);
   char *dir = g_build_filename (out, "run", NULL);
   if (run_ok (&r, dir, NULL, NULL, set_trace, "cluster.replicas=1", "cluster.pp=2", NULL)) {
     CU_ASSERT_EQUAL (serve_world_n_replicas (r.w), 2);
@@ -2121,9 +2127,7 @@ test_pp_exact (void)
   CU_ASSERT_PTR_NULL (scen (NULL, NULL, &e, "cluster.pp=0", NULL));
   CU_ASSERT_TRUE (e && contains (e->message, "cluster.pp"));
   g_clear_error (&e);
-  model_catalog_free (cat);
   g_free (set_trace);
-  g_free (trace);
   g_free (dir);
   g_free (out);
 }
@@ -2135,12 +2139,8 @@ static void
 test_pp_pressure (void)
 {
   /* the smallest mem_util leaving a virtual engine >= 200 blocks */
-  ModelCatalog *cat = model_catalog_new ();
-  CU_ASSERT_TRUE_FATAL (model_catalog_load_default (cat, NULL));
   ModelCost c;
-  model_cost_init (&c, model_catalog_llm (cat, "llama-3.1-8b", NULL),
-                   model_catalog_gpu (cat, "h100-sxm", NULL), 1);
-  c.pp = 2;
+  cost_of (&c, "llama-3.1-8b", "h100-sxm", 1, 2);
   double mu = 0;
   gint64 blocks = 0;
   for (double x = 0.11; x < 0.3 && !mu; x += 0.0025) {
@@ -2150,7 +2150,6 @@ test_pp_pressure (void)
       blocks = mp.num_blocks / 2;
     }
   }
-  model_catalog_free (cat);
   CU_ASSERT_TRUE_FATAL (mu > 0 && blocks < 400);
   gint64 cap = blocks * 16;
   char *mus = g_strdup_printf ("cache.mem_util=%.17g", mu);
@@ -2251,6 +2250,7 @@ main (void)
     { NULL, NULL }
   };
   int rc = test_run_suite ("serve/world", cases);
+  model_catalog_free (the_catalog);
   if (tmp) {
     test_rmdir_r (tmp);
     g_free (tmp);
